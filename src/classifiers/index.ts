@@ -1,0 +1,8 @@
+/** Assignment 1 classifiers: kNN, the linear losses and the SGD-trained linear classifiers. */
+export { KNearestNeighbor, kFoldSplit, crossValidateK } from './kNearestNeighbor';
+export type { KnnPredictOptions, NoLoopsOptions, CrossValidateOptions } from './kNearestNeighbor';
+export { svmLossNaive, svmLossVectorized } from './linearSvm';
+export { softmaxLossNaive, softmaxLossVectorized } from './softmax';
+export { LinearClassifier, LinearSVM, Softmax } from './linearClassifier';
+export type { LinearTrainOptions } from './linearClassifier';
+export type { LossResult } from './inputs';
