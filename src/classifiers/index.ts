@@ -6,3 +6,7 @@ export { softmaxLossNaive, softmaxLossVectorized } from './softmax';
 export { LinearClassifier, LinearSVM, Softmax } from './linearClassifier';
 export type { LinearTrainOptions } from './linearClassifier';
 export type { LossResult } from './inputs';
+export { TwoLayerNet, TWO_LAYER_NET_PARAM_NAMES } from './twoLayerNet';
+export type {
+  TwoLayerNetParams, TwoLayerNetOptions, TwoLayerNetLoss, TwoLayerNetTrainProgress, TwoLayerNetTrainOptions, TwoLayerNetTrainResult,
+} from './twoLayerNet';

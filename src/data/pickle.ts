@@ -52,10 +52,25 @@ class PendingArray {
   readonly memoSlots: number[] = [];
 }
 
+/**
+ * A large Python 2 str (BINSTRING) kept as bytes until we know how it is used: numpy array
+ * payloads go straight into the array (no latin1 decode/encode round trip of megabytes);
+ * anything still holding one when the pickle ends is decoded to a string then.
+ */
+class Str8 {
+  constructor(readonly bytes: Uint8Array) {}
+  text(): string {
+    return asBuffer(this.bytes).toString('latin1');
+  }
+}
+
+/** BINSTRINGs at least this long are kept as {@link Str8}. */
+const LAZY_STR8 = 4096;
+
 /** Marks the position of a MARK on the stack (protocol's "mark object"). */
 const MARK_OBJ = Symbol('MARK');
 
-type StackItem = PickleValue | PendingArray | typeof MARK_OBJ;
+type StackItem = PickleValue | PendingArray | Str8 | typeof MARK_OBJ;
 
 /** Options of {@link readPickle}. */
 export interface ReadPickleOptions {
@@ -78,6 +93,21 @@ export function loadPickle(file: string): PickleValue {
  */
 export function readPickle(buf: Uint8Array, opts: ReadPickleOptions = {}): PickleValue {
   return new Reader(buf, opts.file ?? '<buffer>').run();
+}
+
+/** Replaces every {@link Str8} left in the result by its latin1 text. */
+function decodeLazy(v: PickleValue, seen: Set<object>): PickleValue {
+  if ((v as unknown) instanceof Str8) return (v as unknown as Str8).text();
+  if (Array.isArray(v)) {
+    if (seen.has(v)) return v;
+    seen.add(v);
+    for (let i = 0; i < v.length; i++) v[i] = decodeLazy(v[i], seen);
+  } else if (v instanceof Map) {
+    if (seen.has(v)) return v;
+    seen.add(v);
+    for (const [k, x] of v) v.set(k, decodeLazy(x, seen));
+  }
+  return v;
 }
 
 /** A Buffer over the same memory (Buffer.from(typedArray) would copy). */
@@ -104,6 +134,8 @@ class Reader {
   private readonly view: DataView;
   /** Offset of the opcode being executed, for error messages. */
   private opAt = 0;
+  /** How many {@link Str8} were created (0: the result needs no decoding pass). */
+  private lazyCount = 0;
   private op = 0;
 
   constructor(
@@ -199,6 +231,7 @@ class Reader {
   }
 
   private key(k: PickleValue): PickleKey {
+    if (k instanceof Str8) return k.text();
     if (k === null || typeof k === 'string' || typeof k === 'number' || typeof k === 'bigint' || typeof k === 'boolean') return k;
     if (k instanceof Uint8Array) return asBuffer(k).toString('latin1');
     return this.fail('unsupported dict key type (only str, bytes, int, bool, None keys are read)');
@@ -243,6 +276,7 @@ class Reader {
       if (args.length === 0) return new Uint8Array(0);
       const a = args[0];
       if (a instanceof Uint8Array) return a;
+      if ((a as unknown) instanceof Str8) return (a as unknown as Str8).bytes;
       if (typeof a === 'string') return encodeText(a, 'latin1');
       if (Array.isArray(a) && a.every((x) => typeof x === 'number')) return Uint8Array.from(a as number[]);
       this.fail(`unsupported argument for ${q}`);
@@ -250,7 +284,7 @@ class Reader {
     if (q === 'numpy.core.multiarray.scalar' || q === 'numpy._core.multiarray.scalar') {
       const [dt, raw] = args;
       if (!isDtype(dt)) this.fail('numpy scalar without a dtype');
-      const bytes = typeof raw === 'string' ? encodeText(raw, 'latin1') : raw;
+      const bytes = (raw as unknown) instanceof Str8 ? (raw as unknown as Str8).bytes : typeof raw === 'string' ? encodeText(raw, 'latin1') : raw;
       if (!(bytes instanceof Uint8Array)) this.fail('numpy scalar payload is not bytes');
       try {
         return buildNdarray([], dt, false, bytes).get();
@@ -271,6 +305,7 @@ class Reader {
       if (!isDtype(dt)) this.fail('ndarray dtype is not a numpy.dtype');
       let bytes: Uint8Array;
       if (raw instanceof Uint8Array) bytes = raw;
+      else if ((raw as unknown) instanceof Str8) bytes = (raw as unknown as Str8).bytes;
       else if (typeof raw === 'string') bytes = encodeText(raw, 'latin1');
       else return this.fail(`ndarray data of dtype ${dt.str} as a Python list is not supported (object arrays)`);
       let arr: NdArray<NumStore>;
@@ -314,7 +349,7 @@ class Reader {
           break;
         case 0x2e: { // STOP
           const v = this.popValue();
-          return v;
+          return this.lazyCount > 0 ? decodeLazy(v, new Set()) : v;
         }
         case 0x28: this.push(MARK_OBJ); break; // MARK
         case 0x7d: this.push(new Map()); break; // EMPTY_DICT
@@ -360,7 +395,10 @@ class Reader {
         case 0x54: { // BINSTRING
           const n = this.i32();
           if (n < 0) this.fail('negative BINSTRING length');
-          this.push(this.latin1(n));
+          if (n >= LAZY_STR8) {
+            this.lazyCount++;
+            this.push(new Str8(this.bytes(n)) as unknown as PickleValue);
+          } else this.push(this.latin1(n));
           break;
         }
         case 0x58: this.push(this.utf8(this.u32())); break; // BINUNICODE
