@@ -70,6 +70,10 @@ const LAZY_STR8 = 4096;
 /** Marks the position of a MARK on the stack (protocol's "mark object"). */
 const MARK_OBJ = Symbol('MARK');
 
+/**
+ * What the stack holds. A {@link Str8} can also sit inside lists/tuples typed as PickleValue
+ * while reading (hence a few casts); {@link decodeLazy} removes them before the value escapes.
+ */
 type StackItem = PickleValue | PendingArray | Str8 | typeof MARK_OBJ;
 
 /** Options of {@link readPickle}. */
@@ -78,7 +82,7 @@ export interface ReadPickleOptions {
   file?: string;
 }
 
-/** Reads a pickle file (protocols 0–5, the opcode subset numpy and dict/list data use). */
+/** Reads a pickle file (see {@link readPickle} for what is supported). */
 export function loadPickle(file: string): PickleValue {
   const buf = fs.readFileSync(file);
   return readPickle(buf, { file });
@@ -86,7 +90,8 @@ export function loadPickle(file: string): PickleValue {
 
 /**
  * Decodes a pickle held in memory. Supports what CIFAR-10 batches and numpy arrays pickled
- * with protocols 2–4 need: dicts, lists, tuples, ints, floats, strings, bytes,
+ * with protocols 2–5 need (plus the protocol-0 INT/FLOAT text opcodes; other protocol-0/1
+ * text opcodes and out-of-band buffers are reported as unsupported): dicts, lists, tuples, ints, floats, strings, bytes,
  * `numpy.core.multiarray._reconstruct` / `numpy.dtype` / `_codecs.encode` calls and the memo.
  * Python 2 `str` payloads (BINSTRING) are decoded as latin1, like
  * `pickle.load(f, encoding='latin1')` in cs231n; an ndarray's raw bytes are taken as they are.
