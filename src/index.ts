@@ -28,3 +28,5 @@ export * from './data/httpFetch';
 export * from './vis/grid';
 export * from './classifiers';
 export * from './features';
+export * from './layers';
+export * from './optim';

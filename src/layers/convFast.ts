@@ -1,0 +1,154 @@
+import ndarray from 'ndarray';
+import { ShapeError } from '../core/check';
+import { allocFloat, type FloatArray } from '../core/dtype';
+import { matmul } from '../core/matmul';
+import type { Tensor } from '../core/tensor';
+import { checkConvArgs, checkConvDout, type ConvCache, type ConvParam } from './conv';
+import { col2imAdd, im2colInto, type WindowGeometry } from './im2col';
+import { alloc, positiveInt } from './util';
+
+/*
+ * Convolution as im2col + one GEMM per group (see im2col.ts for the column layout):
+ *   forward   out_g (F/g, N·P) = W_g (F/g, K) · cols_g (K, N·P),   K = (C/g)·HH·WW, P = H'·W'
+ *   backward  dW_g = dout_g · cols_gᵀ,   dcols_g = W_gᵀ · dout_g → col2im,   db = Σ dout
+ * W_g is a contiguous slice of w and out_g a contiguous block of rows of the product, so groups
+ * cost no copies. groups = 1 is the ordinary convolution; groups = C = F is depthwise.
+ */
+
+/** Convolution parameters of the general im2col path. */
+export interface Conv2dParam extends ConvParam {
+  /** Channel groups: x's C channels and w's F filters split into `groups` independent convolutions. Default 1. */
+  groups?: number;
+}
+
+/** What {@link conv2dForward} keeps: the naive cache plus the unfolded input. */
+export interface ConvFastCache extends ConvCache {
+  groups: number;
+  geom: WindowGeometry;
+  /** im2col of x, all groups back to back: groups × (K, N·P). */
+  cols: FloatArray;
+}
+
+/**
+ * Convolution of x `(N, C, H, W)` with w `(F, C/groups, HH, WW)`, b `(F,)` via im2col and the
+ * core matmul, for any stride and pad; H' = 1 + floor((H + 2·pad − HH)/stride) (like the naive
+ * layer). Output `(N, F, H', W')` in x's dtype.
+ */
+export function conv2dForward(x: Tensor, w: Tensor, b: Tensor, convParam: Conv2dParam): { out: Tensor; cache: ConvFastCache } {
+  const groups = positiveInt('convParam.groups', convParam?.groups ?? 1);
+  const { geom, F, Cg, dtype, xd, wd, bd } = checkConvArgs(x, w, b, convParam, groups);
+  const { N, fh, fw, outH, outW } = geom;
+  const P = outH * outW;
+  const NP = N * P;
+  const K = Cg * fh * fw;
+  const Fg = F / groups;
+  const cols = allocFloat(dtype, groups * K * NP);
+  const prod = allocFloat(dtype, F * NP);
+  for (let g = 0; g < groups; g++) {
+    const colsG = cols.subarray(g * K * NP, (g + 1) * K * NP);
+    im2colInto(xd.data, geom, g * Cg, Cg, colsG);
+    const Wg = ndarray(wd.data.subarray(g * Fg * K, (g + 1) * Fg * K), [Fg, K]);
+    const outG = ndarray(prod.subarray(g * Fg * NP, (g + 1) * Fg * NP), [Fg, NP]);
+    matmul(Wg, ndarray(colsG, [K, NP]), { out: outG });
+  }
+  // (F, N·P) → (N, F, P), adding the bias on the way.
+  const out = allocFloat(dtype, N * F * P);
+  const bs = bd.data;
+  for (let f = 0; f < F; f++) {
+    const bias = bs[f];
+    for (let n = 0; n < N; n++) {
+      const src = f * NP + n * P;
+      const dst = (n * F + f) * P;
+      for (let p = 0; p < P; p++) out[dst + p] = prod[src + p] + bias;
+    }
+  }
+  const { stride, pad } = convParam;
+  return {
+    out: ndarray(out, [N, F, outH, outW]),
+    cache: { x, w, b, convParam: { stride, pad }, groups, geom, cols },
+  };
+}
+
+/**
+ * Backward of {@link conv2dForward}: `{ dx, dw, db }` shaped like x, w, b, in x's dtype.
+ * Accepts a cache without `cols` (e.g. from the naive forward) by unfolding x again.
+ */
+export function conv2dBackward(dout: Tensor, cache: ConvCache & Partial<ConvFastCache>): { dx: Tensor; dw: Tensor; db: Tensor } {
+  const groups = cache.groups ?? 1;
+  const { geom, F, Cg, dtype, xd, wd } = checkConvArgs(cache.x, cache.w, cache.b, cache.convParam, groups);
+  const { N, C, H, W, fh, fw, outH, outW } = geom;
+  const P = outH * outW;
+  const NP = N * P;
+  const K = Cg * fh * fw;
+  const Fg = F / groups;
+  const g4 = checkConvDout(dout, N, F, outH, outW, dtype).data;
+  let cols = cache.cols;
+  if (!cols) {
+    cols = allocFloat(dtype, groups * K * NP);
+    for (let g = 0; g < groups; g++) im2colInto(xd.data, geom, g * Cg, Cg, cols.subarray(g * K * NP, (g + 1) * K * NP));
+  }
+  // (N, F, P) → (F, N·P), summing db on the way.
+  const dprod = allocFloat(dtype, F * NP);
+  const dbAcc = new Float64Array(F);
+  for (let n = 0; n < N; n++) {
+    for (let f = 0; f < F; f++) {
+      const src = (n * F + f) * P;
+      const dst = f * NP + n * P;
+      let s = 0;
+      for (let p = 0; p < P; p++) {
+        const v = g4[src + p];
+        dprod[dst + p] = v;
+        s += v;
+      }
+      dbAcc[f] += s;
+    }
+  }
+  const dw = alloc([F, Cg, fh, fw], dtype);
+  const dx = alloc([N, C, H, W], dtype);
+  const dcols = allocFloat(dtype, K * NP);
+  const dcolsT = ndarray(dcols, [K, NP]);
+  for (let g = 0; g < groups; g++) {
+    const colsG = ndarray(cols.subarray(g * K * NP, (g + 1) * K * NP), [K, NP]);
+    const doutG = ndarray(dprod.subarray(g * Fg * NP, (g + 1) * Fg * NP), [Fg, NP]);
+    const Wg = ndarray(wd.data.subarray(g * Fg * K, (g + 1) * Fg * K), [Fg, K]);
+    matmul(doutG, colsG, { transB: true, out: ndarray(dw.data.subarray(g * Fg * K, (g + 1) * Fg * K), [Fg, K]) });
+    matmul(Wg, doutG, { transA: true, out: dcolsT });
+    col2imAdd(dcols, geom, g * Cg, Cg, dx.data);
+  }
+  const db = alloc([F], dtype);
+  db.data.set(dbAcc);
+  return { dx, dw, db };
+}
+
+/** The fast layers' exact-tiling requirement (cs231n's fast conv asserts the same). */
+function assertTiles(x: Tensor, w: Tensor, convParam: ConvParam): void {
+  const [, , H, W] = x.shape;
+  const [, , HH, WW] = w.shape;
+  const { stride, pad } = convParam;
+  const spanH = H + 2 * pad - HH;
+  const spanW = W + 2 * pad - WW;
+  if (spanH % stride !== 0 || spanW % stride !== 0) {
+    const bad = spanH % stride !== 0 ? `height: H + 2·pad − HH = ${H} + ${2 * pad} − ${HH} = ${spanH}` : `width: W + 2·pad − WW = ${W} + ${2 * pad} − ${WW} = ${spanW}`;
+    throw new ShapeError(
+      `convParam.stride: the fast conv needs windows that tile the padded input exactly, but ${bad} is not divisible by stride ${stride} ` +
+        `(x ${JSON.stringify(x.shape)}, w ${JSON.stringify(w.shape)}, pad ${pad}); use conv2dForward for floor semantics`,
+    );
+  }
+}
+
+/**
+ * cs231n's `conv_forward_fast`: same result as {@link convForwardNaive} (to round-off), computed
+ * by im2col + matmul. Like cs231n it requires (H + 2·pad − HH) and (W + 2·pad − WW) to be
+ * divisible by the stride, and throws naming `convParam.stride` otherwise.
+ */
+export function convForwardFast(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam): { out: Tensor; cache: ConvFastCache } {
+  // Shapes and types are checked first so a channel mismatch is reported as such.
+  checkConvArgs(x, w, b, convParam);
+  assertTiles(x, w, convParam);
+  return conv2dForward(x, w, b, { stride: convParam.stride, pad: convParam.pad });
+}
+
+/** Backward of {@link convForwardFast}: `{ dx, dw, db }`. */
+export function convBackwardFast(dout: Tensor, cache: ConvFastCache): { dx: Tensor; dw: Tensor; db: Tensor } {
+  return conv2dBackward(dout, cache);
+}

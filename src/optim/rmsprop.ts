@@ -1,0 +1,22 @@
+import type { Tensor } from '../core/tensor';
+import { hyper, prepare, state, type OptimConfig, type UpdateResult } from './config';
+
+/**
+ * RMSProp: `cache = ρ·cache + (1 − ρ)·dw²; nextW = w − lr·dw / (sqrt(cache) + ε)`
+ * (lr 1e-2, ρ = decayRate 0.99, ε 1e-8, cache zeros). `config.cache` is updated in place;
+ * nextW is a new array.
+ */
+export function rmsprop(w: Tensor, dw: Tensor, config: OptimConfig = {}): UpdateResult {
+  const lr = hyper(config, 'learningRate', 1e-2);
+  const rho = hyper(config, 'decayRate', 0.99);
+  const eps = hyper(config, 'epsilon', 1e-8);
+  const { w: ws, dw: g, next } = prepare(w, dw);
+  const cache = state(config, 'cache', w);
+  const o = next.data;
+  for (let i = 0; i < o.length; i++) {
+    const gi = g[i];
+    cache[i] = rho * cache[i] + (1 - rho) * (gi * gi);
+    o[i] = ws[i] - (lr * gi) / (Math.sqrt(cache[i]) + eps);
+  }
+  return { nextW: next, config };
+}
