@@ -28,14 +28,19 @@ const SMALL_WORK = 4096;
  * steps); the result has A's dtype (B may be the other float dtype). Empty dimensions are
  * fine: k = 0 gives zeros, m = 0 or n = 0 an empty result.
  *
- * Speed: a packed, cache-blocked GEMM with a 4x4 register tile (src/core/gemm/). Products
- * with m·n·k ≥ 1e6 are split over worker threads that share memory (SharedArrayBuffer) and
+ * Speed: a packed, cache-blocked GEMM (src/core/gemm/): operands are packed into 4-row /
+ * 4-column panels per 256-long k-slice, and a 4x4 register tile runs over them — a
+ * WebAssembly SIMD (f64x2) tile assembled on first use, or the scalar TypeScript tile where
+ * WebAssembly SIMD is missing (same numbers, bit for bit). Products with m·n·k ≥ 1e6 are
+ * split over worker threads that share memory (SharedArrayBuffer / shared wasm memory) and
  * are joined with Atomics.wait: os.availableParallelism() threads, at most 4, or
  * `CS231N_THREADS` (1 forces one thread; without SharedArrayBuffer one thread is used).
+ * The workers start on first use and are unref()ed, so they never keep a process alive.
  *
- * Precision: every product and sum is done in float64 (JS numbers), also for float32
- * inputs, which are widened when packed; a float32 result is rounded once at the end. So
- * float32 results are at least as accurate as numpy's float32 sgemm, not bit-equal to it.
+ * Precision: every product and sum is done in float64, also for float32 inputs, which are
+ * widened when packed; a float32 result is rounded once at the end. So float32 results are
+ * at least as accurate as numpy's float32 sgemm, not bit-equal to it. Results do not depend
+ * on the thread count.
  */
 export function matmul(A: Tensor, B: Tensor, opts: MatmulOptions = {}): Tensor {
   assertNdim('A', A, 2);

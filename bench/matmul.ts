@@ -1,0 +1,233 @@
+/**
+ * matmul next to numpy on the same machine, in the same run.
+ *
+ *   npx tsx bench/matmul.ts            # all sizes, both dtypes
+ *   npx tsx bench/matmul.ts --reps 2   # fewer timed repetitions
+ *
+ * Prints a table and writes it, with the command, into the `## matmul` section of
+ * bench/RESULTS.md (other sections of that file are kept as they are).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import ndarray from 'ndarray';
+import { matmul } from '../src/core/matmul';
+import { threadCount } from '../src/core/gemm/pool';
+import type { DType } from '../src/core/dtype';
+import type { Tensor } from '../src/core/tensor';
+import { writeFileAtomic } from '../src/util/atomicWrite';
+
+/** (M, K, N): C(M×N) = A(M×K) · B(K×N). */
+const SIZES: Array<[number, number, number]> = [
+  [512, 512, 512],
+  [1024, 1024, 1024],
+  [500, 3072, 5000],
+];
+const DTYPES: DType[] = ['float64', 'float32'];
+const RESULTS = path.join(__dirname, 'RESULTS.md');
+const SECTION = '## matmul';
+
+interface Row {
+  M: number;
+  K: number;
+  N: number;
+  dtype: DType;
+  ours: number;
+  numpy: number | null;
+}
+
+function parseReps(argv: string[]): number | null {
+  const i = argv.indexOf('--reps');
+  if (i < 0) return null;
+  const v = Number(argv[i + 1]);
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`--reps: expected a positive integer, got ${argv[i + 1]}`);
+  return v;
+}
+
+/** Deterministic filler (an LCG): the bench needs no statistics, only non-trivial numbers. */
+function filled(rows: number, cols: number, dtype: DType, seed: number): Tensor {
+  const data = dtype === 'float64' ? new Float64Array(rows * cols) : new Float32Array(rows * cols);
+  let s = seed >>> 0;
+  for (let i = 0; i < data.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = s / 2147483648 - 1;
+  }
+  return ndarray(data, [rows, cols]);
+}
+
+/**
+ * Best wall time of `reps` runs, after warm-up runs (at least 2, and at least 0.5 s) so that
+ * V8 has optimised the hot loops and the worker is up — on a loaded machine the background
+ * compiler can lag behind by a few runs.
+ */
+function bestOf(reps: number, f: () => void): number {
+  const warmStart = performance.now();
+  for (let w = 0; w < 2 || performance.now() - warmStart < 500; w++) f();
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    f();
+    best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  return best;
+}
+
+/*
+ * The numpy side. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE may be set on the dev machines (for
+ * old OpenBLAS builds); they slow a current numpy, so they are removed for this child only.
+ * The kernel actually running is reported via threadpoolctl, or OpenBLAS's own
+ * get_corename through ctypes when threadpoolctl is not installed.
+ */
+const NUMPY_SCRIPT = String.raw`
+import json, sys, time, glob, os, ctypes
+import numpy as np
+M, K, N, dtype, reps = json.loads(sys.argv[1])
+info = {"numpy": np.__version__}
+try:
+    from threadpoolctl import threadpool_info
+    info["blas"] = [{k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads")} for d in threadpool_info()]
+except Exception:
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "*openblas*"))
+    for lib in libs:
+        try:
+            h = ctypes.CDLL(lib)
+        except OSError:
+            continue
+        for pre in ("scipy_openblas_", "openblas_"):
+            for suf in ("64_", ""):
+                try:
+                    core = getattr(h, pre + "get_corename" + suf)
+                    core.restype = ctypes.c_char_p
+                    nthr = getattr(h, pre + "get_num_threads" + suf)
+                    info["blas"] = [{"internal_api": "openblas", "architecture": core().decode(), "num_threads": nthr(), "via": "ctypes"}]
+                    break
+                except AttributeError:
+                    pass
+            if "blas" in info:
+                break
+rng = np.random.default_rng(0)
+A = rng.standard_normal((M, K)).astype(dtype)
+B = rng.standard_normal((K, N)).astype(dtype)
+A @ B
+best = float("inf")
+for _ in range(reps):
+    t0 = time.perf_counter()
+    A @ B
+    best = min(best, time.perf_counter() - t0)
+info["best"] = best
+print(json.dumps(info))
+`;
+
+interface NumpyResult {
+  best: number;
+  numpy: string;
+  blas?: Array<Record<string, unknown>>;
+}
+
+function runNumpy(M: number, K: number, N: number, dtype: DType, reps: number): NumpyResult | { error: string } {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const r = spawnSync('python3', ['-c', NUMPY_SCRIPT, JSON.stringify([M, K, N, dtype, reps])], { env, encoding: 'utf8' });
+  if (r.error) return { error: r.error.message };
+  if (r.status !== 0) return { error: (r.stderr || `exit ${r.status}`).trim().split('\n').pop() ?? 'failed' };
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as NumpyResult;
+  } catch {
+    return { error: `unreadable output: ${r.stdout.slice(0, 200)}` };
+  }
+}
+
+const gflops = (M: number, K: number, N: number, t: number) => (2 * M * K * N) / t / 1e9;
+const fmtT = (t: number) => (t < 1 ? `${(t * 1000).toFixed(1)} ms` : `${t.toFixed(3)} s`);
+
+function table(rows: Row[]): string {
+  const lines = [
+    '| M×K×N | dtype | ours (best) | ours GFLOP/s | numpy (best) | numpy GFLOP/s | ours / numpy time |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    const np = r.numpy;
+    lines.push(
+      `| ${r.M}×${r.K}×${r.N} | ${r.dtype} | ${fmtT(r.ours)} | ${gflops(r.M, r.K, r.N, r.ours).toFixed(2)} | ` +
+        `${np === null ? 'n/a' : fmtT(np)} | ${np === null ? 'n/a' : gflops(r.M, r.K, r.N, np).toFixed(1)} | ` +
+        `${np === null ? 'n/a' : `${(r.ours / np).toFixed(1)}×`} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Replaces (or appends) only the `## matmul` section of RESULTS.md. */
+function writeSection(body: string): void {
+  const text = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, 'utf8') : '# Benchmarks\n\nEach section is written by its bench script; rerunning a bench replaces only its own section.\n';
+  const section = `${SECTION}\n\n${body.trim()}\n`;
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.trim() === SECTION);
+  let next: string;
+  if (start < 0) {
+    next = `${text.replace(/\s*$/, '')}\n\n${section}`;
+  } else {
+    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
+    if (end < 0) end = lines.length;
+    const before = lines.slice(0, start).join('\n').replace(/\s*$/, '');
+    const after = lines.slice(end).join('\n').replace(/^\s*/, '');
+    next = `${before}\n\n${section}${after ? `\n${after}` : ''}`;
+  }
+  writeFileAtomic(RESULTS, next.endsWith('\n') ? next : `${next}\n`);
+}
+
+function main(): void {
+  const repsArg = parseReps(process.argv.slice(2));
+  const load0 = os.loadavg()[0];
+  const started = new Date();
+  const rows: Row[] = [];
+  const blasSeen = new Set<string>();
+  let numpyVersion = '';
+  const problems: string[] = [];
+  for (const [M, K, N] of SIZES) {
+    for (const dtype of DTYPES) {
+      const big = M * K * N > 2e9;
+      const reps = repsArg ?? (big ? 3 : 5);
+      const A = filled(M, K, dtype, 1);
+      const B = filled(K, N, dtype, 2);
+      // Allocates its result each call, as `A @ B` does on the numpy side.
+      const ours = bestOf(reps, () => matmul(A, B));
+      const np = runNumpy(M, K, N, dtype, reps);
+      let numpy: number | null = null;
+      if ('error' in np) {
+        problems.push(`numpy ${M}×${K}×${N} ${dtype}: ${np.error}`);
+      } else {
+        numpy = np.best;
+        numpyVersion = np.numpy;
+        for (const b of np.blas ?? []) blasSeen.add(JSON.stringify(b));
+      }
+      const row: Row = { M, K, N, dtype, ours, numpy };
+      rows.push(row);
+      console.log(table([row]).split('\n')[2]);
+    }
+  }
+  const load1 = os.loadavg()[0];
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const body = [
+    `Command: \`npx tsx bench/matmul.ts${repsArg === null ? '' : ` --reps ${repsArg}`}\` (${started.toISOString()})`,
+    '',
+    `Machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}; ours on ${threadCount()} thread(s)` +
+      ` (main + ${threadCount() - 1} worker), numpy ${numpyVersion || 'n/a'} with ` +
+      `OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for its process.`,
+    `numpy BLAS: ${blasSeen.size ? [...blasSeen].join('; ') : 'unknown'}.`,
+    '',
+    table(rows),
+    '',
+    `Time is the best of several runs after warm-up runs (3 timed runs for the largest size, else 5); GFLOP/s = 2·M·K·N / time.` +
+      ` ours / numpy < 1 would mean faster than numpy.` +
+      ` Load average (1 min) was ${load0.toFixed(2)} at the start and ${load1.toFixed(2)} at the end:` +
+      ` the machine is shared, so both columns may be slowed by other work.`,
+    ...(problems.length ? ['', ...problems.map((p) => `- ${p}`)] : []),
+  ].join('\n');
+  writeSection(body);
+  console.log(`\nnumpy BLAS: ${[...blasSeen].join('; ') || 'unknown'}`);
+  console.log(`load average ${load0.toFixed(2)} -> ${load1.toFixed(2)}; wrote ${path.relative(process.cwd(), RESULTS)} (${SECTION})`);
+}
+
+main();

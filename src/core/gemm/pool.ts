@@ -1,0 +1,171 @@
+import os from 'os';
+import { Worker } from 'worker_threads';
+import type { Arena } from './arena';
+import type { WasmMemory } from './wasm';
+import { gemmBlock, type GemmJob } from './kernel';
+
+/** Most threads (main included) a product is split over, whatever the machine reports. */
+const MAX_THREADS = 4;
+/** A job whose finished-task count does not move for this long is declared lost. */
+const STALL_MS = 60_000;
+
+/** Thrown when the worker pool failed mid-product; the caller redoes the work on one thread. */
+export class PoolFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PoolFailure';
+  }
+}
+
+/*
+ * The worker is built from source text rather than a file: the same text then works under
+ * tsx (TypeScript source), from compiled dist/ JS and under ts-jest, none of which can hand
+ * plain node a .ts worker file. `__name` is defined because tsx/esbuild may reference it.
+ * A 'wasm' message hands over the shared wasm memory and module once; every other message
+ * is a job. Should the wasm instance fail here, the JS tile on the same memory gives the
+ * very same numbers.
+ */
+const WORKER_SOURCE = `'use strict';
+var __name = function (f) { return f; };
+const { parentPort, workerData } = require('worker_threads');
+const gemmBlock = (${gemmBlock.toString()});
+const slot = workerData.slot;
+let memory = null;
+let tile = null;
+parentPort.on('message', function (msg) {
+  if (msg.type === 'wasm') {
+    memory = msg.memory;
+    try {
+      tile = new WebAssembly.Instance(msg.module, { env: { mem: memory } }).exports.tile;
+    } catch (e) {
+      tile = null;
+    }
+    return;
+  }
+  const job = msg;
+  try {
+    job.worker = true;
+    const F = new Float64Array(job.wasm ? memory.buffer : job.buf);
+    gemmBlock(job, F, job.wasm ? tile : null, slot);
+  } catch (e) {
+    // Count the task that failed as finished so the main thread's join still completes
+    // (after every other in-flight tile), then sees the flag and redoes the product alone.
+    Atomics.store(job.ctl, 2, 1);
+    Atomics.add(job.ctl, 1, 1);
+    Atomics.notify(job.ctl, 1);
+  }
+});
+`;
+
+const workers: Worker[] = [];
+/** The wasm memory each worker has been given (index-aligned with `workers`). */
+const wasmSent: Array<WasmMemory | null> = [];
+let broken = false;
+let threadedJobs = 0;
+let workerTasks = 0;
+
+/**
+ * Diagnostics (tests use them to prove the threaded path ran): jobs sent through the pool,
+ * tiles of C computed by workers rather than the main thread, workers started.
+ */
+export function poolStats(): { threadedJobs: number; workerTasks: number; workers: number; usable: boolean } {
+  return { threadedJobs, workerTasks, workers: workers.length, usable: poolUsable() };
+}
+
+/**
+ * Threads (main included) to use for large products: `CS231N_THREADS` when it is a positive
+ * integer (1 forces the single-thread path), else os.availableParallelism() capped at 4.
+ * Read on every call so tests and scripts may change it at run time.
+ */
+export function threadCount(): number {
+  const env = process.env.CS231N_THREADS;
+  if (env !== undefined && env.trim() !== '') {
+    const v = Number(env);
+    if (Number.isInteger(v) && v >= 1) return Math.min(v, 16);
+  }
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(cores, MAX_THREADS));
+}
+
+/** True when this runtime can share memory with workers and the pool has not failed. */
+export function poolUsable(): boolean {
+  return !broken && typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object';
+}
+
+/**
+ * Makes sure `count` workers exist and know the wasm memory of `arena` if it has one. They
+ * are started lazily, once, and unref()ed: an idle pool never keeps the process alive.
+ * Returns null (and disables the pool) if a worker cannot be created.
+ */
+function ensureWorkers(count: number, arena: Arena): Worker[] | null {
+  try {
+    while (workers.length < count) {
+      // Slot 0 of the arena's scratch is the main thread's; worker i uses slot i + 1.
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { slot: workers.length + 1 } });
+      w.unref();
+      // Seen only when the main event loop runs, i.e. between products; it retires the pool.
+      w.on('error', () => { broken = true; });
+      w.on('exit', () => { broken = true; });
+      workers.push(w);
+      wasmSent.push(null);
+    }
+    for (let i = 0; i < count; i++) {
+      if (arena.memory !== null && wasmSent[i] !== arena.memory) {
+        workers[i].postMessage({ type: 'wasm', memory: arena.memory, module: arena.module });
+        wasmSent[i] = arena.memory;
+      }
+    }
+  } catch {
+    broken = true;
+    return null;
+  }
+  return workers.slice(0, count);
+}
+
+/** Number of tasks {@link gemmBlock} splits a job into (same formula as inside it). */
+function taskCount(job: GemmJob): number {
+  const mcP = Math.max(1, job.mcBlk >> 2);
+  const ncP = Math.max(1, job.ncBlk >> 2);
+  return Math.ceil(Math.ceil(job.m / 4) / mcP) * Math.ceil(Math.ceil(job.n / 4) / ncP);
+}
+
+/**
+ * Runs `job` on the main thread plus `threads - 1` workers and returns once every task is
+ * done (joined with Atomics.wait, so the caller stays synchronous). The arena must be
+ * shared (SharedArrayBuffer or shared wasm memory). The main thread takes tasks too, so a
+ * worker that is still booting or busy only means the main thread does more of the work.
+ * Throws {@link PoolFailure} if a worker reported an error or stopped making progress.
+ */
+export function runThreaded(job: GemmJob, threads: number, arena: Arena): void {
+  const ws = ensureWorkers(threads - 1, arena);
+  if (ws === null) throw new PoolFailure('matmul: could not start worker threads');
+  // A fresh control block per job: a worker that picks up a stale message finds its
+  // counter exhausted and touches nothing.
+  const ctl = new Int32Array(new SharedArrayBuffer(4 * 4));
+  threadedJobs++;
+  const shared: GemmJob = { ...job, ctl };
+  for (const w of ws) w.postMessage(shared);
+  gemmBlock(shared, arena.F, arena.tile, 0);
+  const total = taskCount(job);
+  let seen = Atomics.load(ctl, 1);
+  let since = Date.now();
+  for (;;) {
+    const done = Atomics.load(ctl, 1);
+    if (done >= total) {
+      if (Atomics.load(ctl, 2) !== 0) break;
+      workerTasks += Atomics.load(ctl, 3);
+      return;
+    }
+    const now = Date.now();
+    if (done !== seen) {
+      seen = done;
+      since = now;
+    } else if (now - since > STALL_MS) {
+      broken = true;
+      throw new PoolFailure(`matmul: worker threads made no progress for ${STALL_MS / 1000} s`);
+    }
+    Atomics.wait(ctl, 1, done, 100);
+  }
+  broken = true;
+  throw new PoolFailure('matmul: a worker thread failed');
+}

@@ -1,0 +1,324 @@
+import fc from 'fast-check';
+import ndarray from 'ndarray';
+import { matmul } from '../src/core/matmul';
+import { poolStats, threadCount } from '../src/core/gemm/pool';
+import { gemmKernel, setGemmKernel } from '../src/core/gemm/gemm';
+import type { Tensor } from '../src/core/tensor';
+import type { DType } from '../src/core/dtype';
+
+/** Small deterministic generator so big operands do not go through fast-check shrinking. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Layout = 'c' | 'f' | 'slice' | 'neg';
+const LAYOUTS: Layout[] = ['c', 'f', 'slice', 'neg'];
+
+/** A (rows, cols) tensor with random entries laid out in memory as `layout` says. */
+function makeTensor(rows: number, cols: number, dtype: DType, layout: Layout, rand: () => number): Tensor {
+  const fill = (n: number) => {
+    const d = dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+    for (let i = 0; i < n; i++) d[i] = rand() * 2 - 1;
+    return d;
+  };
+  switch (layout) {
+    case 'c':
+      return ndarray(fill(rows * cols), [rows, cols]);
+    case 'f':
+      // Column-major: the transpose of a dense (cols, rows) array.
+      return ndarray(fill(rows * cols), [cols, rows]).transpose(1, 0);
+    case 'slice':
+      // Every other column of a padded array, starting at an offset: no unit stride at all.
+      return ndarray(fill((rows + 2) * (2 * cols + 3)), [rows + 2, 2 * cols + 3]).lo(1, 1).step(1, 2).hi(rows, cols);
+    case 'neg':
+      // Rows in reverse order: a negative row stride.
+      return ndarray(fill(rows * cols), [rows, cols]).step(-1, 1);
+  }
+}
+
+/** op(A) · op(B) by the textbook triple loop, plus the sum of |a||b| for an error bound. */
+function naive(A: Tensor, B: Tensor, transA: boolean, transB: boolean): { C: Float64Array; mag: Float64Array } {
+  const a = transA ? A.transpose(1, 0) : A;
+  const b = transB ? B.transpose(1, 0) : B;
+  const [m, k] = a.shape;
+  const n = b.shape[1];
+  // Dense copies first: the loop below then sees only Float64Arrays, so V8 keeps it optimised
+  // (.get on the many ndarray view classes would be megamorphic and slow it 100x).
+  const ad = new Float64Array(m * k);
+  const bd = new Float64Array(k * n);
+  for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) ad[i * k + p] = a.get(i, p);
+  for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) bd[j * k + p] = b.get(p, j);
+  return tripleLoop(ad, bd, m, n, k);
+}
+
+/** C[i][j] = Σ_p a[i][p] · bᵀ[j][p] on dense row-major arrays. */
+function tripleLoop(ad: Float64Array, bd: Float64Array, m: number, n: number, k: number): { C: Float64Array; mag: Float64Array } {
+  const C = new Float64Array(m * n);
+  const mag = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      let g = 0;
+      for (let p = 0; p < k; p++) {
+        const x = ad[i * k + p] * bd[j * k + p];
+        s += x;
+        g += Math.abs(x);
+      }
+      C[i * n + j] = s;
+      mag[i * n + j] = g;
+    }
+  }
+  return { C, mag };
+}
+
+/** Asserts |C - ref| ≤ rtol · Σ|a||b| elementwise (the natural bound for dot products). */
+function expectClose(C: Tensor, ref: { C: Float64Array; mag: Float64Array }, rtol: number): void {
+  const [m, n] = C.shape;
+  let worst = 0;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      const err = Math.abs(C.get(i, j) - ref.C[i * n + j]);
+      const bound = rtol * ref.mag[i * n + j] + 1e-300;
+      worst = Math.max(worst, err / bound);
+    }
+  }
+  expect(worst).toBeLessThanOrEqual(1);
+}
+
+const rtolOf = (dtype: DType) => (dtype === 'float64' ? 1e-12 : 1e-5);
+
+/** Runs `f` with CS231N_THREADS set to `value` (undefined removes it), restoring it after. */
+function withThreads<T>(value: string | undefined, f: () => T): T {
+  const saved = process.env.CS231N_THREADS;
+  if (value === undefined) delete process.env.CS231N_THREADS;
+  else process.env.CS231N_THREADS = value;
+  try {
+    return f();
+  } finally {
+    if (saved === undefined) delete process.env.CS231N_THREADS;
+    else process.env.CS231N_THREADS = saved;
+  }
+}
+
+describe.each(['wasm', 'js'] as const)('matmul with the %s tile equals the naive triple loop', (kernel) => {
+  beforeAll(() => {
+    expect(setGemmKernel(kernel)).toBe(kernel);
+  });
+  afterAll(() => {
+    setGemmKernel(null);
+  });
+
+  const dim = fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 5), fc.integer({ min: 0, max: 41 }));
+  const caseArb = fc.record({
+    m: dim,
+    k: dim,
+    n: dim,
+    transA: fc.boolean(),
+    transB: fc.boolean(),
+    dtype: fc.constantFrom<DType>('float64', 'float32'),
+    layoutA: fc.constantFrom(...LAYOUTS),
+    layoutB: fc.constantFrom(...LAYOUTS),
+    outKind: fc.constantFrom('none', 'dense', 'strided'),
+    seed: fc.integer(),
+  });
+
+  test('all transpose flags, both dtypes, odd and empty sizes, strided inputs and out', () => {
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const rand = prng(c.seed);
+        const A = c.transA ? makeTensor(c.k, c.m, c.dtype, c.layoutA, rand) : makeTensor(c.m, c.k, c.dtype, c.layoutA, rand);
+        const B = c.transB ? makeTensor(c.n, c.k, c.dtype, c.layoutB, rand) : makeTensor(c.k, c.n, c.dtype, c.layoutB, rand);
+        const Ctor = c.dtype === 'float64' ? Float64Array : Float32Array;
+        let out: Tensor | undefined;
+        if (c.outKind === 'dense') out = ndarray(new Ctor(c.m * c.n).fill(NaN), [c.m, c.n]);
+        // A transposed view: column stride n·1 ≠ 1, pre-filled with garbage that must vanish.
+        if (c.outKind === 'strided') out = ndarray(new Ctor(c.m * c.n).fill(NaN), [c.n, c.m]).transpose(1, 0);
+        const C = matmul(A, B, { transA: c.transA, transB: c.transB, out });
+        if (out) expect(C).toBe(out);
+        expect(C.shape).toEqual([c.m, c.n]);
+        expect(C.data).toBeInstanceOf(Ctor);
+        expectClose(C, naive(A, B, c.transA, c.transB), rtolOf(c.dtype));
+      }),
+      { numRuns: 250 },
+    );
+  });
+
+  test('long k (several k-slices) and sizes past the packing chunk in m and in n', () => {
+    const rand = prng(7);
+    for (const [m, k, n] of [[9, 600, 7], [4101, 3, 5], [3, 5, 4103], [66, 300, 70]]) {
+      for (const dtype of ['float64', 'float32'] as DType[]) {
+        const A = makeTensor(m, k, dtype, 'c', rand);
+        const B = makeTensor(k, n, dtype, 'slice', rand);
+        expectClose(matmul(A, B), naive(A, B, false, false), rtolOf(dtype));
+      }
+    }
+  });
+
+  test('k = 0 gives zeros (overwriting out), m = 0 or n = 0 an empty result', () => {
+    const out = ndarray(new Float64Array(6).fill(7), [2, 3]);
+    const z = matmul(ndarray(new Float64Array(0), [2, 0]), ndarray(new Float64Array(0), [0, 3]), { out });
+    expect(Array.from(z.data)).toEqual([0, 0, 0, 0, 0, 0]);
+    const e = matmul(ndarray(new Float32Array(0), [0, 4]), ndarray(new Float32Array(12), [4, 3]));
+    expect(e.shape).toEqual([0, 3]);
+    expect(e.data).toBeInstanceOf(Float32Array);
+    expect(matmul(ndarray(new Float64Array(8), [2, 4]), ndarray(new Float64Array(0), [4, 0])).shape).toEqual([2, 0]);
+  });
+
+  test('result has A dtype when B is the other float dtype', () => {
+    const rand = prng(3);
+    const A = makeTensor(20, 30, 'float32', 'c', rand);
+    const B = makeTensor(30, 25, 'float64', 'f', rand);
+    const C = matmul(A, B);
+    expect(C.data).toBeInstanceOf(Float32Array);
+    expectClose(C, naive(A, B, false, false), 1e-5);
+  });
+
+  test('out may alias an input', () => {
+    const rand = prng(11);
+    const A = makeTensor(40, 40, 'float64', 'c', rand);
+    const B = makeTensor(40, 40, 'float64', 'c', rand);
+    const ref = naive(A, B, false, true);
+    const C = matmul(A, B, { transB: true, out: A });
+    expect(C).toBe(A);
+    expectClose(C, ref, 1e-12);
+  });
+});
+
+describe('threaded path', () => {
+  test('300x300x300 on the worker pool equals the naive loop (sampled rows) and the one-thread result bit for bit', () => {
+    const rand = prng(2024);
+    for (const [dtype, transA, transB] of [['float64', false, false], ['float32', true, true]] as const) {
+      const A = makeTensor(300, 300, dtype, transA ? 'f' : 'c', rand);
+      const B = makeTensor(300, 300, dtype, transB ? 'slice' : 'neg', rand);
+      const before = poolStats().threadedJobs;
+      const C = withThreads('2', () => matmul(A, B, { transA, transB }));
+      // Proves the product really went through the workers (SharedArrayBuffer is available in node).
+      expect(poolStats().threadedJobs).toBeGreaterThan(before);
+      expect(poolStats().workers).toBeGreaterThanOrEqual(1);
+      // Every 5th row (5 is odd, so rows land in every lane of the 4-row register tile): the
+      // full reference loop is 27M steps, which takes seconds when the shared machine is
+      // loaded. All of C is still tied bit for bit to the one-thread path just below.
+      const rowsOfA = transA ? A.step(1, 5) : A.step(5, 1);
+      expectClose(C.step(5, 1), naive(rowsOfA, B, transA, transB), rtolOf(dtype));
+      const one = withThreads('1', () => matmul(A, B, { transA, transB }));
+      // Each element sees the same sequence of operations whichever thread computes it.
+      let differ = 0;
+      for (let i = 0; i < C.data.length; i++) if (!Object.is(one.data[i], C.data[i])) differ++;
+      expect(differ).toBe(0);
+    }
+  });
+
+  test('property: threaded = one-thread bit for bit = naive (sampled rows), random layouts and flags', () => {
+    const big = fc.integer({ min: 100, max: 140 });
+    fc.assert(
+      fc.property(
+        fc.record({
+          m: big, k: big, n: big, transA: fc.boolean(), transB: fc.boolean(),
+          dtype: fc.constantFrom<DType>('float64', 'float32'),
+          layoutA: fc.constantFrom(...LAYOUTS), layoutB: fc.constantFrom(...LAYOUTS), seed: fc.integer(),
+        }),
+        (c) => {
+          const rand = prng(c.seed);
+          const A = c.transA ? makeTensor(c.k, c.m, c.dtype, c.layoutA, rand) : makeTensor(c.m, c.k, c.dtype, c.layoutA, rand);
+          const B = c.transB ? makeTensor(c.n, c.k, c.dtype, c.layoutB, rand) : makeTensor(c.k, c.n, c.dtype, c.layoutB, rand);
+          const opts = { transA: c.transA, transB: c.transB };
+          const before = poolStats().threadedJobs;
+          const C = withThreads('2', () => matmul(A, B, opts));
+          expect(poolStats().threadedJobs).toBeGreaterThan(before);
+          const one = withThreads('1', () => matmul(A, B, opts));
+          let differ = 0;
+          for (let i = 0; i < C.data.length; i++) if (!Object.is(one.data[i], C.data[i])) differ++;
+          expect(differ).toBe(0);
+          const rowsOfA = c.transA ? A.step(1, 7) : A.step(7, 1);
+          expectClose(C.step(7, 1), naive(rowsOfA, B, c.transA, c.transB), rtolOf(c.dtype));
+        },
+      ),
+      { numRuns: 8 },
+    );
+  });
+
+  test('the worker threads really compute tiles (kernel source shipped to them works)', () => {
+    const rand = prng(9);
+    const A = makeTensor(200, 200, 'float64', 'c', rand);
+    const B = makeTensor(200, 200, 'float64', 'c', rand);
+    const ref = withThreads('1', () => matmul(A, B));
+    const before = poolStats().workerTasks;
+    // The main thread takes tiles too, so a worker still booting may get none: retry a while.
+    for (let i = 0; i < 200 && poolStats().workerTasks === before; i++) {
+      const C = withThreads('2', () => matmul(A, B));
+      expect(C.data).toEqual(ref.data);
+    }
+    expect(poolStats().workerTasks).toBeGreaterThan(before);
+  });
+
+  test('threaded product into a strided float64 out', () => {
+    const rand = prng(5);
+    const A = makeTensor(130, 257, 'float64', 'c', rand);
+    const B = makeTensor(257, 140, 'float64', 'c', rand);
+    const out = ndarray(new Float64Array(130 * 140).fill(NaN), [140, 130]).transpose(1, 0);
+    const C = withThreads('2', () => matmul(A, B, { out }));
+    expect(C).toBe(out);
+    expectClose(C, naive(A, B, false, false), 1e-12);
+  });
+
+  test('the WebAssembly SIMD tile is the default here, and the JS tile matches it bit for bit', () => {
+    expect(gemmKernel()).toBe('wasm');
+    const rand = prng(77);
+    const A = makeTensor(130, 257, 'float64', 'f', rand);
+    const B = makeTensor(257, 141, 'float64', 'slice', rand);
+    const results: Tensor[] = [];
+    try {
+      for (const kernel of ['wasm', 'js'] as const) {
+        setGemmKernel(kernel);
+        for (const threads of ['1', '2']) results.push(withThreads(threads, () => matmul(A, B)));
+      }
+    } finally {
+      setGemmKernel(null);
+    }
+    for (const r of results.slice(1)) {
+      let differ = 0;
+      for (let i = 0; i < r.data.length; i++) if (!Object.is(r.data[i], results[0].data[i])) differ++;
+      expect(differ).toBe(0);
+    }
+    expectClose(results[0], naive(A, B, false, false), 1e-12);
+  });
+
+  test('CS231N_THREADS picks the thread count; junk values fall back to the default', () => {
+    expect(withThreads('1', threadCount)).toBe(1);
+    expect(withThreads('3', threadCount)).toBe(3);
+    const dflt = withThreads(undefined, threadCount);
+    expect(dflt).toBeGreaterThanOrEqual(1);
+    expect(dflt).toBeLessThanOrEqual(4);
+    expect(withThreads('zero', threadCount)).toBe(dflt);
+    expect(withThreads('0', threadCount)).toBe(dflt);
+  });
+});
+
+describe('matmul errors name the argument and the shapes', () => {
+  const t = (r: number, c: number, dtype: DType = 'float64') =>
+    ndarray(dtype === 'float64' ? new Float64Array(r * c) : new Float32Array(r * c), [r, c]);
+
+  test('mismatched inner dimensions', () => {
+    expect(() => matmul(t(2, 3), t(4, 5))).toThrow(/B: expected B to have 3 rows to match A \(2, 3\), got B \(4, 5\)/);
+    expect(() => matmul(t(3, 2), t(4, 5), { transA: true, transB: true })).toThrow(/Bᵀ .*\(5, 4\)/);
+  });
+
+  test('inputs that are not 2-D or not float', () => {
+    expect(() => matmul(ndarray(new Float64Array(3), [3]), t(3, 2))).toThrow(/A: expected a 2-d array, got shape \(3,\)/);
+    expect(() => matmul(t(2, 3), ndarray(new Float64Array(24), [3, 4, 2]))).toThrow(/B: expected a 2-d array, got shape \(3, 4, 2\)/);
+    expect(() => matmul(ndarray(new Int32Array(6), [2, 3]) as unknown as Tensor, t(3, 2))).toThrow(/A: expected dtype float64 or float32, got int32/);
+  });
+
+  test('wrong out shape or dtype', () => {
+    expect(() => matmul(t(2, 3), t(3, 4), { out: t(4, 2) })).toThrow(/out: expected shape \(2, 4\), got \(4, 2\)/);
+    expect(() => matmul(t(2, 3), t(3, 4), { out: t(2, 4, 'float32') })).toThrow(/out: expected dtype float64, got float32/);
+    expect(() => matmul(t(2, 3), t(3, 4), { out: ndarray(new Float64Array(8), [8]) })).toThrow(/out: expected a 2-d array/);
+  });
+});
