@@ -1,10 +1,11 @@
 import type { NdArray } from 'ndarray';
-import { addRow } from '../core/broadcast';
 import { assertShape, ShapeError, shapeStr } from '../core/check';
 import { arrayCtor, type DType } from '../core/dtype';
-import { matmul } from '../core/matmul';
 import { defaultRandomState, type RandomState } from '../core/random';
-import { argmax, sum } from '../core/reduce';
+import { argmax } from '../core/reduce';
+import { affineBackward, affineForward } from '../layers/affine';
+import { softmaxLoss } from '../layers/losses';
+import { affineReluBackward, affineReluForward } from '../layers/sandwich';
 import { astype, copy, fromData, isContiguous, takeRows, zeros, type IntTensor, type NumStore, type Tensor } from '../core/tensor';
 import { assertFinite, assertInt, floatMatrix, labelArray } from './inputs';
 
@@ -154,47 +155,23 @@ export class TwoLayerNet {
     const labels = y === undefined || y === null ? null : labelArray('y', y, N, C);
     assertFinite('reg', reg);
 
-    const hidden = matmul(Xf, W1);
-    addRow(hidden, b1, hidden);
-    const h = hidden.data;
-    // `< 0` rather than `<= 0` keeps NaN visible, as np.maximum(0, x) does.
-    for (let i = 0; i < h.length; i++) if (h[i] < 0) h[i] = 0;
-    const scores = matmul(hidden, W2);
-    addRow(scores, b2, scores);
+    // Composed from the layer set (affine–ReLU, affine, softmax) rather than re-derived here.
+    const first = affineReluForward(Xf, W1, b1);
+    const second = affineForward(first.out, W2, b2);
+    const scores = second.out;
     if (!labels) return scores;
     if (N === 0) throw new ShapeError(`X: expected at least one example to average the loss over, got shape ${shapeStr(Xf.shape)}`);
 
-    // Softmax with the row maximum subtracted, so exp never overflows; the loss is accumulated
-    // in float64 whatever the dtype, and dscores overwrites a copy of the scores.
-    const dscores = copy(scores);
-    const ds = dscores.data;
-    let dataLoss = 0;
-    for (let i = 0; i < N; i++) {
-      const base = i * C;
-      let m = -Infinity;
-      for (let j = 0; j < C; j++) if (ds[base + j] > m) m = ds[base + j];
-      let z = 0;
-      for (let j = 0; j < C; j++) {
-        const e = Math.exp(ds[base + j] - m);
-        ds[base + j] = e;
-        z += e;
-      }
-      dataLoss += Math.log(z) - (scores.data[base + labels[i]] - m);
-      for (let j = 0; j < C; j++) ds[base + j] /= z;
-      ds[base + labels[i]] -= 1;
-      for (let j = 0; j < C; j++) ds[base + j] /= N;
-    }
-    const loss = dataLoss / N + reg * (sumSquares(W1) + sumSquares(W2));
-
-    const dW2 = matmul(hidden, dscores, { transA: true });
-    addScaled(dW2, W2, 2 * reg);
-    const db2 = sum(dscores, 0);
-    const dhidden = matmul(dscores, W2, { transB: true });
-    const dh = dhidden.data;
-    for (let i = 0; i < dh.length; i++) if (!(h[i] > 0)) dh[i] = 0;
-    const dW1 = matmul(Xf, dhidden, { transA: true });
+    const data = softmaxLoss(scores, fromData(labels, [N]));
+    const loss = data.loss + reg * (sumSquares(W1) + sumSquares(W2));
+    const back2 = affineBackward(data.dx, second.cache);
+    const back1 = affineReluBackward(back2.dx, first.cache);
+    const dW1 = back1.dw;
+    const dW2 = back2.dw;
     addScaled(dW1, W1, 2 * reg);
-    const db1 = sum(dhidden, 0);
+    addScaled(dW2, W2, 2 * reg);
+    const db1 = back1.db;
+    const db2 = back2.db;
     return { loss, grads: { W1: dW1, b1: db1, W2: dW2, b2: db2 } };
   }
 
