@@ -71,14 +71,15 @@ export abstract class LinearClassifier {
     const w = W.data;
     const yBatch = new Int32Array(batchSize);
     const history: number[] = [];
+    const rows = new Int32Array(batchSize);
+    const XBatch = zeros([batchSize, D], dtypeOf(W));
     for (let it = 0; it < numIters; it++) {
       const idx = rng.choice(N, batchSize);
-      const rows = new Int32Array(batchSize);
       for (let b = 0; b < batchSize; b++) {
         rows[b] = idx.get(b);
         yBatch[b] = labels[rows[b]];
       }
-      const { loss, dW } = this.loss(takeRows(Xd, rows), ndarray(yBatch, [batchSize]), reg);
+      const { loss, dW } = this.loss(takeRows(Xd, rows, XBatch), ndarray(yBatch, [batchSize]), reg);
       history.push(loss);
       const g = dW.data;
       for (let t = 0; t < w.length; t++) w[t] -= learningRate * g[t];

@@ -239,21 +239,32 @@ export function sliceRows<T extends NumStore>(a: NdArray<T>, start: number, end:
   return a.lo(start).hi(end - start) as NdArray<T>;
 }
 
-/** Gathers rows of the first axis by index into a new dense array (numpy `a[idx]`). */
-export function takeRows<T extends NumStore>(a: NdArray<T>, idx: ArrayLike<number>): NdArray<T> {
+/**
+ * Gathers rows of the first axis by index into a dense array (numpy `a[idx]`); into `out`
+ * when given (same dtype, shape (idx.length, ...a.shape[1:]), contiguous), so training loops can
+ * reuse one minibatch buffer.
+ */
+export function takeRows<T extends NumStore>(a: NdArray<T>, idx: ArrayLike<number>, out?: NdArray<T>): NdArray<T> {
   const src = isContiguous(a as NdArray<any>) ? a : copyAny(a);
   const rowSize = sizeOf(a.shape.slice(1));
   const C = (src.data as any).constructor as new (n: number) => any;
-  const out = new C(idx.length * rowSize);
+  const outShape = [idx.length, ...a.shape.slice(1)];
+  if (out) {
+    const okShape = out.shape.length === outShape.length && out.shape.every((d, i) => d === outShape[i]);
+    if (!okShape || !isContiguous(out as NdArray<any>) || (out.data as any).constructor !== C) {
+      throw new ShapeError(`out: expected a dense ${C.name} array of shape ${shapeStr(outShape)}, got ${(out.data as any).constructor.name} of shape ${shapeStr(out.shape)}`);
+    }
+  }
+  const dst = out ? (out.data as any) : new C(idx.length * rowSize);
   const data = src.data as any;
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i];
     if (!Number.isInteger(r) || r < 0 || r >= a.shape[0]) {
       throw new RangeError(`idx[${i}]: expected a row index in [0, ${a.shape[0]}), got ${r}`);
     }
-    out.set(data.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize);
+    dst.set(data.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize);
   }
-  return ndarray(out, [idx.length, ...a.shape.slice(1)]) as NdArray<T>;
+  return out ?? (ndarray(dst, outShape) as NdArray<T>);
 }
 
 /** Concatenates along the first axis into a new dense array. */

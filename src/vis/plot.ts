@@ -97,8 +97,8 @@ export function errorBarSpec(
     ...base(opts),
     layer: [
       { data: { values: raw }, mark: { type: 'point', opacity: 0.5 }, encoding: { x, y: { field: 'y', type: 'quantitative', title: opts.yLabel ?? 'y', scale: { zero: false } } } },
-      { data: { values: stats }, mark: { type: 'errorbar', ticks: true }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
-      { data: { values: stats }, mark: { type: 'line', point: true }, encoding: { x, y: { field: 'mean', type: 'quantitative' } } },
+      { data: { values: stats }, mark: { type: 'errorbar', ticks: true }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: opts.yLabel ?? 'y' }, y2: { field: 'hi' } } },
+      { data: { values: stats }, mark: { type: 'line', point: true }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: opts.yLabel ?? 'y' } } },
     ],
   };
 }
