@@ -30,3 +30,4 @@ export * from './classifiers';
 export * from './features';
 export * from './layers';
 export * from './optim';
+export * from './solver';

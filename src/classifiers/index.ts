@@ -10,3 +10,7 @@ export { TwoLayerNet, TWO_LAYER_NET_PARAM_NAMES } from './twoLayerNet';
 export type {
   TwoLayerNetParams, TwoLayerNetOptions, TwoLayerNetLoss, TwoLayerNetTrainProgress, TwoLayerNetTrainOptions, TwoLayerNetTrainResult,
 } from './twoLayerNet';
+export { ModularTwoLayerNet, FullyConnectedNet } from './fcNet';
+export type { ModularTwoLayerNetOptions, FullyConnectedNetOptions, FcNormalization } from './fcNet';
+export { ThreeLayerConvNet } from './cnn';
+export type { ThreeLayerConvNetOptions } from './cnn';

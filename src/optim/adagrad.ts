@@ -11,10 +11,12 @@ export function adagrad(w: Tensor, dw: Tensor, config: OptimConfig = {}): Update
   const { w: ws, dw: g, next } = prepare(w, dw);
   const cache = state(config, 'cache', w);
   const o = next.data;
+  // Local alias: under jest's vm sandbox a global `Math` lookup per element is ~20x slower.
+  const sqrt = Math.sqrt;
   for (let i = 0; i < o.length; i++) {
     const gi = g[i];
     cache[i] += gi * gi;
-    o[i] = ws[i] - (lr * gi) / (Math.sqrt(cache[i]) + eps);
+    o[i] = ws[i] - (lr * gi) / (sqrt(cache[i]) + eps);
   }
   return { nextW: next, config };
 }

@@ -24,13 +24,15 @@ export function adam(w: Tensor, dw: Tensor, config: OptimConfig = {}): UpdateRes
   const c1 = 1 - b1 ** t;
   const c2 = 1 - b2 ** t;
   const o = next.data;
+  // Local alias: under jest's vm sandbox a global `Math` lookup per element is ~20x slower.
+  const sqrt = Math.sqrt;
   for (let i = 0; i < o.length; i++) {
     const gi = g[i];
     m[i] = b1 * m[i] + (1 - b1) * gi;
     v[i] = b2 * v[i] + (1 - b2) * (gi * gi);
     const mt = m[i] / c1;
     const vt = v[i] / c2;
-    o[i] = ws[i] - (lr * mt) / (Math.sqrt(vt) + eps);
+    o[i] = ws[i] - (lr * mt) / (sqrt(vt) + eps);
   }
   return { nextW: next, config };
 }
