@@ -47,7 +47,8 @@ function fmt(v: unknown, digits = 12): string {
   if (typeof v === 'number') {
     if (Number.isInteger(v)) return String(v);
     const a = Math.abs(v);
-    return a !== 0 && (a < 1e-4 || a >= 1e6) ? v.toExponential(Math.min(digits, 6) - 1) : String(Number(v.toPrecision(digits)));
+    // Shortest form that keeps `digits` significant digits: 1e-8 prints as 1e-8, not 1.00000e-8.
+    return a !== 0 && (a < 1e-4 || a >= 1e6) ? Number(v.toPrecision(Math.min(digits, 6))).toExponential() : String(Number(v.toPrecision(digits)));
   }
   if (Array.isArray(v)) return `[${v.map((x) => fmt(x, digits)).join(', ')}]`;
   return String(v);
