@@ -5,16 +5,18 @@ import { loadBestDataset } from '../../src/data/resolve';
 import { script as knn } from './knn';
 import { script as softmax } from './softmax';
 import { script as svm } from './svm';
+import { script as twoLayerNet } from './twoLayerNet';
+import { script as features } from './features';
 
 /*
- * Assignment 1's linear-core notebooks in order, and one entry that runs them all on data
+ * Assignment 1's notebooks in order, and one entry that runs them all on data
  * chosen once — what `npm start` runs (SPEC §5: full CIFAR-10, else a smaller CIFAR-10 given
  * with --data, else the embedded MNIST digits, said in the first line).
  * Run: `npx tsx assignments/assignment1/index.ts [--data DIR] [--out DIR] [--quick] [--seed N]`.
  */
 
-/** knn, svm, softmax, in the notebooks' order. */
-export const ASSIGNMENT1_SCRIPTS: readonly AssignmentScript[] = [knn, svm, softmax];
+/** knn, svm, softmax, two_layer_net, features: the notebooks' order. */
+export const ASSIGNMENT1_SCRIPTS: readonly AssignmentScript[] = [knn, svm, softmax, twoLayerNet, features];
 
 /** Result of {@link runAssignment1}: each script's report, and the names of failed checks. */
 export interface Assignment1Result {
@@ -48,7 +50,7 @@ export async function runAssignment1(opts: ScriptOptions, best?: BestDataset): P
 }
 
 if (require.main === module) {
-  const opts = parseScriptArgs('assignment1', 'cs231n assignment 1: kNN, SVM and softmax notebooks on the best data found');
+  const opts = parseScriptArgs('assignment1', 'cs231n assignment 1: kNN, SVM, softmax, two-layer net and features notebooks on the best data found');
   runAssignment1(opts)
     .then((r) => {
       if (r.failures.length) process.exitCode = 1;
