@@ -44,14 +44,20 @@ describe('cs231n data info / start', () => {
     expect(html).toContain('src="samples.png"');
   });
 
-  test('start with no data anywhere: first line says it uses the embedded MNIST digits', async () => {
+  test('start with no data anywhere: first line says it uses the embedded MNIST digits, then runs the notebooks', async () => {
     const lines: string[] = [];
-    await runStart({ out: path.join(t.dir, 'o'), log: (s) => lines.push(s), resolve: hermetic });
+    const out = path.join(t.dir, 'o');
+    const r = await runStart({ out, log: (s) => lines.push(s), resolve: hermetic, quick: true, only: ['knn'] });
     expect(lines[0]).toMatch(/^Using the embedded MNIST digits \(8000 train \/ 2000 test/);
     expect(lines.filter((l) => l.startsWith('Using'))).toHaveLength(1);
-    expect(lines).toContain('  row 10: 9');
-    const png = PNG.sync.read(fs.readFileSync(path.join(t.dir, 'o', 'samples.png')));
-    expect([png.width, png.height]).toEqual([(4 * 28 + 3) * 2, (10 * 28 + 9) * 2]);
+    expect(r).toEqual({ notebooks: ['knn'], failures: [] });
+    expect(fs.existsSync(path.join(out, 'knn', 'report.html'))).toBe(true);
+  });
+
+  test('start rejects unknown notebook names, listing the known ones', async () => {
+    await expect(runStart({ only: ['knn', 'rnn'], log: () => undefined, resolve: hermetic })).rejects.toThrow(
+      /only: expected names among knn, svm, softmax, twoLayerNet, features, got rnn/,
+    );
   });
 
   test('data download: an unknown dataset is an error listing the valid names', async () => {
@@ -67,17 +73,19 @@ describe('cs231n data info / start', () => {
     const root = path.resolve(__dirname, '..');
     const env: NodeJS.ProcessEnv = { ...process.env, HOME: t.dir, XDG_CACHE_HOME: path.join(t.dir, 'cache'), CS231N_QUIET: '1' };
     delete env.CS231N_DATA;
-    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), path.join(root, 'src/cli/main.ts'), 'start', '--data', SHARED_MINI, '--out', path.join(t.dir, 'o')], {
+    const out = path.join(t.dir, 'o');
+    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), path.join(root, 'src/cli/main.ts'), 'start', '--data', SHARED_MINI, '--out', out, '--quick', '--only', 'softmax'], {
       cwd: t.dir,
       env,
       encoding: 'utf8',
-      timeout: 60000,
+      timeout: 120000,
     });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const first = r.stdout.split('\n')[0];
     expect(first).toMatch(/^Using CIFAR-10 \(4660 train \/ 932 test, a subset of the full 50000\/10000\) from .*cifar-10-batches-py \(given by --data/);
-    expect(fs.existsSync(path.join(t.dir, 'o', 'samples.png'))).toBe(true);
+    expect(r.stdout).toMatch(/assignment 1: 1 notebook\(s\), 0 failure\(s\)/);
+    expect(fs.existsSync(path.join(out, 'softmax', 'report.html'))).toBe(true);
   });
 
   test('the real command line: an error is one line on stderr and exit status 1', () => {

@@ -28,13 +28,17 @@ export interface Assignment1Result {
  * Runs every script on `best` (loaded here when absent; its description is printed first
  * either way). A script that throws is reported as a failure and the others still run.
  */
-export async function runAssignment1(opts: ScriptOptions, best?: BestDataset): Promise<Assignment1Result> {
+export async function runAssignment1(
+  opts: ScriptOptions,
+  best?: BestDataset,
+  scripts: readonly AssignmentScript[] = ASSIGNMENT1_SCRIPTS,
+): Promise<Assignment1Result> {
   const print = opts.print ?? ((l: string) => console.log(l));
   const chosen = best ?? loadBestDataset({ path: opts.data });
   print(chosen.description);
   const reports: Report[] = [];
   const failures: string[] = [];
-  for (const s of ASSIGNMENT1_SCRIPTS) {
+  for (const s of scripts) {
     print(`\n######## ${s.title} (assignments/assignment1/${s.name}.ts) ########`);
     try {
       const r = await runAssignment(s, opts, chosen);
@@ -45,7 +49,7 @@ export async function runAssignment1(opts: ScriptOptions, best?: BestDataset): P
       print(`error in ${s.name}: ${(e as Error).message}`);
     }
   }
-  print(`\nassignment 1: ${ASSIGNMENT1_SCRIPTS.length} notebooks, ${failures.length} failure(s)${failures.length ? `: ${failures.join('; ')}` : ''}`);
+  print(`\nassignment 1: ${scripts.length} notebook(s), ${failures.length} failure(s)${failures.length ? `: ${failures.join('; ')}` : ''}`);
   return { reports, failures };
 }
 

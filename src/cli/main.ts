@@ -28,11 +28,17 @@ export function buildProgram(): Command {
     });
   program
     .command('start')
-    .description('run the main job on the best data found (today: data info)')
+    .description("run assignment 1's notebooks (kNN, SVM, softmax, two-layer net, features) on the best data found")
     .option('--data <dir>', 'an explicit data directory, searched first')
-    .option('--out <dir>', 'output directory', 'out/data-info')
-    .action(async (o: { data?: string; out: string }) => {
-      await runStart(o);
+    .option('--out <dir>', 'output directory (one sub-directory per notebook)', 'out')
+    .option('--quick', 'small subsets and few iterations', false)
+    .option('--seed <n>', 'seed of every random choice', '0')
+    .option('--only <names>', 'comma-separated notebooks to run (knn,svm,softmax,twoLayerNet,features)')
+    .action(async (o: { data?: string; out: string; quick: boolean; seed: string; only?: string }) => {
+      const seed = Number(o.seed);
+      if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new RangeError(`--seed: expected an integer in [0, 2**32-1], got ${o.seed}`);
+      const r = await runStart({ data: o.data, out: o.out, quick: o.quick, seed, only: o.only?.split(',').map((s) => s.trim()) });
+      if (r.failures.length) process.exitCode = 1;
     });
   return program;
 }
