@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { loadBestDataset, type BestDataset } from '../src/data/resolve';
 import { Report } from '../src/vis/report';
+import { createBackend, type Backend, type RequestedMode } from '../src/gpu';
 
 /*
  * What every assignment script shares: the command line (`--data`, `--out`, `--quick`,
@@ -42,6 +43,8 @@ export interface ScriptContext {
   report: Report;
   /** `<out>/<name>`: where this script's figures go. */
   outDir: string;
+  /** The backend asked for with `--backend` (its `mode` says what runs); absent: the pure-TS path. */
+  backend?: Backend;
 }
 
 /** Parses the shared command line. */
@@ -71,7 +74,13 @@ export async function runAssignment(script: AssignmentScript, opts: ScriptOption
   const report = new Report(script.title, outDir, { print });
   if (!best) report.text(chosen.description);
   report.text(`${script.title}${opts.quick ? ' (--quick)' : ''}; seed ${opts.seed}; output in ${outDir}`);
-  await script.run({ opts, best: chosen, report, outDir });
+  const backend = opts.backend ? createBackend({ mode: opts.backend as RequestedMode }) : undefined;
+  if (backend) report.text(`backend: ${backend.mode} (asked for --backend ${opts.backend})`);
+  try {
+    await script.run({ opts, best: chosen, report, outDir, backend });
+  } finally {
+    backend?.dispose();
+  }
   report.write();
   return report;
 }

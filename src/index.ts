@@ -31,3 +31,4 @@ export * from './features';
 export * from './layers';
 export * from './optim';
 export * from './solver';
+export * from './gpu';

@@ -42,18 +42,28 @@ function writeDistanceImage(file: string, dists: Tensor): void {
   writePng(file, ndarray(img, [n, m, 1]));
 }
 
+/** max |a − b| / max |b|: the scale-aware error used for float32 backends. */
+function maxRelDiff(a: Tensor, b: Tensor): number {
+  let m = 0;
+  let scale = 0;
+  for (let i = 0; i < b.data.length; i++) {
+    m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
+    scale = Math.max(scale, Math.abs(b.data[i]));
+  }
+  return scale === 0 ? m : m / scale;
+}
+
 function meanStd(xs: number[]): { mean: number; std: number } {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) * (b - mean), 0) / xs.length);
   return { mean, std };
 }
 
-async function run({ opts, best, report, outDir }: ScriptContext): Promise<void> {
+async function run({ opts, best, report, outDir, backend }: ScriptContext): Promise<void> {
   const ds = best.dataset;
   const rng = new RandomState(opts.seed);
   // Only the notebook's own protocol on the official data reproduces its printed numbers.
   const comparable = isFullCifar(ds) && !opts.quick;
-  if (opts.backend) report.text(`--backend ${opts.backend}: this script uses the pure-TS path.`);
   showDataSummary(ds, report, outDir, rng);
 
   report.section('Subsample');
@@ -93,6 +103,12 @@ async function run({ opts, best, report, outDir }: ScriptContext): Promise<void>
   // The notebook's test: the Frobenius norm of the difference, "Good!" below 0.001.
   report.check('one-loop vs two-loop distances, Frobenius difference', frobeniusDiff(one.value, dists), 0, { lessThan: 0.001 });
   report.check('no-loop vs two-loop distances, Frobenius difference', frobeniusDiff(none.value, dists), 0, { lessThan: 0.001 });
+  if (backend) {
+    // gpu.js computes in float32, so it is held to float32 tolerance against the Float64 TS path.
+    const onBackend = timed(() => knn.computeDistancesNoLoops(XTest, { backend }));
+    report.check(`no-loop distances on ${backend.mode} vs the TS path, max difference / max distance`, maxRelDiff(onBackend.value, none.value), 0, { lessThan: 1e-3 });
+    report.text(`no loops on ${backend.mode}: ${fmtSeconds(onBackend.seconds)} (TS path ${fmtSeconds(none.seconds)})`);
+  }
   const timings = [
     { label: 'two loops', value: two.seconds },
     { label: 'one loop', value: one.seconds },

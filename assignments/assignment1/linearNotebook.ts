@@ -1,3 +1,4 @@
+import type { Backend } from '../../src/gpu';
 import path from 'node:path';
 import type { NdArray } from 'ndarray';
 import type { LinearClassifier, LossResult } from '../../src/classifiers';
@@ -25,7 +26,7 @@ import { fmtSeconds, timed, timedBest } from './timing';
  * class templates. The spec below holds what differs.
  */
 
-type LossFn = (W: Tensor, X: Tensor, y: NdArray<NumStore>, reg: number) => LossResult;
+type LossFn = (W: Tensor, X: Tensor, y: NdArray<NumStore>, reg: number, opts?: { backend?: Backend }) => LossResult;
 
 /** What differs between the SVM and the softmax notebook. */
 export interface LinearNotebookSpec {
@@ -81,11 +82,10 @@ function printGradCheck(report: Report, entries: Array<{ numerical: number; anal
 }
 
 /** Runs the shared notebook flow for `spec` on the script context. */
-export async function runLinearNotebook(spec: LinearNotebookSpec, { opts, best, report, outDir }: ScriptContext): Promise<void> {
+export async function runLinearNotebook(spec: LinearNotebookSpec, { opts, best, report, outDir, backend }: ScriptContext): Promise<void> {
   const ds = best.dataset;
   const rng = new RandomState(opts.seed);
   const full = isFullCifar(ds);
-  if (opts.backend) report.text(`--backend ${opts.backend}: this script uses the pure-TS path.`);
   showDataSummary(ds, report, outDir, rng);
 
   report.section('Preprocessing');
@@ -132,6 +132,13 @@ export async function runLinearNotebook(spec: LinearNotebookSpec, { opts, best, 
   report.text(`Vectorized loss: ${vect.value.loss.toFixed(6)} computed in ${fmtSeconds(vect.seconds)} (best of 3 after a warm-up call)`);
   report.check('loss difference (naive − vectorized)', Math.abs(naive.value.loss - vect.value.loss), 0, { lessThan: 1e-8 });
   report.check('gradient difference (Frobenius norm)', frobeniusDiff(naive.value.dW, vect.value.dW), 0, { lessThan: 1e-8 });
+  if (backend) {
+    // gpu.js computes in float32: losses to 1e-4 relative, gradients to 1e-3 of their largest entry.
+    const onBackend = timedBest(() => spec.vectorized(W, data.XDev, data.yDev, 0.000005, { backend }));
+    report.check(`vectorized loss on ${backend.mode} vs the TS path, relative difference`, relDiff(onBackend.value.loss, vect.value.loss), 0, { lessThan: 1e-4 });
+    report.check(`vectorized gradient on ${backend.mode}, max difference / max |dW|`, maxScaledDiff(onBackend.value.dW, vect.value.dW), 0, { lessThan: 1e-3 });
+    report.text(`vectorized on ${backend.mode}: ${fmtSeconds(onBackend.seconds)} (TS path ${fmtSeconds(vect.seconds)})`);
+  }
   report.table(
     ['version', 'seconds (loss + gradient, dev set)'],
     [
@@ -141,7 +148,22 @@ export async function runLinearNotebook(spec: LinearNotebookSpec, { opts, best, 
   );
   report.text(`vectorized is ${(naive.seconds / vect.seconds).toFixed(1)}× faster than naive on the dev set (${data.XDev.shape[0]} × ${D}); bench/assignment1.ts has the careful numbers`);
 
-  await trainAndSearch(spec, data, { report, outDir, rng, quick: opts.quick, comparable, classNames: ds.classNames });
+  await trainAndSearch(spec, data, { report, outDir, rng, quick: opts.quick, comparable, classNames: ds.classNames, backend });
+}
+
+function relDiff(a: number, b: number): number {
+  return Math.abs(a - b) / Math.max(1e-12, Math.abs(b));
+}
+
+/** max |a − b| / max |b|. */
+function maxScaledDiff(a: Tensor, b: Tensor): number {
+  let m = 0;
+  let scale = 0;
+  for (let i = 0; i < b.data.length; i++) {
+    m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
+    scale = Math.max(scale, Math.abs(b.data[i]));
+  }
+  return scale === 0 ? m : m / scale;
 }
 
 /** The mean image is already in 0..255, so it is written as is (no contrast stretch). */
@@ -154,15 +176,15 @@ function showMeanImage(report: Report, outDir: string, data: LinearData): void {
 async function trainAndSearch(
   spec: LinearNotebookSpec,
   data: LinearData,
-  ctx: { report: Report; outDir: string; rng: RandomState; quick: boolean; comparable: boolean; classNames: string[] },
+  ctx: { report: Report; outDir: string; rng: RandomState; quick: boolean; comparable: boolean; classNames: string[]; backend?: Backend },
 ): Promise<void> {
-  const { report, outDir, rng, quick, comparable, classNames } = ctx;
+  const { report, outDir, rng, quick, comparable, classNames, backend } = ctx;
   const numClasses = classNames.length;
 
   report.section('Stochastic gradient descent');
   const numIters = quick ? SGD.quickIters : SGD.numIters;
   const clf = spec.create();
-  const run = timed(() => clf.train(data.XTrain, data.yTrain, { learningRate: SGD.learningRate, reg: SGD.reg, numIters, batchSize: SGD.batchSize, rng }));
+  const run = timed(() => clf.train(data.XTrain, data.yTrain, { learningRate: SGD.learningRate, reg: SGD.reg, numIters, batchSize: SGD.batchSize, rng, backend }));
   const history = run.value;
   for (let it = 0; it < numIters; it += 100) report.text(`iteration ${it} / ${numIters}: loss ${history[it].toFixed(6)}`);
   report.text(`That took ${fmtSeconds(run.seconds)} (lr ${fmtExp(SGD.learningRate)}, reg ${fmtExp(SGD.reg)}, batch ${SGD.batchSize})`);
@@ -194,7 +216,7 @@ async function trainAndSearch(
   grid.learningRates.forEach((lr, i) => {
     grid.regs.forEach((reg, j) => {
       const model = spec.create();
-      model.train(data.XTrain, data.yTrain, { learningRate: lr, reg, numIters: grid.numIters, batchSize: SGD.batchSize, rng });
+      model.train(data.XTrain, data.yTrain, { learningRate: lr, reg, numIters: grid.numIters, batchSize: SGD.batchSize, rng, backend });
       const tr = accuracy(model.predict(data.XTrain), data.yTrain).accuracy;
       const va = accuracy(model.predict(data.XVal), data.yVal).accuracy;
       valGrid[i][j] = va;

@@ -1,3 +1,4 @@
+import type { Backend } from '../gpu';
 import type { NdArray } from 'ndarray';
 import { assertArg, assertNdim, assertShape, floatDtype, ShapeError, shapeStr } from '../core/check';
 import type { DType } from '../core/dtype';
@@ -10,6 +11,15 @@ import { astype, isContiguous, toFloat, type NumStore, type Tensor } from '../co
  */
 
 /** The result of every linear loss: the scalar loss and its gradient in W's shape and dtype. */
+/** Options of the vectorized losses. */
+export interface VectorizedLossOptions {
+  /**
+   * Where to compute (see `createBackend`): a gpu.js backend computes in float32 and agrees
+   * with the default pure-TS path to float32 tolerance. Gradient checks use the TS path.
+   */
+  backend?: Backend;
+}
+
 export interface LossResult {
   /** Data loss averaged over the examples plus `reg·ΣW²`. */
   loss: number;

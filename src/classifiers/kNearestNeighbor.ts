@@ -1,3 +1,4 @@
+import type { Backend } from '../gpu';
 import ndarray, { type NdArray } from 'ndarray';
 import { assertArg, assertShape, floatDtype, ShapeError, shapeStr } from '../core/check';
 import type { DType, FloatArray } from '../core/dtype';
@@ -25,6 +26,8 @@ export interface KnnPredictOptions {
 export interface NoLoopsOptions {
   /** Dense (numTest, numTrain) destination in the distance dtype; allocated when absent. */
   out?: Tensor;
+  /** Compute on this backend (see `createBackend`) instead of the pure-TS path; float32 there. */
+  backend?: Backend;
 }
 
 /** A k-nearest-neighbour classifier with an L2 distance. */
@@ -131,6 +134,12 @@ export class KNearestNeighbor {
       }
       const od = floatDtype('out', out);
       if (od !== q.dtype) throw new TypeError(`out: expected dtype ${q.dtype}, got ${od}`);
+    }
+    if (opts.backend) {
+      const d = opts.backend.distances(q.test, q.train);
+      if (!out) return d;
+      out.data.set(d.data);
+      return out;
     }
     out = matmul(q.test, q.train, { transB: true, out });
     const testNorms = rowSquaredNorms(q.test.data, nte, D);

@@ -3,7 +3,8 @@ import { assertShape, floatDtype, ShapeError, shapeStr } from '../core/check';
 import { matmul } from '../core/matmul';
 import { defaultRandomState, type RandomState } from '../core/random';
 import { ascontiguous, astype, dtypeOf, takeRows, zeros, type IntTensor, type NumStore, type Tensor } from '../core/tensor';
-import { assertFinite, assertInt, labelArray, numClassesOf, type LossResult } from './inputs';
+import type { Backend } from '../gpu';
+import { assertFinite, assertInt, labelArray, numClassesOf, type LossResult, type VectorizedLossOptions } from './inputs';
 import { svmLossVectorized } from './linearSvm';
 import { softmaxLossVectorized } from './softmax';
 
@@ -21,6 +22,8 @@ export interface LinearTrainOptions {
   verbose?: boolean;
   /** Generator for W's initialisation and the minibatches. Default: the global `defaultRandomState()`. */
   rng?: RandomState;
+  /** Compute each minibatch's loss and gradient on this backend (see `createBackend`); default the pure-TS path. */
+  backend?: Backend;
 }
 
 /**
@@ -42,7 +45,7 @@ export abstract class LinearClassifier {
   }
 
   /** Loss and gradient on a minibatch; the subclass picks SVM or softmax. */
-  abstract loss(XBatch: Tensor, yBatch: NdArray<NumStore>, reg: number): LossResult;
+  abstract loss(XBatch: Tensor, yBatch: NdArray<NumStore>, reg: number, opts?: VectorizedLossOptions): LossResult;
 
   /** Runs SGD on X (N, D) float, labels y (N,); returns the loss of every iteration. */
   train(X: Tensor, y: NdArray<NumStore>, opts: LinearTrainOptions = {}): number[] {
@@ -79,7 +82,7 @@ export abstract class LinearClassifier {
         rows[b] = idx.get(b);
         yBatch[b] = labels[rows[b]];
       }
-      const { loss, dW } = this.loss(takeRows(Xd, rows, XBatch), ndarray(yBatch, [batchSize]), reg);
+      const { loss, dW } = this.loss(takeRows(Xd, rows, XBatch), ndarray(yBatch, [batchSize]), reg, { backend: opts.backend });
       history.push(loss);
       const g = dW.data;
       for (let t = 0; t < w.length; t++) w[t] -= learningRate * g[t];
@@ -108,15 +111,15 @@ export abstract class LinearClassifier {
 /** Linear classifier with the multiclass SVM (hinge) loss. */
 export class LinearSVM extends LinearClassifier {
   /** {@link svmLossVectorized} with the current W. */
-  override loss(XBatch: Tensor, yBatch: NdArray<NumStore>, reg: number): LossResult {
-    return svmLossVectorized(this.weights(), XBatch, yBatch, reg);
+  override loss(XBatch: Tensor, yBatch: NdArray<NumStore>, reg: number, opts: VectorizedLossOptions = {}): LossResult {
+    return svmLossVectorized(this.weights(), XBatch, yBatch, reg, opts);
   }
 }
 
 /** Linear classifier with the softmax (cross-entropy) loss. */
 export class Softmax extends LinearClassifier {
   /** {@link softmaxLossVectorized} with the current W. */
-  override loss(XBatch: Tensor, yBatch: NdArray<NumStore>, reg: number): LossResult {
-    return softmaxLossVectorized(this.weights(), XBatch, yBatch, reg);
+  override loss(XBatch: Tensor, yBatch: NdArray<NumStore>, reg: number, opts: VectorizedLossOptions = {}): LossResult {
+    return softmaxLossVectorized(this.weights(), XBatch, yBatch, reg, opts);
   }
 }

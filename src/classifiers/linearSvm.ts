@@ -1,7 +1,7 @@
 import type { NdArray } from 'ndarray';
 import { matmul } from '../core/matmul';
 import { ascontiguous, zeros, type NumStore, type Tensor } from '../core/tensor';
-import { checkLossArgs, type LossResult } from './inputs';
+import { checkLossArgs, type LossResult, type VectorizedLossOptions } from './inputs';
 import { addL2, scaleInPlace } from './regularize';
 
 /*
@@ -57,8 +57,9 @@ export function svmLossNaive(W: Tensor, X: Tensor, y: NdArray<NumStore>, reg: nu
  * and the (N, C) score gradient are one tight pass over the dense score matrix, reusing its
  * memory.
  */
-export function svmLossVectorized(W: Tensor, X: Tensor, y: NdArray<NumStore>, reg: number): LossResult {
+export function svmLossVectorized(W: Tensor, X: Tensor, y: NdArray<NumStore>, reg: number, opts: VectorizedLossOptions = {}): LossResult {
   const a = checkLossArgs(W, X, y, reg);
+  if (opts.backend) return opts.backend.svmLoss(W, X, y, reg);
   const { N, C, labels } = a;
   const scores = matmul(a.X, W);
   const s = scores.data;

@@ -1,7 +1,7 @@
 import type { NdArray } from 'ndarray';
 import { matmul } from '../core/matmul';
 import { ascontiguous, zeros, type NumStore, type Tensor } from '../core/tensor';
-import { checkLossArgs, type LossResult } from './inputs';
+import { checkLossArgs, type LossResult, type VectorizedLossOptions } from './inputs';
 import { addL2 } from './regularize';
 
 /*
@@ -52,8 +52,9 @@ export function softmaxLossNaive(W: Tensor, X: Tensor, y: NdArray<NumStore>, reg
  * Vectorised version: scores = X·W and dW = Xᵀ·(P − Y)/N through the core matmul; the
  * stabilised softmax and its gradient are one pass over the dense score matrix, in place.
  */
-export function softmaxLossVectorized(W: Tensor, X: Tensor, y: NdArray<NumStore>, reg: number): LossResult {
+export function softmaxLossVectorized(W: Tensor, X: Tensor, y: NdArray<NumStore>, reg: number, opts: VectorizedLossOptions = {}): LossResult {
   const a = checkLossArgs(W, X, y, reg);
+  if (opts.backend) return opts.backend.softmaxLoss(W, X, y, reg);
   const { N, C, labels } = a;
   const scores = matmul(a.X, W);
   const s = scores.data;
