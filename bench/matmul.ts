@@ -1,5 +1,6 @@
 /**
- * matmul next to numpy on the same machine, in the same run.
+ * matmul next to numpy on the same machine, in the same run: square-ish sizes, then the thin
+ * products that convolutions and classifiers run (short k, or a small side).
  *
  *   npx tsx bench/matmul.ts            # all sizes, both dtypes
  *   npx tsx bench/matmul.ts --reps 2   # fewer timed repetitions
@@ -25,6 +26,23 @@ const SIZES: Array<[number, number, number]> = [
   [500, 3072, 5000],
 ];
 const DTYPES: DType[] = ['float64', 'float32'];
+/**
+ * Thin products the layers and classifiers actually run (C = op(A) · op(B), op(A) M×K,
+ * op(B) K×N): im2col convolutions (k = C·HH·WW = 27 or 147, N·H'·W' = 51200 or 25600), a
+ * linear classifier's X · W and Xᵀ · dS on the full CIFAR-10 training set, kNN's X · Xtrᵀ.
+ */
+const THIN: Array<{ M: number; K: number; N: number; transA: boolean; transB: boolean; dtypes: DType[]; what: string }> = [
+  { M: 32, K: 27, N: 51200, transA: false, transB: false, dtypes: ['float64', 'float32'], what: 'conv fwd W·cols (50×3×32×32, 32 3×3)' },
+  { M: 32, K: 51200, N: 27, transA: false, transB: true, dtypes: ['float64', 'float32'], what: 'conv bwd dW = dout·colsᵀ' },
+  { M: 27, K: 32, N: 51200, transA: true, transB: false, dtypes: ['float64', 'float32'], what: 'conv bwd dcols = Wᵀ·dout' },
+  { M: 32, K: 147, N: 51200, transA: false, transB: false, dtypes: ['float64'], what: 'conv fwd, 7×7 filters (ThreeLayerConvNet)' },
+  { M: 25, K: 27, N: 25600, transA: false, transB: false, dtypes: ['float64'], what: 'conv fwd (notebook 100×3×31×31, 25 3×3, stride 2)' },
+  { M: 25, K: 25600, N: 27, transA: false, transB: true, dtypes: ['float64'], what: 'conv bwd dW (notebook)' },
+  { M: 27, K: 25, N: 25600, transA: true, transB: false, dtypes: ['float64'], what: 'conv bwd dcols (notebook)' },
+  { M: 49000, K: 3073, N: 10, transA: false, transB: false, dtypes: ['float64'], what: 'linear classifier scores X·W' },
+  { M: 3073, K: 49000, N: 10, transA: true, transB: false, dtypes: ['float64'], what: 'linear classifier dW = Xᵀ·dS' },
+  { M: 500, K: 3072, N: 5000, transA: false, transB: true, dtypes: ['float64'], what: 'kNN no-loop cross term X·Xtrᵀ' },
+];
 const RESULTS = path.join(__dirname, 'RESULTS.md');
 const SECTION = '## matmul';
 
@@ -35,6 +53,9 @@ interface Row {
   dtype: DType;
   ours: number;
   numpy: number | null;
+  transA?: boolean;
+  transB?: boolean;
+  what?: string;
 }
 
 function parseReps(argv: string[]): number | null {
@@ -82,7 +103,7 @@ function bestOf(reps: number, f: () => void): number {
 const NUMPY_SCRIPT = String.raw`
 import json, sys, time, glob, os, ctypes
 import numpy as np
-M, K, N, dtype, reps = json.loads(sys.argv[1])
+M, K, N, dtype, reps, transA, transB = json.loads(sys.argv[1])
 info = {"numpy": np.__version__}
 try:
     from threadpoolctl import threadpool_info
@@ -107,13 +128,16 @@ except Exception:
             if "blas" in info:
                 break
 rng = np.random.default_rng(0)
-A = rng.standard_normal((M, K)).astype(dtype)
-B = rng.standard_normal((K, N)).astype(dtype)
-A @ B
+# Stored as ours are; .T is a view, which BLAS takes as a transpose flag (no copy).
+A = rng.standard_normal((K, M) if transA else (M, K)).astype(dtype)
+B = rng.standard_normal((N, K) if transB else (K, N)).astype(dtype)
+opA = A.T if transA else A
+opB = B.T if transB else B
+opA @ opB
 best = float("inf")
 for _ in range(reps):
     t0 = time.perf_counter()
-    A @ B
+    opA @ opB
     best = min(best, time.perf_counter() - t0)
 info["best"] = best
 print(json.dumps(info))
@@ -125,11 +149,11 @@ interface NumpyResult {
   blas?: Array<Record<string, unknown>>;
 }
 
-function runNumpy(M: number, K: number, N: number, dtype: DType, reps: number): NumpyResult | { error: string } {
+function runNumpy(M: number, K: number, N: number, dtype: DType, reps: number, transA = false, transB = false): NumpyResult | { error: string } {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync('python3', ['-c', NUMPY_SCRIPT, JSON.stringify([M, K, N, dtype, reps])], { env, encoding: 'utf8' });
+  const r = spawnSync('python3', ['-c', NUMPY_SCRIPT, JSON.stringify([M, K, N, dtype, reps, transA, transB])], { env, encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.error) return { error: r.error.message };
   if (r.status !== 0) return { error: (r.stderr || `exit ${r.status}`).trim().split('\n').pop() ?? 'failed' };
   try {
@@ -151,6 +175,24 @@ function table(rows: Row[]): string {
     const np = r.numpy;
     lines.push(
       `| ${r.M}×${r.K}×${r.N} | ${r.dtype} | ${fmtT(r.ours)} | ${gflops(r.M, r.K, r.N, r.ours).toFixed(2)} | ` +
+        `${np === null ? 'n/a' : fmtT(np)} | ${np === null ? 'n/a' : gflops(r.M, r.K, r.N, np).toFixed(1)} | ` +
+        `${np === null ? 'n/a' : `${(r.ours / np).toFixed(1)}×`} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+const opName = (r: Row) => `${r.transA ? 'Aᵀ' : 'A'}·${r.transB ? 'Bᵀ' : 'B'}`;
+
+function thinTable(rows: Row[]): string {
+  const lines = [
+    '| used for | M×K×N | op | dtype | ours (best) | ours GFLOP/s | numpy (best) | numpy GFLOP/s | ours / numpy time |',
+    '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    const np = r.numpy;
+    lines.push(
+      `| ${r.what ?? ''} | ${r.M}×${r.K}×${r.N} | ${opName(r)} | ${r.dtype} | ${fmtT(r.ours)} | ${gflops(r.M, r.K, r.N, r.ours).toFixed(2)} | ` +
         `${np === null ? 'n/a' : fmtT(np)} | ${np === null ? 'n/a' : gflops(r.M, r.K, r.N, np).toFixed(1)} | ` +
         `${np === null ? 'n/a' : `${(r.ours / np).toFixed(1)}×`} |`,
     );
@@ -207,6 +249,24 @@ function main(): void {
       console.log(table([row]).split('\n')[2]);
     }
   }
+  const thinRows: Row[] = [];
+  for (const t of THIN) {
+    for (const dtype of t.dtypes) {
+      const big = t.M * t.K * t.N > 2e9;
+      const reps = repsArg ?? (big ? 3 : 5);
+      const A = t.transA ? filled(t.K, t.M, dtype, 1) : filled(t.M, t.K, dtype, 1);
+      const B = t.transB ? filled(t.N, t.K, dtype, 2) : filled(t.K, t.N, dtype, 2);
+      const opts = { transA: t.transA, transB: t.transB };
+      const ours = bestOf(reps, () => matmul(A, B, opts));
+      const np = runNumpy(t.M, t.K, t.N, dtype, reps, t.transA, t.transB);
+      let numpy: number | null = null;
+      if ('error' in np) problems.push(`numpy ${t.M}×${t.K}×${t.N} ${dtype}: ${np.error}`);
+      else numpy = np.best;
+      const row: Row = { M: t.M, K: t.K, N: t.N, dtype, ours, numpy, transA: t.transA, transB: t.transB, what: t.what };
+      thinRows.push(row);
+      console.log(thinTable([row]).split('\n')[2]);
+    }
+  }
   const load1 = os.loadavg()[0];
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const body = [
@@ -219,7 +279,14 @@ function main(): void {
     '',
     table(rows),
     '',
-    `Time is the best of several runs after warm-up runs (3 timed runs for the largest size, else 5); GFLOP/s = 2·M·K·N / time.` +
+    '### Thin shapes',
+    '',
+    'The products the layers and classifiers run, where one of M, N, K is small: short k or a small side means',
+    'copying operands and C dominates rather than arithmetic (see `matmulPlan` for how each is scheduled).',
+    '',
+    thinTable(thinRows),
+    '',
+    `Time is the best of several runs after warm-up runs (3 timed runs for products over 2e9 multiply-adds, else 5); GFLOP/s = 2·M·K·N / time.` +
       ` ours / numpy < 1 would mean faster than numpy.` +
       ` Load average (1 min) was ${load0.toFixed(2)} at the start and ${load1.toFixed(2)} at the end:` +
       ` the machine is shared, so both columns may be slowed by other work.`,

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import ndarray from 'ndarray';
-import { matmul } from '../src/core/matmul';
+import { matmul, matmulPlan } from '../src/core/matmul';
 import { poolStats, threadCount } from '../src/core/gemm/pool';
-import { gemmKernel, setGemmKernel } from '../src/core/gemm/gemm';
+import { gemmKernel, setGemmKernel, type GemmPlan } from '../src/core/gemm/gemm';
+import { STREAM_COLS, STREAM_ROWS, STREAM_SLICES } from '../src/core/gemm/kernel';
 import type { Tensor } from '../src/core/tensor';
 import type { DType } from '../src/core/dtype';
 
@@ -69,7 +70,9 @@ function tripleLoop(ad: Float64Array, bd: Float64Array, m: number, n: number, k:
       for (let p = 0; p < k; p++) {
         const x = ad[i * k + p] * bd[j * k + p];
         s += x;
-        g += Math.abs(x);
+        // Not Math.abs: inside jest's VM context that call keeps this loop from being
+        // optimised (measured 70x slower), and the reference loop is most of the test time.
+        g += x < 0 ? -x : x;
       }
       C[i * n + j] = s;
       mag[i * n + j] = g;
@@ -298,6 +301,133 @@ describe('threaded path', () => {
     expect(dflt).toBeLessThanOrEqual(4);
     expect(withThreads('zero', threadCount)).toBe(dflt);
     expect(withThreads('0', threadCount)).toBe(dflt);
+  });
+});
+
+/** Counts elements that differ in bits (NaN-safe). */
+function bitDiffs(x: Tensor, y: Tensor): number {
+  let differ = 0;
+  for (let i = 0; i < x.data.length; i++) if (!Object.is(x.data[i], y.data[i])) differ++;
+  return differ;
+}
+
+/** The operands of op(A) (m x k) · op(B) (k x n) stored per the flags and layouts. */
+function operands(m: number, k: number, n: number, transA: boolean, transB: boolean, dtype: DType, layoutA: Layout, layoutB: Layout, rand: () => number): { A: Tensor; B: Tensor } {
+  const A = transA ? makeTensor(k, m, dtype, layoutA, rand) : makeTensor(m, k, dtype, layoutA, rand);
+  const B = transB ? makeTensor(n, k, dtype, layoutB, rand) : makeTensor(k, n, dtype, layoutB, rand);
+  return { A, B };
+}
+
+/**
+ * Checks one product on the thin-shape paths: equal to the naive loop within tolerance, the
+ * 2-thread result (which really went through the pool when big enough) equal bit for bit to
+ * the 1-thread one, and the same whichever operand layout / schedule produced it.
+ */
+function checkThin(A: Tensor, B: Tensor, transA: boolean, transB: boolean, dtype: DType): Tensor {
+  const opts = { transA, transB };
+  const before = poolStats().threadedJobs;
+  const two = withThreads('2', () => matmul(A, B, opts));
+  const [m, k] = transA ? [A.shape[1], A.shape[0]] : A.shape;
+  const n = transB ? B.shape[0] : B.shape[1];
+  const plan = matmulPlan(A, B, opts);
+  if (m * n * k >= 1e6 && (m * n >= 512 || plan?.split === true)) expect(poolStats().threadedJobs).toBeGreaterThan(before);
+  const one = withThreads('1', () => matmul(A, B, opts));
+  expect(bitDiffs(two, one)).toBe(0);
+  expectClose(two, naive(A, B, transA, transB), rtolOf(dtype));
+  return two;
+}
+
+describe('thin shapes: split-k, operands copied in their own layout, streamed steps', () => {
+  const cases: Array<{ what: string; m: number; k: number; n: number; transA: boolean; transB: boolean; expect: Partial<GemmPlan> }> = [
+    { what: 'conv forward W · cols', m: 32, k: 27, n: 4000, transA: false, transB: false, expect: { split: false, aMode: 'rows', bMode: 'cols', stream: STREAM_COLS } },
+    { what: 'conv dcols Wᵀ · dout', m: 27, k: 32, n: 4000, transA: true, transB: false, expect: { split: false, aMode: 'cols', bMode: 'cols', stream: STREAM_COLS } },
+    { what: 'conv dW dout · colsᵀ', m: 32, k: 4000, n: 27, transA: false, transB: true, expect: { split: true, aMode: 'rows', bMode: 'pack', stream: STREAM_SLICES } },
+    { what: 'X · W with few classes', m: 1500, k: 300, n: 12, transA: false, transB: false, expect: { split: false, aMode: 'rows', bMode: 'cols', stream: STREAM_ROWS } },
+    { what: 'Xᵀ · dS, few rows (split-k)', m: 300, k: 1200, n: 10, transA: true, transB: false, expect: { split: true, aMode: 'cols', bMode: 'cols', stream: STREAM_SLICES } },
+    { what: 'Xᵀ · dS, many rows, short k', m: 1500, k: 300, n: 12, transA: true, transB: false, expect: { split: false, aMode: 'cols', bMode: 'cols', stream: STREAM_ROWS } },
+    { what: 'short k, both sides big', m: 300, k: 20, n: 700, transA: false, transB: true, expect: { split: false, aMode: 'rows', bMode: 'pack', stream: STREAM_COLS } },
+    { what: 'square, packed both', m: 300, k: 600, n: 300, transA: false, transB: false, expect: { split: false, aMode: 'pack', bMode: 'pack', stream: STREAM_COLS } },
+    { what: 'tall, packed both', m: 700, k: 300, n: 140, transA: true, transB: true, expect: { split: false, aMode: 'pack', bMode: 'pack', stream: STREAM_ROWS } },
+  ];
+
+  test.each(cases)('$what ($m x $k x $n) takes its path and matches the naive loop, both dtypes', (c) => {
+    const rand = prng(c.m * 7 + c.k * 13 + c.n);
+    for (const dtype of ['float64', 'float32'] as DType[]) {
+      const { A, B } = operands(c.m, c.k, c.n, c.transA, c.transB, dtype, 'c', 'c', rand);
+      expect(matmulPlan(A, B, { transA: c.transA, transB: c.transB })).toMatchObject(c.expect);
+      const C = checkThin(A, B, c.transA, c.transB, dtype);
+      // The same product with every operand packed (strided views force packing) is the same bits.
+      const packedA = c.transA ? makeTensor(c.k, c.m, dtype, 'slice', prng(1)) : makeTensor(c.m, c.k, dtype, 'slice', prng(1));
+      for (let i = 0; i < packedA.shape[0]; i++) for (let j = 0; j < packedA.shape[1]; j++) packedA.set(i, j, A.get(i, j));
+      expect(matmulPlan(packedA, B, { transA: c.transA, transB: c.transB })?.aMode).toBe('pack');
+      expect(bitDiffs(matmul(packedA, B, { transA: c.transA, transB: c.transB }), C)).toBe(0);
+    }
+  });
+
+  test('C bigger than one workspace chunk: chunks in m and in n, copied out while the next one computes', () => {
+    const rand = prng(99);
+    for (const [m, k, n] of [[8, 3, 140000], [15000, 300, 3]]) {
+      const { A, B } = operands(m, k, n, false, false, 'float64', 'c', 'c', rand);
+      const plan = matmulPlan(A, B) as GemmPlan;
+      expect(Math.ceil(m / plan.mc) * Math.ceil(n / plan.nc)).toBeGreaterThan(1);
+      checkThin(A, B, false, false, 'float64');
+    }
+  });
+
+  test('property: tiny m or n with a huge other side, short or long k, all flags, dtypes and layouts', () => {
+    const small = fc.integer({ min: 1, max: 24 });
+    const big = fc.integer({ min: 200, max: 1500 });
+    fc.assert(
+      fc.property(
+        fc.record({
+          wide: fc.boolean(), s: small, b: big, k: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 65, max: 280 })),
+          transA: fc.boolean(), transB: fc.boolean(), dtype: fc.constantFrom<DType>('float64', 'float32'),
+          layoutA: fc.constantFrom(...LAYOUTS), layoutB: fc.constantFrom(...LAYOUTS), seed: fc.integer(),
+        }),
+        (c) => {
+          const [m, n] = c.wide ? [c.s, c.b] : [c.b, c.s];
+          const { A, B } = operands(m, c.k, n, c.transA, c.transB, c.dtype, c.layoutA, c.layoutB, prng(c.seed));
+          checkThin(A, B, c.transA, c.transB, c.dtype);
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
+  test('property: split-k (small C, k of 3 to 9 slices), all flags, dtypes and layouts', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          m: fc.integer({ min: 1, max: 40 }), n: fc.integer({ min: 1, max: 40 }), k: fc.integer({ min: 513, max: 2300 }),
+          transA: fc.boolean(), transB: fc.boolean(), dtype: fc.constantFrom<DType>('float64', 'float32'),
+          layoutA: fc.constantFrom(...LAYOUTS), layoutB: fc.constantFrom(...LAYOUTS), seed: fc.integer(),
+        }),
+        (c) => {
+          const { A, B } = operands(c.m, c.k, c.n, c.transA, c.transB, c.dtype, c.layoutA, c.layoutB, prng(c.seed));
+          const plan = matmulPlan(A, B, { transA: c.transA, transB: c.transB });
+          if (plan !== null) expect(plan.split).toBe(true);
+          checkThin(A, B, c.transA, c.transB, c.dtype);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  test('the JS tile gives the same bits as the wasm tile on copied (strided) operands, threaded', () => {
+    const rand = prng(31);
+    const shapes: Array<[number, number, number, boolean, boolean]> = [[32, 27, 6000, false, false], [27, 32, 6000, true, false], [32, 3000, 27, false, true], [2000, 300, 12, false, false], [2000, 300, 12, true, false]];
+    try {
+      for (const [m, k, n, transA, transB] of shapes) {
+        const { A, B } = operands(m, k, n, transA, transB, 'float64', 'c', 'c', rand);
+        setGemmKernel('wasm');
+        const w = withThreads('2', () => matmul(A, B, { transA, transB }));
+        setGemmKernel('js');
+        const j = withThreads('2', () => matmul(A, B, { transA, transB }));
+        expect(bitDiffs(w, j)).toBe(0);
+      }
+    } finally {
+      setGemmKernel(null);
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import ndarray from 'ndarray';
 import { allocFloat } from './dtype';
 import { assertDtype, assertNdim, assertShape, floatDtype, ShapeError, shapeStr } from './check';
 import type { Tensor } from './tensor';
-import { gemm, type OutView } from './gemm/gemm';
+import { gemm, planGemm, type GemmPlan, type OutView } from './gemm/gemm';
 import type { StridedView } from './gemm/pack';
 
 /** Options of {@link matmul}. */
@@ -28,19 +28,24 @@ const SMALL_WORK = 4096;
  * steps); the result has A's dtype (B may be the other float dtype). Empty dimensions are
  * fine: k = 0 gives zeros, m = 0 or n = 0 an empty result.
  *
- * Speed: a packed, cache-blocked GEMM (src/core/gemm/): operands are packed into 4-row /
- * 4-column panels per 256-long k-slice, and a 4x4 register tile runs over them — a
- * WebAssembly SIMD (f64x2) tile assembled on first use, or the scalar TypeScript tile where
- * WebAssembly SIMD is missing (same numbers, bit for bit). Products with m·n·k ≥ 1e6 are
- * split over worker threads that share memory (SharedArrayBuffer / shared wasm memory) and
- * are joined with Atomics.wait: os.availableParallelism() threads, at most 4, or
- * `CS231N_THREADS` (1 forces one thread; without SharedArrayBuffer one thread is used).
- * The workers start on first use and are unref()ed, so they never keep a process alive.
+ * Speed: a cache-blocked GEMM (src/core/gemm/): operands are packed into 4-row / 4-column
+ * panels per 256-long k-slice — or, for thin products (a side or k ≤ 64, e.g. im2col
+ * convolutions and X · W with 10 classes), the big operand is copied row by row in its own
+ * layout — and a 4x4 register tile runs over them: a WebAssembly SIMD (f64x2) tile loop
+ * assembled on first use, or the scalar TypeScript tile where WebAssembly SIMD is missing
+ * (same numbers, bit for bit). Small C with long k (a convolution's dW) is split over k.
+ * Products with m·n·k ≥ 1e6 are split over worker threads that share memory
+ * (SharedArrayBuffer / shared wasm memory), which start on the first rows / columns / slices
+ * while the main thread is still copying the rest, and are joined with Atomics.wait:
+ * os.availableParallelism() threads, at most 4, or `CS231N_THREADS` (1 forces one thread;
+ * without SharedArrayBuffer one thread is used). The workers start on first use and are
+ * unref()ed, so they never keep a process alive. See {@link matmulPlan}.
  *
  * Precision: every product and sum is done in float64, also for float32 inputs, which are
  * widened when packed; a float32 result is rounded once at the end. So float32 results are
  * at least as accurate as numpy's float32 sgemm, not bit-equal to it. Results do not depend
- * on the thread count.
+ * on the thread count, nor on the blocked path's schedule (each element sums its 256-long
+ * k-slices in order, however the work is split).
  */
 export function matmul(A: Tensor, B: Tensor, opts: MatmulOptions = {}): Tensor {
   assertNdim('A', A, 2);
@@ -81,16 +86,37 @@ export function matmul(A: Tensor, B: Tensor, opts: MatmulOptions = {}): Tensor {
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) o.data[o.off + i * o.rs + j * o.cs] = 0;
     return out;
   }
-  // op(A) as (i, p) and op(B)ᵀ as (j, p): a transpose flag is just swapped strides.
+  const { a, bt } = operandViews(A, B, transA, transB);
+  if (m * n * k < SMALL_WORK) smallProduct(a, bt, m, n, k, o);
+  else gemm(a, bt, m, n, k, o);
+  return out;
+}
+
+/** op(A) as (i, p) and op(B)ᵀ as (j, p): a transpose flag is just swapped strides. */
+function operandViews(A: Tensor, B: Tensor, transA: boolean, transB: boolean): { a: StridedView; bt: StridedView } {
   const a: StridedView = transA
     ? { data: A.data, off: A.offset, rs: A.stride[1], cs: A.stride[0] }
     : { data: A.data, off: A.offset, rs: A.stride[0], cs: A.stride[1] };
   const bt: StridedView = transB
     ? { data: B.data, off: B.offset, rs: B.stride[0], cs: B.stride[1] }
     : { data: B.data, off: B.offset, rs: B.stride[1], cs: B.stride[0] };
-  if (m * n * k < SMALL_WORK) smallProduct(a, bt, m, n, k, o);
-  else gemm(a, bt, m, n, k, o);
-  return out;
+  return { a, bt };
+}
+
+/**
+ * The schedule {@link matmul} would use for these operands (chunks, split-k, which operand
+ * is copied or packed, what is streamed to the workers), or null when the product takes the
+ * plain small-product loop or is empty. For tests and benches: the schedule never changes
+ * the result, which is the same bit for bit whatever it is.
+ */
+export function matmulPlan(A: Tensor, B: Tensor, opts: { transA?: boolean; transB?: boolean } = {}): GemmPlan | null {
+  const transA = opts.transA === true;
+  const transB = opts.transB === true;
+  const [m, k] = transA ? [A.shape[1], A.shape[0]] : [A.shape[0], A.shape[1]];
+  const n = transB ? B.shape[0] : B.shape[1];
+  if (m === 0 || n === 0 || k === 0 || m * n * k < SMALL_WORK) return null;
+  const { a, bt } = operandViews(A, B, transA, transB);
+  return planGemm(a, bt, m, n, k);
 }
 
 /** Plain strided triple loop for tiny products (layers' bias-sized work, unit tests). */

@@ -1,4 +1,4 @@
-import { gemmWasmModule, wasmApi, type TileFn, type WasmMemory, type WasmModule } from './wasm';
+import { gemmWasmModule, wasmApi, type BlockFn, type BlockSFn, type WasmMemory, type WasmModule } from './wasm';
 
 /** Which tile routine runs: the WebAssembly SIMD one, or the scalar JS one. */
 export type KernelKind = 'wasm' | 'js';
@@ -11,22 +11,23 @@ export type KernelKind = 'wasm' | 'js';
  * kernel everything it touches must be inside that memory; the JS kernel uses the same
  * layout over a plain (Shared)ArrayBuffer so both paths share the driver code.
  * The store is kept for the life of the process and only grows (it is bounded: at most
- * ~41 MiB, because the driver packs and computes in chunks).
+ * ~56 MiB, because the driver packs and computes in chunks; see gemm.ts for the budget).
  */
 export interface Arena {
   kind: KernelKind;
   /** Lives in a SharedArrayBuffer (usable by workers). */
   shared: boolean;
   F: Float64Array;
-  /** This thread's wasm tile; null for the JS kernel. */
-  tile: TileFn | null;
+  /** This thread's wasm tile loops (packed / strided operands); null for the JS kernel. */
+  block: BlockFn | null;
+  blockS: BlockSFn | null;
   /** The wasm memory and module (wasm kernel) — posted once to each worker. */
   memory: WasmMemory | null;
   module: WasmModule | null;
 }
 
 const PAGE_BYTES = 65536;
-/** 64 MiB: above the driver's largest need, and reserved as address space only. */
+/** 64 MiB: above the driver's largest need (~56 MiB), and reserved as address space only. */
 export const MAX_PAGES = 1024;
 
 let wasmArena: Arena | null | undefined;
@@ -40,8 +41,9 @@ function makeWasmArena(): Arena | null {
   try {
     const memory = new wasmApi.Memory({ initial: 1, maximum: MAX_PAGES, shared });
     const instance = new wasmApi.Instance(module, { env: { mem: memory } });
-    const tile = instance.exports.tile as TileFn;
-    return { kind: 'wasm', shared, F: new Float64Array(memory.buffer), tile, memory, module };
+    const block = instance.exports.block as BlockFn;
+    const blockS = instance.exports.blockS as BlockSFn;
+    return { kind: 'wasm', shared, F: new Float64Array(memory.buffer), block, blockS, memory, module };
   } catch {
     return null;
   }
@@ -71,7 +73,7 @@ export function getArena(kind: KernelKind, elems: number): Arena | null {
     const shared = canShare();
     const size = Math.max(elems, jsArena === null ? 0 : jsArena.F.length * 2);
     const buf = shared ? new SharedArrayBuffer(size * 8) : new ArrayBuffer(size * 8);
-    jsArena = { kind: 'js', shared, F: new Float64Array(buf), tile: null, memory: null, module: null };
+    jsArena = { kind: 'js', shared, F: new Float64Array(buf), block: null, blockS: null, memory: null, module: null };
   }
   return jsArena;
 }

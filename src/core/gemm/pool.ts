@@ -2,7 +2,7 @@ import os from 'os';
 import { Worker } from 'worker_threads';
 import type { Arena } from './arena';
 import type { WasmMemory } from './wasm';
-import { gemmBlock, type GemmJob } from './kernel';
+import { CTL_LEN, gemmBlock, jobTasks, type GemmJob } from './kernel';
 
 /** Most threads (main included) a product is split over, whatever the machine reports. */
 const MAX_THREADS = 4;
@@ -27,18 +27,21 @@ export class PoolFailure extends Error {
  */
 const WORKER_SOURCE = `'use strict';
 var __name = function (f) { return f; };
-const { parentPort, workerData } = require('worker_threads');
+const { parentPort } = require('worker_threads');
 const gemmBlock = (${gemmBlock.toString()});
-const slot = workerData.slot;
 let memory = null;
-let tile = null;
+let block = null;
+let blockS = null;
 parentPort.on('message', function (msg) {
   if (msg.type === 'wasm') {
     memory = msg.memory;
     try {
-      tile = new WebAssembly.Instance(msg.module, { env: { mem: memory } }).exports.tile;
+      const ex = new WebAssembly.Instance(msg.module, { env: { mem: memory } }).exports;
+      block = ex.block;
+      blockS = ex.blockS;
     } catch (e) {
-      tile = null;
+      block = null;
+      blockS = null;
     }
     return;
   }
@@ -46,7 +49,7 @@ parentPort.on('message', function (msg) {
   try {
     job.worker = true;
     const F = new Float64Array(job.wasm ? memory.buffer : job.buf);
-    gemmBlock(job, F, job.wasm ? tile : null, slot);
+    gemmBlock(job, F, job.wasm ? block : null, job.wasm ? blockS : null);
   } catch (e) {
     // Count the task that failed as finished so the main thread's join still completes
     // (after every other in-flight tile), then sees the flag and redoes the product alone.
@@ -100,8 +103,7 @@ export function poolUsable(): boolean {
 function ensureWorkers(count: number, arena: Arena): Worker[] | null {
   try {
     while (workers.length < count) {
-      // Slot 0 of the arena's scratch is the main thread's; worker i uses slot i + 1.
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { slot: workers.length + 1 } });
+      const w = new Worker(WORKER_SOURCE, { eval: true });
       w.unref();
       // Seen only when the main event loop runs, i.e. between products; it retires the pool.
       w.on('error', () => { broken = true; });
@@ -122,33 +124,64 @@ function ensureWorkers(count: number, arena: Arena): Worker[] | null {
   return workers.slice(0, count);
 }
 
-/** Number of tasks {@link gemmBlock} splits a job into (same formula as inside it). */
-function taskCount(job: GemmJob): number {
-  const mcP = Math.max(1, job.mcBlk >> 2);
-  const ncP = Math.max(1, job.ncBlk >> 2);
-  return Math.ceil(Math.ceil(job.m / 4) / mcP) * Math.ceil(Math.ceil(job.n / 4) / ncP);
+/** A job handed to the pool and not yet joined (see {@link startThreaded}). */
+export interface ThreadedRun {
+  job: GemmJob;
+  arena: Arena;
+  total: number;
 }
 
 /**
- * Runs `job` on the main thread plus `threads - 1` workers and returns once every task is
- * done (joined with Atomics.wait, so the caller stays synchronous). The arena must be
- * shared (SharedArrayBuffer or shared wasm memory). The main thread takes tasks too, so a
- * worker that is still booting or busy only means the main thread does more of the work.
- * Throws {@link PoolFailure} if a worker reported an error or stopped making progress.
+ * Posts `job` to `threads - 1` workers and returns at once, so the main thread can prepare
+ * the next step (pack panels, copy out a finished C chunk) while they compute; then
+ * {@link finishThreaded} makes the main thread take the tasks that are left and join.
+ * The arena must be shared (SharedArrayBuffer or shared wasm memory).
+ * Throws {@link PoolFailure} if the workers cannot be started.
  */
-export function runThreaded(job: GemmJob, threads: number, arena: Arena): void {
+export function startThreaded(job: GemmJob, threads: number, arena: Arena): ThreadedRun {
   const ws = ensureWorkers(threads - 1, arena);
   if (ws === null) throw new PoolFailure('matmul: could not start worker threads');
   // A fresh control block per job: a worker that picks up a stale message finds its
   // counter exhausted and touches nothing.
-  const ctl = new Int32Array(new SharedArrayBuffer(4 * 4));
+  const ctl = new Int32Array(new SharedArrayBuffer(4 * CTL_LEN));
   threadedJobs++;
   const shared: GemmJob = { ...job, ctl };
   for (const w of ws) w.postMessage(shared);
-  gemmBlock(shared, arena.F, arena.tile, 0);
-  const total = taskCount(job);
+  return { job: shared, arena, total: jobTasks(job) };
+}
+
+/** Tells the workers of a streamed job that its first `units` units are packed. */
+export function publish(run: ThreadedRun, units: number): void {
+  const ctl = run.job.ctl as Int32Array;
+  Atomics.store(ctl, 4, units);
+  // Sequentially consistent: a worker that registered as a sleeper after this check reads
+  // the new count before it would sleep, so it never misses it.
+  if (Atomics.load(ctl, 5) !== 0) Atomics.notify(ctl, 4);
+}
+
+/**
+ * Releases workers that wait for units which will never come (the main thread failed while
+ * packing): they compute on whatever is in the arena, which is discarded.
+ */
+export function abandon(run: ThreadedRun): void {
+  publish(run, 0x3fffffff);
+}
+
+/**
+ * Runs the tasks of a started job that no worker has taken yet on the main thread, then
+ * waits (Atomics.wait) until every task is done, so the caller stays synchronous. A worker
+ * that is still booting or busy only means the main thread does more of the work.
+ * Throws {@link PoolFailure} if a worker reported an error or stopped making progress.
+ */
+export function finishThreaded(run: ThreadedRun): void {
+  const { job, arena, total } = run;
+  const ctl = job.ctl as Int32Array;
+  publish(run, 0x3fffffff);
+  gemmBlock(job, arena.F, arena.block, arena.blockS);
   let seen = Atomics.load(ctl, 1);
   let since = Date.now();
+  // From here on workers notify each finished task (see the ctl layout in kernel.ts).
+  Atomics.store(ctl, 6, 1);
   for (;;) {
     const done = Atomics.load(ctl, 1);
     if (done >= total) {
