@@ -1,11 +1,32 @@
 import ndarray from 'ndarray';
 import { ShapeError } from '../core/check';
-import { allocFloat, type FloatArray } from '../core/dtype';
+import { allocFloat, type DType, type FloatArray } from '../core/dtype';
 import { matmul } from '../core/matmul';
 import type { Tensor } from '../core/tensor';
 import { checkConvArgs, checkConvDout, type ConvCache, type ConvParam } from './conv';
 import { col2imAdd, im2colInto, type WindowGeometry } from './im2col';
 import { alloc, positiveInt } from './util';
+
+/** Largest scratch buffer (elements) kept between calls; bigger ones are allocated per call. */
+const SCRATCH_MAX = 1 << 24;
+const scratchStore = new Map<string, FloatArray>();
+
+/**
+ * A reused work buffer of n elements (contents arbitrary) for intermediates that never leave
+ * this module: first touch of fresh multi-MB memory costs far more than the arithmetic here.
+ * Buffers handed to callers (outputs, caches) must stay fresh allocations. Each slot is its own
+ * ArrayBuffer, so two slots never alias (matmul must not see its output share A's or B's store).
+ */
+function scratch(slot: string, dtype: DType, n: number): FloatArray {
+  if (n > SCRATCH_MAX) return allocFloat(dtype, n);
+  const key = `${slot}:${dtype}`;
+  let buf = scratchStore.get(key);
+  if (buf === undefined || buf.length < n) {
+    buf = allocFloat(dtype, n);
+    scratchStore.set(key, buf);
+  }
+  return buf.length === n ? buf : buf.subarray(0, n);
+}
 
 /*
  * Convolution as im2col + one GEMM per group (see im2col.ts for the column layout):
@@ -87,25 +108,23 @@ export function conv2dBackward(dout: Tensor, cache: ConvCache & Partial<ConvFast
     cols = allocFloat(dtype, groups * K * NP);
     for (let g = 0; g < groups; g++) im2colInto(xd.data, geom, g * Cg, Cg, cols.subarray(g * K * NP, (g + 1) * K * NP));
   }
-  // (N, F, P) → (F, N·P), summing db on the way.
-  const dprod = allocFloat(dtype, F * NP);
+  // (N, F, P) → (F, N·P), summing db on the way: each (n, f) row of P is contiguous on both
+  // sides, so it is one block copy plus a sum over the same (now cached) row.
+  const dprod = scratch('dprod', dtype, F * NP);
   const dbAcc = new Float64Array(F);
   for (let n = 0; n < N; n++) {
     for (let f = 0; f < F; f++) {
       const src = (n * F + f) * P;
-      const dst = f * NP + n * P;
+      const end = src + P;
+      dprod.set(g4.subarray(src, end), f * NP + n * P);
       let s = 0;
-      for (let p = 0; p < P; p++) {
-        const v = g4[src + p];
-        dprod[dst + p] = v;
-        s += v;
-      }
+      for (let i = src; i < end; i++) s += g4[i];
       dbAcc[f] += s;
     }
   }
   const dw = alloc([F, Cg, fh, fw], dtype);
   const dx = alloc([N, C, H, W], dtype);
-  const dcols = allocFloat(dtype, K * NP);
+  const dcols = scratch('dcols', dtype, K * NP);
   const dcolsT = ndarray(dcols, [K, NP]);
   for (let g = 0; g < groups; g++) {
     const colsG = ndarray(cols.subarray(g * K * NP, (g + 1) * K * NP), [K, NP]);

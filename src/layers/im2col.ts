@@ -111,20 +111,38 @@ export function col2imAdd(cols: ArrayLike<number>, g: WindowGeometry, c0: number
   const { N, C, H, W, fh, fw, stride, pad, outH, outW } = g;
   const P = outH * outW;
   const NP = N * P;
-  for (let c = 0; c < cn; c++) {
-    for (let ki = 0; ki < fh; ki++) {
-      const [ohLo, ohHi] = validRange(ki, H, outH, stride, pad);
-      for (let kj = 0; kj < fw; kj++) {
-        const [owLo, owHi] = validRange(kj, W, outW, stride, pad);
-        const rowBase = ((c * fh + ki) * fw + kj) * NP;
-        const shift = kj - pad;
-        for (let n = 0; n < N; n++) {
-          const plane = ((n * C + c0 + c) * H) * W;
-          const colBase = rowBase + n * P;
-          for (let oh = ohLo; oh < ohHi; oh++) {
-            const s = colBase + oh * outW;
-            const dstRow = plane + (oh * stride - pad + ki) * W + shift;
-            for (let ow = owLo; ow < owHi; ow++) dx[dstRow + ow * stride] += cols[s + ow];
+  // Valid output ranges per kernel offset, computed once instead of per (c, n).
+  const ohLo = new Int32Array(fh);
+  const ohHi = new Int32Array(fh);
+  const owLo = new Int32Array(fw);
+  const owHi = new Int32Array(fw);
+  for (let ki = 0; ki < fh; ki++) [ohLo[ki], ohHi[ki]] = validRange(ki, H, outH, stride, pad);
+  for (let kj = 0; kj < fw; kj++) [owLo[kj], owHi[kj]] = validRange(kj, W, outW, stride, pad);
+  // Sample and channel outermost: one (H, W) plane of dx stays in cache while all fh·fw
+  // column rows that land on it are added (each read as a contiguous run of P).
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < cn; c++) {
+      const plane = ((n * C + c0 + c) * H) * W;
+      for (let ki = 0; ki < fh; ki++) {
+        const oh0 = ohLo[ki];
+        const oh1 = ohHi[ki];
+        for (let kj = 0; kj < fw; kj++) {
+          const ow0 = owLo[kj];
+          const ow1 = owHi[kj];
+          const colBase = ((c * fh + ki) * fw + kj) * NP + n * P;
+          const shift = kj - pad;
+          if (stride === 1) {
+            for (let oh = oh0; oh < oh1; oh++) {
+              const s = colBase + oh * outW;
+              const d = plane + (oh - pad + ki) * W + shift;
+              for (let ow = ow0; ow < ow1; ow++) dx[d + ow] += cols[s + ow];
+            }
+          } else {
+            for (let oh = oh0; oh < oh1; oh++) {
+              const s = colBase + oh * outW;
+              const d = plane + (oh * stride - pad + ki) * W + shift;
+              for (let ow = ow0, di = d + ow0 * stride; ow < ow1; ow++, di += stride) dx[di] += cols[s + ow];
+            }
           }
         }
       }
