@@ -14,7 +14,6 @@
  * Writes the table, with this command, into the `## assignment 1` section of
  * bench/RESULTS.md (other sections are kept).
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -23,7 +22,7 @@ import { KNearestNeighbor, softmaxLossNaive, softmaxLossVectorized, svmLossNaive
 import { threadCount } from '../src/core/gemm/pool';
 import { RandomState } from '../src/core/random';
 import type { IntTensor, Tensor, Tensor64 } from '../src/core/tensor';
-import { writeFileAtomic } from '../src/util/atomicWrite';
+import { writeResultsSection } from './results';
 
 const RESULTS = path.join(__dirname, 'RESULTS.md');
 const SECTION = '## assignment 1';
@@ -236,23 +235,9 @@ function sumOf(a: Tensor): number {
   return s;
 }
 
-/** Replaces (or appends) only the `## assignment 1` section of RESULTS.md. */
+/** Replaces (or appends) only this bench's section of RESULTS.md. */
 function writeSection(body: string): void {
-  const text = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, 'utf8') : '# Benchmarks\n';
-  const section = `${SECTION}\n\n${body.trim()}\n`;
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.trim() === SECTION);
-  let next: string;
-  if (start < 0) {
-    next = `${text.replace(/\s*$/, '')}\n\n${section}`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-    if (end < 0) end = lines.length;
-    const before = lines.slice(0, start).join('\n').replace(/\s*$/, '');
-    const after = lines.slice(end).join('\n').replace(/^\s*/, '');
-    next = `${before}\n\n${section}${after ? `\n${after}` : ''}`;
-  }
-  writeFileAtomic(RESULTS, next.endsWith('\n') ? next : `${next}\n`);
+  writeResultsSection(SECTION, body, RESULTS);
 }
 
 function main(): void {

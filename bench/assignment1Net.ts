@@ -29,7 +29,7 @@ import { RandomState } from '../src/core/random';
 import type { IntTensor, Tensor } from '../src/core/tensor';
 import { loadBestDataset } from '../src/data/resolve';
 import { colorHistogramHsv, extractFeatures, hogFeature, type FeatureFn } from '../src/features';
-import { writeFileAtomic } from '../src/util/atomicWrite';
+import { writeResultsSection } from './results';
 
 const RESULTS = path.join(__dirname, 'RESULTS.md');
 const SECTION = '## assignment 1: two-layer net and features';
@@ -238,21 +238,7 @@ function frob(a: Tensor): number {
 
 /** Replaces (or appends) only this bench's section of RESULTS.md. */
 function writeSection(body: string): void {
-  const text = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, 'utf8') : '# Benchmarks\n';
-  const section = `${SECTION}\n\n${body.trim()}\n`;
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.trim() === SECTION);
-  let next: string;
-  if (start < 0) {
-    next = `${text.replace(/\s*$/, '')}\n\n${section}`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-    if (end < 0) end = lines.length;
-    const before = lines.slice(0, start).join('\n').replace(/\s*$/, '');
-    const after = lines.slice(end).join('\n').replace(/^\s*/, '');
-    next = `${before}\n\n${section}${after ? `\n${after}` : ''}`;
-  }
-  writeFileAtomic(RESULTS, next.endsWith('\n') ? next : `${next}\n`);
+  writeResultsSection(SECTION, body, RESULTS);
 }
 
 const FEATURE_SETS: Record<'hog' | 'hist' | 'both', { label: string; fns: FeatureFn[] }> = {

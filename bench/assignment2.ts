@@ -23,7 +23,7 @@ import { RandomState } from '../src/core/random';
 import { astype, type Tensor } from '../src/core/tensor';
 import type { DType } from '../src/core/dtype';
 import { convBackwardFast, convBackwardNaive, convForwardFast, convForwardNaive, maxPoolBackwardFast, maxPoolForwardFast } from '../src/layers';
-import { writeFileAtomic } from '../src/util/atomicWrite';
+import { writeResultsSection } from './results';
 
 const RESULTS = path.join(__dirname, 'RESULTS.md');
 const SECTION = '## assignment 2';
@@ -232,23 +232,9 @@ function naiveTable(rows: Row[]): string {
   return lines.join('\n');
 }
 
-/** Replaces (or appends) only the `## assignment 2` section of RESULTS.md. */
+/** Replaces (or appends) only this bench's section of RESULTS.md. */
 function writeSection(body: string): void {
-  const text = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, 'utf8') : '# Benchmarks\n\nEach section is written by its bench script; rerunning a bench replaces only its own section.\n';
-  const section = `${SECTION}\n\n${body.trim()}\n`;
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.trim() === SECTION);
-  let next: string;
-  if (start < 0) {
-    next = `${text.replace(/\s*$/, '')}\n\n${section}`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-    if (end < 0) end = lines.length;
-    const before = lines.slice(0, start).join('\n').replace(/\s*$/, '');
-    const after = lines.slice(end).join('\n').replace(/^\s*/, '');
-    next = `${before}\n\n${section}${after ? `\n${after}` : ''}`;
-  }
-  writeFileAtomic(RESULTS, next.endsWith('\n') ? next : `${next}\n`);
+  writeResultsSection(SECTION, body, RESULTS);
 }
 
 function writeRaw(dir: string, name: string, t: Tensor): void {

@@ -11,15 +11,14 @@
  * one integer hash). Each result is also compared with the pure-TS one. Writes the table into
  * the `## gpu.js` section of bench/RESULTS.md (other sections are kept).
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import ndarray from 'ndarray';
 import { createBackend, createBackendAsync, type AsyncBackend, type Backend } from '../src/gpu';
 import { intArray, type IntTensor, type Tensor } from '../src/core/tensor';
-import { writeFileAtomic } from '../src/util/atomicWrite';
 import { openGpuPage } from '../test/gpuBrowserHarness';
+import { writeResultsSection } from './results';
 
 const RESULTS = path.join(__dirname, 'RESULTS.md');
 const SECTION = '## gpu.js';
@@ -332,23 +331,9 @@ function runNumpy(): Record<string, number | string> | { error: string } {
 const fmtT = (t: number) => (t < 1 ? `${(t * 1000).toFixed(1)} ms` : `${t.toFixed(2)} s`);
 const ratio = (a: number, b: number | undefined) => (b === undefined || !Number.isFinite(b) ? 'n/a' : `${(a / b).toFixed(1)}×`);
 
-/** Replaces (or appends) only the `## gpu.js` section of RESULTS.md. */
+/** Replaces (or appends) only this bench's section of RESULTS.md. */
 function writeSection(body: string): void {
-  const text = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, 'utf8') : '# Benchmarks\n';
-  const section = `${SECTION}\n\n${body.trim()}\n`;
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.trim() === SECTION);
-  let next: string;
-  if (start < 0) {
-    next = `${text.replace(/\s*$/, '')}\n\n${section}`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-    if (end < 0) end = lines.length;
-    const before = lines.slice(0, start).join('\n').replace(/\s*$/, '');
-    const after = lines.slice(end).join('\n').replace(/^\s*/, '');
-    next = `${before}\n\n${section}${after ? `\n${after}` : ''}`;
-  }
-  writeFileAtomic(RESULTS, next.endsWith('\n') ? next : `${next}\n`);
+  writeResultsSection(SECTION, body, RESULTS);
 }
 
 interface Row {

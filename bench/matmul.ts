@@ -8,7 +8,6 @@
  * Prints a table and writes it, with the command, into the `## matmul` section of
  * bench/RESULTS.md (other sections of that file are kept as they are).
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -17,7 +16,7 @@ import { matmul } from '../src/core/matmul';
 import { threadCount } from '../src/core/gemm/pool';
 import type { DType } from '../src/core/dtype';
 import type { Tensor } from '../src/core/tensor';
-import { writeFileAtomic } from '../src/util/atomicWrite';
+import { writeResultsSection } from './results';
 
 /** (M, K, N): C(M×N) = A(M×K) · B(K×N). */
 const SIZES: Array<[number, number, number]> = [
@@ -200,23 +199,9 @@ function thinTable(rows: Row[]): string {
   return lines.join('\n');
 }
 
-/** Replaces (or appends) only the `## matmul` section of RESULTS.md. */
+/** Replaces (or appends) only this bench's section of RESULTS.md. */
 function writeSection(body: string): void {
-  const text = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, 'utf8') : '# Benchmarks\n\nEach section is written by its bench script; rerunning a bench replaces only its own section.\n';
-  const section = `${SECTION}\n\n${body.trim()}\n`;
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.trim() === SECTION);
-  let next: string;
-  if (start < 0) {
-    next = `${text.replace(/\s*$/, '')}\n\n${section}`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-    if (end < 0) end = lines.length;
-    const before = lines.slice(0, start).join('\n').replace(/\s*$/, '');
-    const after = lines.slice(end).join('\n').replace(/^\s*/, '');
-    next = `${before}\n\n${section}${after ? `\n${after}` : ''}`;
-  }
-  writeFileAtomic(RESULTS, next.endsWith('\n') ? next : `${next}\n`);
+  writeResultsSection(SECTION, body, RESULTS);
 }
 
 function main(): void {
