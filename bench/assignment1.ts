@@ -16,13 +16,13 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import ndarray from 'ndarray';
 import { KNearestNeighbor, softmaxLossNaive, softmaxLossVectorized, svmLossNaive, svmLossVectorized, type LossResult } from '../src/classifiers';
 import { threadCount } from '../src/core/gemm/pool';
 import { RandomState } from '../src/core/random';
 import type { IntTensor, Tensor, Tensor64 } from '../src/core/tensor';
 import { writeResultsSection } from './results';
+import { runNumpyJson } from './numpy';
 
 const RESULTS = path.join(__dirname, 'RESULTS.md');
 const SECTION = '## assignment 1';
@@ -208,18 +208,8 @@ const LINEAR_JOBS: Array<{ N: number; fns: Array<[string, number, number]> }> = 
 ];
 
 function runNumpy(): NumpyResult | { error: string } {
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
   const cfg = { D, C, reg: REG, linear: LINEAR_JOBS, knn: KNN };
-  const r = spawnSync('python3', ['-c', NUMPY_SCRIPT, JSON.stringify(cfg)], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.error) return { error: r.error.message };
-  if (r.status !== 0) return { error: (r.stderr || `exit ${r.status}`).trim().split('\n').pop() ?? 'failed' };
-  try {
-    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as NumpyResult;
-  } catch {
-    return { error: `unreadable output: ${r.stdout.slice(0, 200)}` };
-  }
+  return runNumpyJson<NumpyResult>(NUMPY_SCRIPT, cfg);
 }
 
 const fmtT = (t: number | null) => (t === null ? 'n/a' : t < 1 ? `${(t * 1000).toFixed(1)} ms` : `${t.toFixed(2)} s`);

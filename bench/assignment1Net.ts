@@ -21,7 +21,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import ndarray from 'ndarray';
 import { TwoLayerNet, TWO_LAYER_NET_PARAM_NAMES } from '../src/classifiers/twoLayerNet';
 import { threadCount } from '../src/core/gemm/pool';
@@ -30,6 +29,7 @@ import type { IntTensor, Tensor } from '../src/core/tensor';
 import { loadBestDataset } from '../src/data/resolve';
 import { colorHistogramHsv, extractFeatures, hogFeature, type FeatureFn } from '../src/features';
 import { writeResultsSection } from './results';
+import { runNumpyJson } from './numpy';
 
 const RESULTS = path.join(__dirname, 'RESULTS.md');
 const SECTION = '## assignment 1: two-layer net and features';
@@ -215,17 +215,7 @@ interface NumpyResult {
 }
 
 function runNumpy(cfg: unknown): NumpyResult | { error: string } {
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync('python3', ['-c', NUMPY_SCRIPT, JSON.stringify(cfg)], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.error) return { error: r.error.message };
-  if (r.status !== 0) return { error: (r.stderr || `exit ${r.status}`).trim().split('\n').pop() ?? 'failed' };
-  try {
-    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as NumpyResult;
-  } catch {
-    return { error: `unreadable output: ${r.stdout.slice(0, 200)}` };
-  }
+  return runNumpyJson<NumpyResult>(NUMPY_SCRIPT, cfg);
 }
 
 const fmtT = (t: number | null) => (t === null ? 'n/a' : t < 1 ? `${(t * 1000).toFixed(1)} ms` : `${t.toFixed(2)} s`);
