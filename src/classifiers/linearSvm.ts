@@ -1,8 +1,8 @@
 import type { NdArray } from 'ndarray';
 import { matmul } from '../core/matmul';
-import { ascontiguous, zeros, type NumStore, type Tensor } from '../core/tensor';
+import { ascontiguous, type NumStore, type Tensor } from '../core/tensor';
 import { checkLossArgs, type LossResult, type VectorizedLossOptions } from './inputs';
-import { addL2, scaleInPlace } from './regularize';
+import { addL2, averageWithL2, scaleInPlace } from './regularize';
 
 /*
  * Multiclass SVM (hinge) loss of a linear classifier, cs231n's linear_svm.py: W (D, C),
@@ -45,11 +45,7 @@ export function svmLossNaive(W: Tensor, X: Tensor, y: NdArray<NumStore>, reg: nu
       }
     }
   }
-  loss /= N;
-  for (let t = 0; t < dW.length; t++) dW[t] /= N;
-  const out = zeros([D, C], a.dtype);
-  out.data.set(dW);
-  return { loss: loss + addL2(out, W, reg), dW: out };
+  return averageWithL2(loss, dW, N, W, reg, a.dtype);
 }
 
 /**
