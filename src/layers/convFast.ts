@@ -1,6 +1,7 @@
 import ndarray from 'ndarray';
 import { ShapeError } from '../core/check';
 import { allocFloat, type DType, type FloatArray } from '../core/dtype';
+import { convBackwardFused } from '../core/convBackward';
 import { matmul } from '../core/matmul';
 import type { Tensor } from '../core/tensor';
 import { checkConvArgs, checkConvDout, type ConvCache, type ConvParam } from './conv';
@@ -98,15 +99,36 @@ export function conv2dBackward(dout: Tensor, cache: ConvCache & Partial<ConvFast
   const groups = cache.groups ?? 1;
   const { geom, F, Cg, dtype, xd, wd } = checkConvArgs(cache.x, cache.w, cache.b, cache.convParam, groups);
   const { N, C, H, W, fh, fw, outH, outW } = geom;
+  const g4 = checkConvDout(dout, N, F, outH, outW, dtype).data;
+  const dw = alloc([F, Cg, fh, fw], dtype);
+  const dx = alloc([N, C, H, W], dtype);
+  const db = alloc([F], dtype);
+  if (!convBackwardFused(xd.data, wd.data, g4, geom, F, groups, dx.data, dw.data, db.data)) {
+    im2colBackward(g4, cache.cols, xd.data, wd.data, geom, F, groups, dx.data, dw.data, db.data);
+  }
+  return { dx, dw, db };
+}
+
+/**
+ * The unfused backward over the whole batch (for images too large for the fused kernel's
+ * per-sample working set): dW_g = dout_g · cols_gᵀ, dcols_g = W_gᵀ · dout_g → col2im,
+ * db = Σ dout. Uses the forward's cols when given, else unfolds x again.
+ */
+export function im2colBackward(
+  g4: FloatArray, cachedCols: FloatArray | undefined, x: FloatArray, w: FloatArray, geom: WindowGeometry, F: number, groups: number,
+  dx: FloatArray, dw: FloatArray, db: FloatArray,
+): void {
+  const { N, C, fh, fw, outH, outW } = geom;
+  const dtype = dx instanceof Float32Array ? 'float32' : 'float64';
+  const Cg = C / groups;
   const P = outH * outW;
   const NP = N * P;
   const K = Cg * fh * fw;
   const Fg = F / groups;
-  const g4 = checkConvDout(dout, N, F, outH, outW, dtype).data;
-  let cols = cache.cols;
+  let cols = cachedCols;
   if (!cols) {
     cols = allocFloat(dtype, groups * K * NP);
-    for (let g = 0; g < groups; g++) im2colInto(xd.data, geom, g * Cg, Cg, cols.subarray(g * K * NP, (g + 1) * K * NP));
+    for (let g = 0; g < groups; g++) im2colInto(x, geom, g * Cg, Cg, cols.subarray(g * K * NP, (g + 1) * K * NP));
   }
   // (N, F, P) → (F, N·P), summing db on the way: each (n, f) row of P is contiguous on both
   // sides, so it is one block copy plus a sum over the same (now cached) row.
@@ -122,21 +144,17 @@ export function conv2dBackward(dout: Tensor, cache: ConvCache & Partial<ConvFast
       dbAcc[f] += s;
     }
   }
-  const dw = alloc([F, Cg, fh, fw], dtype);
-  const dx = alloc([N, C, H, W], dtype);
   const dcols = scratch('dcols', dtype, K * NP);
   const dcolsT = ndarray(dcols, [K, NP]);
   for (let g = 0; g < groups; g++) {
     const colsG = ndarray(cols.subarray(g * K * NP, (g + 1) * K * NP), [K, NP]);
     const doutG = ndarray(dprod.subarray(g * Fg * NP, (g + 1) * Fg * NP), [Fg, NP]);
-    const Wg = ndarray(wd.data.subarray(g * Fg * K, (g + 1) * Fg * K), [Fg, K]);
-    matmul(doutG, colsG, { transB: true, out: ndarray(dw.data.subarray(g * Fg * K, (g + 1) * Fg * K), [Fg, K]) });
+    const Wg = ndarray(w.subarray(g * Fg * K, (g + 1) * Fg * K), [Fg, K]);
+    matmul(doutG, colsG, { transB: true, out: ndarray(dw.subarray(g * Fg * K, (g + 1) * Fg * K), [Fg, K]) });
     matmul(Wg, doutG, { transA: true, out: dcolsT });
-    col2imAdd(dcols, geom, g * Cg, Cg, dx.data);
+    col2imAdd(dcols, geom, g * Cg, Cg, dx);
   }
-  const db = alloc([F], dtype);
-  db.data.set(dbAcc);
-  return { dx, dw, db };
+  db.set(dbAcc);
 }
 
 /** The fast layers' exact-tiling requirement (cs231n's fast conv asserts the same). */

@@ -69,7 +69,8 @@ export interface GemmJob {
    * Shared counters, or null to run every task on this thread (operands all ready).
    * [0]: next task to take, [1]: tasks finished, [2]: set to 1 when a worker failed,
    * [3]: tasks done by workers, [4]: units the main thread has made ready, [5]: workers
-   * sleeping on [4], [6]: 1 while the main thread sleeps on [1]. The sleeper counts let
+   * sleeping on [4], [6]: 1 while the main thread sleeps on [1] ([7] is used by the conv
+   * backward job only: see convTasks.ts). The sleeper counts let
    * each side skip Atomics.notify when nobody waits: a notify that wakes a thread costs a
    * futex system call (measured ~35 µs on the dev VM), paid per unit and per task otherwise.
    */
@@ -79,7 +80,7 @@ export interface GemmJob {
 }
 
 /** Int32 slots of a job's control block. */
-export const CTL_LEN = 7;
+export const CTL_LEN = 8;
 
 /** Tasks a job is split into. */
 export function jobTasks(job: GemmJob): number {

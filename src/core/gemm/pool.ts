@@ -2,7 +2,22 @@ import os from 'os';
 import { Worker } from 'worker_threads';
 import type { Arena } from './arena';
 import type { WasmMemory } from './wasm';
+import { convBackwardTasks, convJobTasks, type ConvBwdJob } from './convTasks';
 import { CTL_LEN, gemmBlock, jobTasks, type GemmJob } from './kernel';
+
+/** What the pool runs: a step of a matrix product, or a chunk of a fused conv backward. */
+export type PoolJob = GemmJob | ConvBwdJob;
+
+/** Tasks of a job (its ctl[1] count when done). */
+function poolJobTasks(job: PoolJob): number {
+  return 'kind' in job && job.kind === 'convBwd' ? convJobTasks(job) : jobTasks(job as GemmJob);
+}
+
+/** Runs tasks of `job` on this thread until none are left. */
+function runTasks(job: PoolJob, F: Float64Array, block: Arena['block'], blockS: Arena['blockS']): void {
+  if ('kind' in job && job.kind === 'convBwd') convBackwardTasks(job, F, block, blockS, gemmBlock);
+  else gemmBlock(job as GemmJob, F, block, blockS);
+}
 
 /** Most threads (main included) a product is split over, whatever the machine reports. */
 const MAX_THREADS = 4;
@@ -29,6 +44,7 @@ const WORKER_SOURCE = `'use strict';
 var __name = function (f) { return f; };
 const { parentPort } = require('worker_threads');
 const gemmBlock = (${gemmBlock.toString()});
+const convBackwardTasks = (${convBackwardTasks.toString()});
 let memory = null;
 let block = null;
 let blockS = null;
@@ -49,7 +65,8 @@ parentPort.on('message', function (msg) {
   try {
     job.worker = true;
     const F = new Float64Array(job.wasm ? memory.buffer : job.buf);
-    gemmBlock(job, F, job.wasm ? block : null, job.wasm ? blockS : null);
+    if (job.kind === 'convBwd') convBackwardTasks(job, F, job.wasm ? block : null, job.wasm ? blockS : null, gemmBlock);
+    else gemmBlock(job, F, job.wasm ? block : null, job.wasm ? blockS : null);
   } catch (e) {
     // Count the task that failed as finished so the main thread's join still completes
     // (after every other in-flight tile), then sees the flag and redoes the product alone.
@@ -126,7 +143,7 @@ function ensureWorkers(count: number, arena: Arena): Worker[] | null {
 
 /** A job handed to the pool and not yet joined (see {@link startThreaded}). */
 export interface ThreadedRun {
-  job: GemmJob;
+  job: PoolJob;
   arena: Arena;
   total: number;
 }
@@ -138,16 +155,16 @@ export interface ThreadedRun {
  * The arena must be shared (SharedArrayBuffer or shared wasm memory).
  * Throws {@link PoolFailure} if the workers cannot be started.
  */
-export function startThreaded(job: GemmJob, threads: number, arena: Arena): ThreadedRun {
+export function startThreaded<J extends PoolJob>(job: J, threads: number, arena: Arena): ThreadedRun {
   const ws = ensureWorkers(threads - 1, arena);
   if (ws === null) throw new PoolFailure('matmul: could not start worker threads');
   // A fresh control block per job: a worker that picks up a stale message finds its
   // counter exhausted and touches nothing.
   const ctl = new Int32Array(new SharedArrayBuffer(4 * CTL_LEN));
   threadedJobs++;
-  const shared: GemmJob = { ...job, ctl };
+  const shared: J = { ...job, ctl };
   for (const w of ws) w.postMessage(shared);
-  return { job: shared, arena, total: jobTasks(job) };
+  return { job: shared, arena, total: poolJobTasks(job) };
 }
 
 /** Tells the workers of a streamed job that its first `units` units are packed. */
@@ -177,7 +194,7 @@ export function finishThreaded(run: ThreadedRun): void {
   const { job, arena, total } = run;
   const ctl = job.ctl as Int32Array;
   publish(run, 0x3fffffff);
-  gemmBlock(job, arena.F, arena.block, arena.blockS);
+  runTasks(job, arena.F, arena.block, arena.blockS);
   let seen = Atomics.load(ctl, 1);
   let since = Date.now();
   // From here on workers notify each finished task (see the ctl layout in kernel.ts).

@@ -1,0 +1,199 @@
+import type { BlockFn, BlockSFn } from './wasm';
+import type { gemmBlock } from './kernel';
+
+/**
+ * One chunk of samples of a fused convolution backward (see ../convBackward.ts), laid out in
+ * the arena. All offsets and leading dimensions count float64 elements. Sent to the workers
+ * as is (structured clone), like a GemmJob.
+ *
+ * Per sample n (chunk-relative) and channel group g:
+ *   x_n      at xOff  + n·C·H·W               (dense C, H, W)
+ *   dout_n   at dOff  + n·F·ldP               (F rows of P = outH·outW, row stride ldP ≥ ⌈P⌉₄)
+ *   Wᵀ_g     at wtOff + g·Kp·Fg               (Kp rows of Fg; rows ≥ K are zero)
+ *   dW part  at pOff  + (n·groups + g)·Fgp·Kp (Fgp rows of Kp; column K holds Σ_p dout = db)
+ *   dx_n     at dxOff + n·C·H·W
+ * and every thread owns sLen elements of scratch at sOff + tid·sLen: the unfolded patches
+ * (P rows of Kp) followed by the unfolded gradient (Kp rows of ldP).
+ */
+export interface ConvBwdJob {
+  kind: 'convBwd';
+  C: number;
+  H: number;
+  W: number;
+  fh: number;
+  fw: number;
+  stride: number;
+  pad: number;
+  outH: number;
+  outW: number;
+  /** Filters in all (w's first dimension). */
+  F: number;
+  groups: number;
+  /** Channels and filters per group. */
+  Cg: number;
+  Fg: number;
+  /** Cg·fh·fw, rounded up past one more column (the all-ones column that yields db) to whole 4-wide panels. */
+  Kp: number;
+  /** Fg rounded up to whole 4-row panels. */
+  Fgp: number;
+  ldP: number;
+  /** Samples in this chunk. */
+  samples: number;
+  xOff: number;
+  dOff: number;
+  wtOff: number;
+  pOff: number;
+  dxOff: number;
+  sOff: number;
+  sLen: number;
+  /** Use the WebAssembly tile loops (the thread's instance) rather than the scalar JS one. */
+  wasm: boolean;
+  /** Arena of the JS kernel (a SharedArrayBuffer when threaded); null for wasm jobs. */
+  buf: ArrayBufferLike | null;
+  /**
+   * Shared counters, the same slots as a GemmJob's: [0] next task, [1] tasks finished,
+   * [2] a worker failed, [3] tasks done by workers, [4] samples copied in (published by the
+   * main thread), [5] workers sleeping on [4], [6] main thread sleeping on [1]; plus [7], the
+   * next free scratch slot (thread id).
+   */
+  ctl: Int32Array;
+  worker?: boolean;
+}
+
+/** Tasks of a job: one per (sample, group). */
+export function convJobTasks(job: ConvBwdJob): number {
+  return job.samples * job.groups;
+}
+
+/**
+ * Runs (sample, group) tasks of a {@link ConvBwdJob} until none are left; every thread (main
+ * and workers) calls it with its own wasm tile loops. A task:
+ *   1. unfolds x_n's group channels into patches (P × Kp, one row per output position) with an
+ *      all-ones column K,
+ *   2. dW part = dout_n,g (Fg × P) · patches — its column K is the task's db,
+ *   3. dcols = Wᵀ_g (Kp × Fg) · dout_n,g (Kp × P),
+ *   4. folds dcols back onto dx_n (overlapping windows add up).
+ * Both products go through `gemmFn` (the GEMM task runner) on strided operands in place, so
+ * the wasm / JS tile choice and its rounding are the matmul's.
+ *
+ * WHY fused and per sample: the im2col formulation over the whole batch moves every operand
+ * through memory several times (reshape dout, copy it and the columns into the arena, write
+ * dcols out, read it back to fold), and for a 3×3 convolution that traffic, not arithmetic,
+ * is most of the time. One sample's patches, dout and dcols (~0.7 MB for 32×32×32) stay in
+ * L2 between the four steps.
+ *
+ * Shipped to the workers as source text like gemmBlock, so it is self-contained: no imports,
+ * no module constants, no inner functions. The partial blocks are per task, so the result
+ * does not depend on which thread ran what: the driver adds them in sample order.
+ */
+export function convBackwardTasks(job: ConvBwdJob, F: Float64Array, block: BlockFn | null, blockS: BlockSFn | null, gemmFn: typeof gemmBlock): void {
+  const ctl = job.ctl;
+  const C = job.C;
+  const H = job.H;
+  const W = job.W;
+  const fh = job.fh;
+  const fw = job.fw;
+  const stride = job.stride;
+  const pad = job.pad;
+  const outH = job.outH;
+  const outW = job.outW;
+  const groups = job.groups;
+  const Cg = job.Cg;
+  const Fg = job.Fg;
+  const Kp = job.Kp;
+  const Fgp = job.Fgp;
+  const ldP = job.ldP;
+  const P = outH * outW;
+  const K = Cg * fh * fw;
+  const plane = H * W;
+  const colsOff = job.sOff + Atomics.add(ctl, 7, 1) * job.sLen;
+  const dcolsOff = colsOff + P * Kp;
+  const nTasks = job.samples * groups;
+  const worker = job.worker === true;
+  for (;;) {
+    const t = Atomics.add(ctl, 0, 1);
+    if (t >= nTasks) break;
+    const n = (t / groups) | 0;
+    const g = t - n * groups;
+    if (Atomics.load(ctl, 4) <= n) {
+      Atomics.add(ctl, 5, 1);
+      for (;;) {
+        const ready = Atomics.load(ctl, 4);
+        if (ready > n) break;
+        Atomics.wait(ctl, 4, ready, 20);
+      }
+      Atomics.sub(ctl, 5, 1);
+    }
+    const xBase = job.xOff + (n * C + g * Cg) * plane;
+    const dBase = job.dOff + (n * job.F + g * Fg) * ldP;
+    const pBase = job.pOff + t * Fgp * Kp;
+
+    // 1. Patches: row p = (oh, ow), column r = (c·fh + ki)·fw + kj; padding stays zero.
+    F.fill(0, colsOff, colsOff + P * Kp);
+    for (let p = 0, e = colsOff + K; p < P; p++, e += Kp) F[e] = 1;
+    for (let c = 0; c < Cg; c++) {
+      for (let ki = 0; ki < fh; ki++) {
+        const oh0 = Math.max(0, Math.ceil((pad - ki) / stride));
+        const oh1 = Math.min(outH, Math.floor((H - 1 + pad - ki) / stride) + 1);
+        for (let kj = 0; kj < fw; kj++) {
+          const ow0 = Math.max(0, Math.ceil((pad - kj) / stride));
+          const ow1 = Math.min(outW, Math.floor((W - 1 + pad - kj) / stride) + 1);
+          const r = (c * fh + ki) * fw + kj;
+          for (let oh = oh0; oh < oh1; oh++) {
+            const src = xBase + c * plane + (oh * stride - pad + ki) * W + (kj - pad);
+            let d = colsOff + (oh * outW + ow0) * Kp + r;
+            for (let ow = ow0, s = src + ow0 * stride; ow < ow1; ow++, s += stride, d += Kp) F[d] = F[s];
+          }
+        }
+      }
+    }
+
+    // 2. dW part (Fgp × Kp) = dout_n,g · patches; rows past Fg read the next rows (ignored).
+    gemmFn({
+      aOff: dBase, ars: ldP, acs: 1, aSlice: 0, aPanelK: 0, aPanel0: 4 * ldP,
+      bOff: colsOff, brs: Kp, bSlice: 0, bPanelK: 0, bPanel0: 4,
+      packed: false, slices: 1, kc: P, kcLast: P,
+      cOff: pBase, cStep: 0, ldc: Kp, mp: Fgp >> 2, np: Kp >> 2, mcP: Fgp >> 2, ncP: Kp >> 2,
+      split: false, acc: false, stream: 0, unit: 1, colMajor: false,
+      wasm: job.wasm, buf: job.buf, ctl: null,
+    }, F, block, blockS);
+
+    // 3. dcols (Kp × ldP) = Wᵀ_g · dout_n,g; columns past P are never read.
+    gemmFn({
+      aOff: job.wtOff + g * Kp * Fg, ars: Fg, acs: 1, aSlice: 0, aPanelK: 0, aPanel0: 4 * Fg,
+      bOff: dBase, brs: ldP, bSlice: 0, bPanelK: 0, bPanel0: 4,
+      packed: false, slices: 1, kc: Fg, kcLast: Fg,
+      cOff: dcolsOff, cStep: 0, ldc: ldP, mp: Kp >> 2, np: (P + 3) >> 2, mcP: Kp >> 2, ncP: (P + 3) >> 2,
+      split: false, acc: false, stream: 0, unit: 1, colMajor: false,
+      wasm: job.wasm, buf: job.buf, ctl: null,
+    }, F, block, blockS);
+
+    // 4. Fold dcols onto dx_n's group channels.
+    const dxBase = job.dxOff + (n * C + g * Cg) * plane;
+    F.fill(0, dxBase, dxBase + Cg * plane);
+    for (let c = 0; c < Cg; c++) {
+      for (let ki = 0; ki < fh; ki++) {
+        const oh0 = Math.max(0, Math.ceil((pad - ki) / stride));
+        const oh1 = Math.min(outH, Math.floor((H - 1 + pad - ki) / stride) + 1);
+        for (let kj = 0; kj < fw; kj++) {
+          const ow0 = Math.max(0, Math.ceil((pad - kj) / stride));
+          const ow1 = Math.min(outW, Math.floor((W - 1 + pad - kj) / stride) + 1);
+          const row = dcolsOff + ((c * fh + ki) * fw + kj) * ldP;
+          for (let oh = oh0; oh < oh1; oh++) {
+            const s = row + oh * outW;
+            const d = dxBase + c * plane + (oh * stride - pad + ki) * W + (kj - pad);
+            if (stride === 1) {
+              for (let ow = ow0; ow < ow1; ow++) F[d + ow] += F[s + ow];
+            } else {
+              for (let ow = ow0, di = d + ow0 * stride; ow < ow1; ow++, di += stride) F[di] += F[s + ow];
+            }
+          }
+        }
+      }
+    }
+
+    if (worker) Atomics.add(ctl, 3, 1);
+    Atomics.add(ctl, 1, 1);
+    if (Atomics.load(ctl, 6) !== 0) Atomics.notify(ctl, 1);
+  }
+}
