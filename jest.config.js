@@ -8,4 +8,6 @@ module.exports = {
   // The babel instrumenter rewrites function bodies, which breaks gpu.js kernels.
   coverageProvider: 'v8',
   testTimeout: 120000,
+  // Fixed fast-check seed (FC_SEED=random to explore): see test/setupFastCheck.ts.
+  setupFilesAfterEnv: ['<rootDir>/test/setupFastCheck.ts'],
 };

@@ -289,7 +289,8 @@ describe('gradient checks of the sandwich layers (fast-check)', () => {
         checkGrads(inp, f, { x: g.dx, w: g.dw, b: g.db, gamma: g.dgamma, beta: g.dbeta }, dout, 1e-6);
       } else {
         checkGrads(inp, f, { x: g.dx, gamma: g.dgamma, beta: g.dbeta }, dout, 1e-6);
-        expect(Math.max(...Array.from(g.db.data, Math.abs))).toBeLessThan(1e-12);
+        // Round-off only (values of O(1) summed over the batch: ~1e-12 seen); a wrong db is O(1).
+        expect(Math.max(...Array.from(g.db.data, Math.abs))).toBeLessThan(1e-10);
       }
     }), { numRuns: 10 });
   });

@@ -1,7 +1,7 @@
 import ndarray from 'ndarray';
 import { ShapeError } from '../core/check';
 import { allocFloat, type DType, type FloatArray } from '../core/dtype';
-import { convBackwardFused } from '../core/convBackward';
+import { convBackwardFused, convForwardFused } from '../core/convFused';
 import { matmul } from '../core/matmul';
 import type { Tensor } from '../core/tensor';
 import { checkConvArgs, checkConvDout, type ConvCache, type ConvParam } from './conv';
@@ -30,11 +30,13 @@ function scratch(slot: string, dtype: DType, n: number): FloatArray {
 }
 
 /*
- * Convolution as im2col + one GEMM per group (see im2col.ts for the column layout):
- *   forward   out_g (F/g, N·P) = W_g (F/g, K) · cols_g (K, N·P),   K = (C/g)·HH·WW, P = H'·W'
+ * Convolution as im2col + GEMM per channel group, K = (C/g)·HH·WW, P = H'·W':
+ *   forward   out_g (F/g, P) = W_g (F/g, K) · cols_g (K, P)   (+ b)
  *   backward  dW_g = dout_g · cols_gᵀ,   dcols_g = W_gᵀ · dout_g → col2im,   db = Σ dout
- * W_g is a contiguous slice of w and out_g a contiguous block of rows of the product, so groups
- * cost no copies. groups = 1 is the ordinary convolution; groups = C = F is depthwise.
+ * The fused kernels (core/convFused.ts) do this one sample at a time inside the matmul's
+ * arena, on its worker pool; the unfused functions below do it for the whole batch at once
+ * (cols (K, N·P), see im2col.ts) and serve images whose per-sample working set is too large.
+ * groups = 1 is the ordinary convolution; groups = C = F is depthwise.
  */
 
 /** Convolution parameters of the general im2col path. */
@@ -43,57 +45,74 @@ export interface Conv2dParam extends ConvParam {
   groups?: number;
 }
 
-/** What {@link conv2dForward} keeps: the naive cache plus the unfolded input. */
+/** What {@link conv2dForward} keeps: the naive cache plus the groups and window geometry. */
 export interface ConvFastCache extends ConvCache {
   groups: number;
   geom: WindowGeometry;
-  /** im2col of x, all groups back to back: groups × (K, N·P). */
-  cols: FloatArray;
+  /**
+   * im2col of x, all groups back to back: groups × (K, N·P) — only when the forward took the
+   * unfused path (images too large for the fused kernel), whose backward reuses it.
+   */
+  cols?: FloatArray;
 }
 
 /**
- * Convolution of x `(N, C, H, W)` with w `(F, C/groups, HH, WW)`, b `(F,)` via im2col and the
- * core matmul, for any stride and pad; H' = 1 + floor((H + 2·pad − HH)/stride) (like the naive
- * layer). Output `(N, F, H', W')` in x's dtype.
+ * Convolution of x `(N, C, H, W)` with w `(F, C/groups, HH, WW)`, b `(F,)` for any stride and
+ * pad; H' = 1 + floor((H + 2·pad − HH)/stride) (like the naive layer). Output `(N, F, H', W')`
+ * in x's dtype. Runs the fused per-sample kernel of core/convFused.ts (im2col of one sample
+ * at a time, on the worker pool); images too large for it take {@link im2colForward}.
  */
 export function conv2dForward(x: Tensor, w: Tensor, b: Tensor, convParam: Conv2dParam): { out: Tensor; cache: ConvFastCache } {
   const groups = positiveInt('convParam.groups', convParam?.groups ?? 1);
-  const { geom, F, Cg, dtype, xd, wd, bd } = checkConvArgs(x, w, b, convParam, groups);
-  const { N, fh, fw, outH, outW } = geom;
+  const { geom, F, dtype, xd, wd, bd } = checkConvArgs(x, w, b, convParam, groups);
+  const { N, outH, outW } = geom;
+  const out = allocFloat(dtype, N * F * outH * outW);
+  let cols: FloatArray | undefined;
+  if (!convForwardFused(xd.data, wd.data, bd.data, geom, F, groups, out)) cols = im2colForward(xd.data, wd.data, bd.data, geom, F, groups, out);
+  const { stride, pad } = convParam;
+  return {
+    out: ndarray(out, [N, F, outH, outW]),
+    cache: { x, w, b, convParam: { stride, pad }, groups, geom, ...(cols ? { cols } : {}) },
+  };
+}
+
+/**
+ * The unfused forward over the whole batch: per group out_g (F/g, N·P) = W_g · cols_g with
+ * cols the im2col of all of x, then (F, N·P) → (N, F, P) plus the bias, into `out`. Returns
+ * the columns (kept in the cache for the backward).
+ */
+export function im2colForward(x: FloatArray, w: FloatArray, b: FloatArray, geom: WindowGeometry, F: number, groups: number, out: FloatArray): FloatArray {
+  const { N, C, fh, fw, outH, outW } = geom;
+  const dtype = out instanceof Float32Array ? 'float32' : 'float64';
+  const Cg = C / groups;
   const P = outH * outW;
   const NP = N * P;
   const K = Cg * fh * fw;
   const Fg = F / groups;
   const cols = allocFloat(dtype, groups * K * NP);
-  const prod = allocFloat(dtype, F * NP);
+  const prod = scratch('prod', dtype, F * NP);
   for (let g = 0; g < groups; g++) {
     const colsG = cols.subarray(g * K * NP, (g + 1) * K * NP);
-    im2colInto(xd.data, geom, g * Cg, Cg, colsG);
-    const Wg = ndarray(wd.data.subarray(g * Fg * K, (g + 1) * Fg * K), [Fg, K]);
+    im2colInto(x, geom, g * Cg, Cg, colsG);
+    const Wg = ndarray(w.subarray(g * Fg * K, (g + 1) * Fg * K), [Fg, K]);
     const outG = ndarray(prod.subarray(g * Fg * NP, (g + 1) * Fg * NP), [Fg, NP]);
     matmul(Wg, ndarray(colsG, [K, NP]), { out: outG });
   }
-  // (F, N·P) → (N, F, P), adding the bias on the way.
-  const out = allocFloat(dtype, N * F * P);
-  const bs = bd.data;
   for (let f = 0; f < F; f++) {
-    const bias = bs[f];
+    const bias = b[f];
     for (let n = 0; n < N; n++) {
       const src = f * NP + n * P;
       const dst = (n * F + f) * P;
       for (let p = 0; p < P; p++) out[dst + p] = prod[src + p] + bias;
     }
   }
-  const { stride, pad } = convParam;
-  return {
-    out: ndarray(out, [N, F, outH, outW]),
-    cache: { x, w, b, convParam: { stride, pad }, groups, geom, cols },
-  };
+  return cols;
 }
 
 /**
  * Backward of {@link conv2dForward}: `{ dx, dw, db }` shaped like x, w, b, in x's dtype.
- * Accepts a cache without `cols` (e.g. from the naive forward) by unfolding x again.
+ * Any convolution cache works, also the naive forward's: the fused kernel unfolds x again
+ * (cheaper than keeping the columns), and the unfused fallback reuses `cache.cols` if present.
  */
 export function conv2dBackward(dout: Tensor, cache: ConvCache & Partial<ConvFastCache>): { dx: Tensor; dw: Tensor; db: Tensor } {
   const groups = cache.groups ?? 1;

@@ -1,22 +1,8 @@
 import type { BlockFn, BlockSFn } from './wasm';
 import type { gemmBlock } from './kernel';
 
-/**
- * One chunk of samples of a fused convolution backward (see ../convBackward.ts), laid out in
- * the arena. All offsets and leading dimensions count float64 elements. Sent to the workers
- * as is (structured clone), like a GemmJob.
- *
- * Per sample n (chunk-relative) and channel group g:
- *   x_n      at xOff  + n·C·H·W               (dense C, H, W)
- *   dout_n   at dOff  + n·F·ldP               (F rows of P = outH·outW, row stride ldP ≥ ⌈P⌉₄)
- *   Wᵀ_g     at wtOff + g·Kp·Fg               (Kp rows of Fg; rows ≥ K are zero)
- *   dW part  at pOff  + (n·groups + g)·Fgp·Kp (Fgp rows of Kp; column K holds Σ_p dout = db)
- *   dx_n     at dxOff + n·C·H·W
- * and every thread owns sLen elements of scratch at sOff + tid·sLen: the unfolded patches
- * (P rows of Kp) followed by the unfolded gradient (Kp rows of ldP).
- */
-export interface ConvBwdJob {
-  kind: 'convBwd';
+/** Geometry and arena plumbing common to the fused convolution jobs (float64 element counts). */
+export interface ConvJobBase {
   C: number;
   H: number;
   W: number;
@@ -32,18 +18,17 @@ export interface ConvBwdJob {
   /** Channels and filters per group. */
   Cg: number;
   Fg: number;
-  /** Cg·fh·fw, rounded up past one more column (the all-ones column that yields db) to whole 4-wide panels. */
+  /** Cg·fh·fw, rounded up past one more entry (the all-ones row / column) to whole 4-wide panels. */
   Kp: number;
   /** Fg rounded up to whole 4-row panels. */
   Fgp: number;
+  /** Row stride of a P = outH·outW long row in the arena: ≥ ⌈P⌉₄, and not a multiple of 64. */
   ldP: number;
   /** Samples in this chunk. */
   samples: number;
+  /** Chunk's x: samples × dense (C, H, W). */
   xOff: number;
-  dOff: number;
-  wtOff: number;
-  pOff: number;
-  dxOff: number;
+  /** Per-thread scratch: thread t owns sLen elements at sOff + t·sLen. */
   sOff: number;
   sLen: number;
   /** Use the WebAssembly tile loops (the thread's instance) rather than the scalar JS one. */
@@ -60,16 +45,139 @@ export interface ConvBwdJob {
   worker?: boolean;
 }
 
+/**
+ * One chunk of samples of a fused convolution forward (see ../convFused.ts). Per sample n
+ * (chunk-relative) and channel group g:
+ *   W̃_g    at wbOff + g·Fgp·Kp   (Fgp rows of Kp: the group's filters, bias in column K, zero elsewhere)
+ *   out_n  at oOff  + n·F·P      (dense F rows of P)
+ * Thread scratch: the unfolded input (Kp rows of ldP; row K all ones) then the product (Fgp rows of ldP).
+ */
+export interface ConvFwdJob extends ConvJobBase {
+  kind: 'convFwd';
+  wbOff: number;
+  oOff: number;
+}
+
+/**
+ * One chunk of samples of a fused convolution backward (see ../convFused.ts). Per sample n
+ * (chunk-relative) and channel group g:
+ *   dout_n   at dOff  + n·F·ldP               (F rows of P)
+ *   Wᵀ_g     at wtOff + g·Kp·Fg               (Kp rows of Fg; rows ≥ K are zero)
+ *   dW part  at pOff  + (n·groups + g)·Fgp·Kp (Fgp rows of Kp; column K holds Σ_p dout = db)
+ *   dx_n     at dxOff + n·C·H·W
+ * Thread scratch: the unfolded input (P rows of Kp; column K all ones) then the unfolded
+ * gradient (Kp rows of ldP).
+ */
+export interface ConvBwdJob extends ConvJobBase {
+  kind: 'convBwd';
+  dOff: number;
+  wtOff: number;
+  pOff: number;
+  dxOff: number;
+}
+
 /** Tasks of a job: one per (sample, group). */
-export function convJobTasks(job: ConvBwdJob): number {
+export function convJobTasks(job: ConvJobBase): number {
   return job.samples * job.groups;
+}
+
+/**
+ * Runs (sample, group) tasks of a {@link ConvFwdJob} until none are left; every thread (main
+ * and workers) calls it with its own wasm tile loops. A task unfolds x_n's group channels
+ * into Kp rows of P (row K all ones), multiplies W̃_g (filters with the bias as column K) by
+ * them through `gemmFn`, and copies the Fg output rows into out_n. Shipped to the workers as
+ * source text (see {@link convBackwardTasks} for the rules that follow from that).
+ */
+export function convForwardTasks(job: ConvFwdJob, F: Float64Array, block: BlockFn | null, blockS: BlockSFn | null, gemmFn: typeof gemmBlock): void {
+  const ctl = job.ctl;
+  const C = job.C;
+  const H = job.H;
+  const W = job.W;
+  const fh = job.fh;
+  const fw = job.fw;
+  const stride = job.stride;
+  const pad = job.pad;
+  const outH = job.outH;
+  const outW = job.outW;
+  const groups = job.groups;
+  const Cg = job.Cg;
+  const Fg = job.Fg;
+  const Kp = job.Kp;
+  const Fgp = job.Fgp;
+  const ldP = job.ldP;
+  const P = outH * outW;
+  const K = Cg * fh * fw;
+  const plane = H * W;
+  const colsOff = job.sOff + Atomics.add(ctl, 7, 1) * job.sLen;
+  const prodOff = colsOff + Kp * ldP;
+  const nTasks = job.samples * groups;
+  const worker = job.worker === true;
+  let fresh = true;
+  for (;;) {
+    const t = Atomics.add(ctl, 0, 1);
+    if (t >= nTasks) break;
+    const n = (t / groups) | 0;
+    const g = t - n * groups;
+    if (Atomics.load(ctl, 4) <= n) {
+      Atomics.add(ctl, 5, 1);
+      for (;;) {
+        const ready = Atomics.load(ctl, 4);
+        if (ready > n) break;
+        Atomics.wait(ctl, 4, ready, 20);
+      }
+      Atomics.sub(ctl, 5, 1);
+    }
+    if (fresh) {
+      // Padding entries and the ones row are the same for every task: set once per job, and
+      // only once this thread holds a task (a late worker must not write into the arena).
+      F.fill(0, colsOff, colsOff + Kp * ldP);
+      F.fill(1, colsOff + K * ldP, colsOff + (K + 1) * ldP);
+      fresh = false;
+    }
+    const xBase = job.xOff + (n * C + g * Cg) * plane;
+    // Unfold: row r = (c·fh + ki)·fw + kj, column p = oh·outW + ow; only in-image entries.
+    for (let c = 0; c < Cg; c++) {
+      for (let ki = 0; ki < fh; ki++) {
+        const oh0 = Math.max(0, Math.ceil((pad - ki) / stride));
+        const oh1 = Math.min(outH, Math.floor((H - 1 + pad - ki) / stride) + 1);
+        for (let kj = 0; kj < fw; kj++) {
+          const ow0 = Math.max(0, Math.ceil((pad - kj) / stride));
+          const ow1 = Math.min(outW, Math.floor((W - 1 + pad - kj) / stride) + 1);
+          const row = colsOff + ((c * fh + ki) * fw + kj) * ldP;
+          for (let oh = oh0; oh < oh1; oh++) {
+            const src = xBase + c * plane + (oh * stride - pad + ki) * W + (kj - pad);
+            const d = row + oh * outW;
+            if (stride === 1) {
+              for (let ow = ow0; ow < ow1; ow++) F[d + ow] = F[src + ow];
+            } else {
+              for (let ow = ow0, s = src + ow0 * stride; ow < ow1; ow++, s += stride) F[d + ow] = F[s];
+            }
+          }
+        }
+      }
+    }
+    gemmFn({
+      aOff: job.wbOff + g * Fgp * Kp, ars: Kp, acs: 1, aSlice: 0, aPanelK: 0, aPanel0: 4 * Kp,
+      bOff: colsOff, brs: ldP, bSlice: 0, bPanelK: 0, bPanel0: 4,
+      packed: false, slices: 1, kc: Kp, kcLast: Kp,
+      cOff: prodOff, cStep: 0, ldc: ldP, mp: Fgp >> 2, np: (P + 3) >> 2, mcP: Fgp >> 2, ncP: (P + 3) >> 2,
+      split: false, acc: false, stream: 0, unit: 1, colMajor: false,
+      wasm: job.wasm, buf: job.buf, ctl: null,
+    }, F, block, blockS);
+    const oBase = job.oOff + (n * job.F + g * Fg) * P;
+    for (let f = 0; f < Fg; f++) F.copyWithin(oBase + f * P, prodOff + f * ldP, prodOff + f * ldP + P);
+
+    if (worker) Atomics.add(ctl, 3, 1);
+    Atomics.add(ctl, 1, 1);
+    if (Atomics.load(ctl, 6) !== 0) Atomics.notify(ctl, 1);
+  }
 }
 
 /**
  * Runs (sample, group) tasks of a {@link ConvBwdJob} until none are left; every thread (main
  * and workers) calls it with its own wasm tile loops. A task:
- *   1. unfolds x_n's group channels into patches (P × Kp, one row per output position) with an
- *      all-ones column K,
+ *   1. unfolds x_n's group channels into patches (P × Kp, one row per output position; column
+ *      K is all ones),
  *   2. dW part = dout_n,g (Fg × P) · patches — its column K is the task's db,
  *   3. dcols = Wᵀ_g (Kp × Fg) · dout_n,g (Kp × P),
  *   4. folds dcols back onto dx_n (overlapping windows add up).
@@ -110,6 +218,7 @@ export function convBackwardTasks(job: ConvBwdJob, F: Float64Array, block: Block
   const dcolsOff = colsOff + P * Kp;
   const nTasks = job.samples * groups;
   const worker = job.worker === true;
+  let fresh = true;
   for (;;) {
     const t = Atomics.add(ctl, 0, 1);
     if (t >= nTasks) break;
@@ -124,13 +233,20 @@ export function convBackwardTasks(job: ConvBwdJob, F: Float64Array, block: Block
       }
       Atomics.sub(ctl, 5, 1);
     }
+    if (fresh) {
+      // Set up this thread's patches once per job, and only once it holds a task: a worker
+      // that picks up the job after it is finished must not write into the arena.
+      F.fill(0, colsOff, colsOff + P * Kp);
+      for (let p = 0, e = colsOff + K; p < P; p++, e += Kp) F[e] = 1;
+      fresh = false;
+    }
     const xBase = job.xOff + (n * C + g * Cg) * plane;
     const dBase = job.dOff + (n * job.F + g * Fg) * ldP;
     const pBase = job.pOff + t * Fgp * Kp;
 
-    // 1. Patches: row p = (oh, ow), column r = (c·fh + ki)·fw + kj; padding stays zero.
-    F.fill(0, colsOff, colsOff + P * Kp);
-    for (let p = 0, e = colsOff + K; p < P; p++, e += Kp) F[e] = 1;
+    // 1. Patches: row p = (oh, ow), column r = (c·fh + ki)·fw + kj. Only in-image entries
+    //    are written: padding, the ones column and the pad columns are the same for every
+    //    task of the job and were set on this thread's first task.
     for (let c = 0; c < Cg; c++) {
       for (let ki = 0; ki < fh; ki++) {
         const oh0 = Math.max(0, Math.ceil((pad - ki) / stride));

@@ -2,21 +2,22 @@ import os from 'os';
 import { Worker } from 'worker_threads';
 import type { Arena } from './arena';
 import type { WasmMemory } from './wasm';
-import { convBackwardTasks, convJobTasks, type ConvBwdJob } from './convTasks';
+import { convBackwardTasks, convForwardTasks, convJobTasks, type ConvBwdJob, type ConvFwdJob } from './convTasks';
 import { CTL_LEN, gemmBlock, jobTasks, type GemmJob } from './kernel';
 
-/** What the pool runs: a step of a matrix product, or a chunk of a fused conv backward. */
-export type PoolJob = GemmJob | ConvBwdJob;
+/** What the pool runs: a step of a matrix product, or a chunk of a fused conv forward / backward. */
+export type PoolJob = GemmJob | ConvFwdJob | ConvBwdJob;
 
 /** Tasks of a job (its ctl[1] count when done). */
 function poolJobTasks(job: PoolJob): number {
-  return 'kind' in job && job.kind === 'convBwd' ? convJobTasks(job) : jobTasks(job as GemmJob);
+  return 'kind' in job ? convJobTasks(job) : jobTasks(job);
 }
 
 /** Runs tasks of `job` on this thread until none are left. */
 function runTasks(job: PoolJob, F: Float64Array, block: Arena['block'], blockS: Arena['blockS']): void {
-  if ('kind' in job && job.kind === 'convBwd') convBackwardTasks(job, F, block, blockS, gemmBlock);
-  else gemmBlock(job as GemmJob, F, block, blockS);
+  if (!('kind' in job)) gemmBlock(job, F, block, blockS);
+  else if (job.kind === 'convFwd') convForwardTasks(job, F, block, blockS, gemmBlock);
+  else convBackwardTasks(job, F, block, blockS, gemmBlock);
 }
 
 /** Most threads (main included) a product is split over, whatever the machine reports. */
@@ -44,6 +45,7 @@ const WORKER_SOURCE = `'use strict';
 var __name = function (f) { return f; };
 const { parentPort } = require('worker_threads');
 const gemmBlock = (${gemmBlock.toString()});
+const convForwardTasks = (${convForwardTasks.toString()});
 const convBackwardTasks = (${convBackwardTasks.toString()});
 let memory = null;
 let block = null;
@@ -65,8 +67,11 @@ parentPort.on('message', function (msg) {
   try {
     job.worker = true;
     const F = new Float64Array(job.wasm ? memory.buffer : job.buf);
-    if (job.kind === 'convBwd') convBackwardTasks(job, F, job.wasm ? block : null, job.wasm ? blockS : null, gemmBlock);
-    else gemmBlock(job, F, job.wasm ? block : null, job.wasm ? blockS : null);
+    const b = job.wasm ? block : null;
+    const bS = job.wasm ? blockS : null;
+    if (job.kind === 'convFwd') convForwardTasks(job, F, b, bS, gemmBlock);
+    else if (job.kind === 'convBwd') convBackwardTasks(job, F, b, bS, gemmBlock);
+    else gemmBlock(job, F, b, bS);
   } catch (e) {
     // Count the task that failed as finished so the main thread's join still completes
     // (after every other in-flight tile), then sees the flag and redoes the product alone.

@@ -1,17 +1,17 @@
 /*
- * The fused convolution backward (src/core/convBackward.ts): equal to the naive backward, the
- * same bits on one thread or two, with the wasm or the JS tile, in one chunk or many; and the
- * unfused im2col path it falls back to for images too large for its budget.
+ * The fused convolution kernels (src/core/convFused.ts): equal to the naive layers, the same
+ * bits on one thread or two, with the wasm or the JS tile, in one chunk or many; and the
+ * unfused im2col paths they fall back to for images too large for their budget.
  */
 import fc from 'fast-check';
-import { convBackwardFused } from '../src/core/convBackward';
+import { convBackwardFused, convForwardFused } from '../src/core/convFused';
 import { setGemmKernel } from '../src/core/gemm/gemm';
 import { poolStats } from '../src/core/gemm/pool';
 import { RandomState } from '../src/core/random';
 import { astype, fromData, type Tensor } from '../src/core/tensor';
 import { relError } from '../src/gradientCheck';
 import { convBackwardNaive, convForwardNaive, windowGeometry } from '../src/layers';
-import { conv2dBackward, conv2dForward, im2colBackward } from '../src/layers/convFast';
+import { conv2dBackward, conv2dForward, im2colBackward, im2colForward } from '../src/layers/convFast';
 
 interface Grads { dx: Float64Array; dw: Float64Array; db: Float64Array }
 
@@ -23,6 +23,15 @@ function fused(x: Tensor, w: Tensor, dout: Tensor, stride: number, pad: number, 
   const g: Grads = { dx: new Float64Array(N * C * H * W), dw: new Float64Array(w.data.length), db: new Float64Array(F) };
   const ok = convBackwardFused(x.data, w.data, dout.data, geom, F, groups, g.dx, g.dw, g.db, budget);
   return ok ? g : null;
+}
+
+/** Runs the fused forward on raw arrays; null when it declined. */
+function fusedFwd(x: Tensor, w: Tensor, b: Tensor, stride: number, pad: number, groups: number, budget?: number): Float64Array | null {
+  const [N, C, H, W] = x.shape;
+  const [F, , fh, fw] = w.shape;
+  const geom = windowGeometry([N, C, H, W], fh, fw, stride, pad);
+  const out = new Float64Array(N * F * geom.outH * geom.outW);
+  return convForwardFused(x.data, w.data, b.data, geom, F, groups, out, budget) ? out : null;
 }
 
 function withThreads<T>(value: string, f: () => T): T {
@@ -54,8 +63,39 @@ function bigCase(seed: number) {
   const cp = { stride: 2, pad: 1 };
   const { out, cache } = convForwardNaive(x, w, b, cp);
   const dout = rng.randn(...out.shape);
-  return { x, w, b, cp, dout, naive: convBackwardNaive(dout, cache) };
+  return { x, w, b, cp, dout, out, naive: convBackwardNaive(dout, cache) };
 }
+
+describe('fused conv forward', () => {
+  test('equals the naive forward and gives the same bits on 1 and 2 threads, in 1 chunk or many, with either tile', () => {
+    const { x, w, b, cp, out } = bigCase(7);
+    const before = poolStats().threadedJobs;
+    const two = withThreads('2', () => fusedFwd(x, w, b, cp.stride, cp.pad, 1))!;
+    expect(poolStats().threadedJobs).toBeGreaterThan(before);
+    const one = withThreads('1', () => fusedFwd(x, w, b, cp.stride, cp.pad, 1))!;
+    // Fixed part ~5k elements, ~1.4k per sample: chunks of 10, 10 and 4.
+    const chunked = withThreads('2', () => fusedFwd(x, w, b, cp.stride, cp.pad, 1, 20_000))!;
+    setGemmKernel('js');
+    let js: Float64Array;
+    try {
+      js = fusedFwd(x, w, b, cp.stride, cp.pad, 1)!;
+    } finally {
+      setGemmKernel(null);
+    }
+    expect(rel(out, one)).toBeLessThan(1e-9);
+    for (const other of [two, chunked, js]) expect(Array.from(other)).toEqual(Array.from(one));
+    expect(fusedFwd(x, w, b, cp.stride, cp.pad, 1, 1000)).toBeNull();
+  });
+
+  test('the unfused fallback (im2colForward) equals the naive forward and returns the columns', () => {
+    const { x, w, b, cp, out } = bigCase(8);
+    const geom = windowGeometry(x.shape, 3, 3, cp.stride, cp.pad);
+    const got = new Float64Array(out.data.length);
+    const cols = im2colForward(x.data, w.data, b.data, geom, 16, 1, got);
+    expect(rel(out, got)).toBeLessThan(1e-9);
+    expect(cols.length).toBe(4 * 9 * 24 * geom.outH * geom.outW);
+  });
+});
 
 describe('fused conv backward', () => {
   test('equals the naive backward and gives the same bits on 1 and 2 threads, in 1 chunk or many', () => {
@@ -89,7 +129,7 @@ describe('fused conv backward', () => {
     expect(fused(x, w, dout, cp.stride, cp.pad, 1, 1000)).toBeNull();
   });
 
-  test('random shapes and groups equal the naive backward (float32 too)', () => {
+  test('random shapes and groups: forward and backward equal the unfused paths (float32 too)', () => {
     const arb = fc
       .record({
         N: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 1, max: 3 }), Cg: fc.integer({ min: 1, max: 3 }), Fg: fc.integer({ min: 1, max: 6 }),
@@ -117,6 +157,10 @@ describe('fused conv backward', () => {
       const close = (a: ArrayLike<number>, e: Float64Array) => {
         for (let i = 0; i < e.length; i++) expect(Math.abs(a[i] - e[i])).toBeLessThanOrEqual(tol * (1 + Math.abs(e[i])));
       };
+      const refOut = new Float64Array(out.data.length);
+      im2colForward(astype(x, 'float64').data, astype(w, 'float64').data, astype(b, 'float64').data, geom, F, groups, refOut);
+      expect(out.data).toBeInstanceOf(f32 ? Float32Array : Float64Array);
+      close(out.data, refOut);
       close(got.dx.data, ref.dx);
       close(got.dw.data, ref.dw);
       close(got.db.data, ref.db);
