@@ -1,4 +1,4 @@
-import { gemmWasmModule, wasmApi, type BlockFn, type BlockSFn, type WasmMemory, type WasmModule } from './wasm';
+import { gemmWasmModule, wasmApi, type BlockFn, type BlockSFn, type RowsFn, type WasmMemory, type WasmModule } from './wasm';
 
 /** Which tile routine runs: the WebAssembly SIMD one, or the scalar JS one. */
 export type KernelKind = 'wasm' | 'js';
@@ -21,6 +21,8 @@ export interface Arena {
   /** This thread's wasm tile loops (packed / strided operands); null for the JS kernel. */
   block: BlockFn | null;
   blockS: BlockSFn | null;
+  /** This thread's wasm strided row copy / add (convolution unfold and fold); null for the JS kernel. */
+  rows: RowsFn | null;
   /** The wasm memory and module (wasm kernel) — posted once to each worker. */
   memory: WasmMemory | null;
   module: WasmModule | null;
@@ -43,7 +45,8 @@ function makeWasmArena(): Arena | null {
     const instance = new wasmApi.Instance(module, { env: { mem: memory } });
     const block = instance.exports.block as BlockFn;
     const blockS = instance.exports.blockS as BlockSFn;
-    return { kind: 'wasm', shared, F: new Float64Array(memory.buffer), block, blockS, memory, module };
+    const rows = instance.exports.rows as RowsFn;
+    return { kind: 'wasm', shared, F: new Float64Array(memory.buffer), block, blockS, rows, memory, module };
   } catch {
     return null;
   }
@@ -73,7 +76,7 @@ export function getArena(kind: KernelKind, elems: number): Arena | null {
     const shared = canShare();
     const size = Math.max(elems, jsArena === null ? 0 : jsArena.F.length * 2);
     const buf = shared ? new SharedArrayBuffer(size * 8) : new ArrayBuffer(size * 8);
-    jsArena = { kind: 'js', shared, F: new Float64Array(buf), block: null, blockS: null, memory: null, module: null };
+    jsArena = { kind: 'js', shared, F: new Float64Array(buf), block: null, blockS: null, rows: null, memory: null, module: null };
   }
   return jsArena;
 }

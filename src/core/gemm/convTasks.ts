@@ -1,4 +1,4 @@
-import type { BlockFn, BlockSFn } from './wasm';
+import type { BlockFn, BlockSFn, RowsFn } from './wasm';
 import type { gemmBlock } from './kernel';
 
 /** Geometry and arena plumbing common to the fused convolution jobs (float64 element counts). */
@@ -88,7 +88,9 @@ export function convJobTasks(job: ConvJobBase): number {
  * them through `gemmFn`, and copies the Fg output rows into out_n. Shipped to the workers as
  * source text (see {@link convBackwardTasks} for the rules that follow from that).
  */
-export function convForwardTasks(job: ConvFwdJob, F: Float64Array, block: BlockFn | null, blockS: BlockSFn | null, gemmFn: typeof gemmBlock): void {
+export function convForwardTasks(
+  job: ConvFwdJob, F: Float64Array, block: BlockFn | null, blockS: BlockSFn | null, rows: RowsFn | null, gemmFn: typeof gemmBlock,
+): void {
   const ctl = job.ctl;
   const C = job.C;
   const H = job.H;
@@ -143,15 +145,15 @@ export function convForwardTasks(job: ConvFwdJob, F: Float64Array, block: BlockF
         for (let kj = 0; kj < fw; kj++) {
           const ow0 = Math.max(0, Math.ceil((pad - kj) / stride));
           const ow1 = Math.min(outW, Math.floor((W - 1 + pad - kj) / stride) + 1);
-          const row = colsOff + ((c * fh + ki) * fw + kj) * ldP;
-          for (let oh = oh0; oh < oh1; oh++) {
-            const src = xBase + c * plane + (oh * stride - pad + ki) * W + (kj - pad);
-            const d = row + oh * outW;
-            if (stride === 1) {
-              for (let ow = ow0; ow < ow1; ow++) F[d + ow] = F[src + ow];
-            } else {
-              for (let ow = ow0, s = src + ow0 * stride; ow < ow1; ow++, s += stride) F[d + ow] = F[s];
-            }
+          if (oh1 <= oh0 || ow1 <= ow0) continue;
+          const dst = colsOff + ((c * fh + ki) * fw + kj) * ldP + oh0 * outW + ow0;
+          const src = xBase + c * plane + (oh0 * stride - pad + ki) * W + (kj - pad) + ow0 * stride;
+          if (rows !== null) {
+            rows(dst * 8, src * 8, ow1 - ow0, oh1 - oh0, 8, stride * 8, outW * 8, stride * W * 8, 0);
+            continue;
+          }
+          for (let oh = oh0, d0 = dst, s0 = src; oh < oh1; oh++, d0 += outW, s0 += stride * W) {
+            for (let ow = ow0, d = d0, s = s0; ow < ow1; ow++, d++, s += stride) F[d] = F[s];
           }
         }
       }
@@ -194,7 +196,9 @@ export function convForwardTasks(job: ConvFwdJob, F: Float64Array, block: BlockF
  * no module constants, no inner functions. The partial blocks are per task, so the result
  * does not depend on which thread ran what: the driver adds them in sample order.
  */
-export function convBackwardTasks(job: ConvBwdJob, F: Float64Array, block: BlockFn | null, blockS: BlockSFn | null, gemmFn: typeof gemmBlock): void {
+export function convBackwardTasks(
+  job: ConvBwdJob, F: Float64Array, block: BlockFn | null, blockS: BlockSFn | null, rows: RowsFn | null, gemmFn: typeof gemmBlock,
+): void {
   const ctl = job.ctl;
   const C = job.C;
   const H = job.H;
@@ -254,11 +258,15 @@ export function convBackwardTasks(job: ConvBwdJob, F: Float64Array, block: Block
         for (let kj = 0; kj < fw; kj++) {
           const ow0 = Math.max(0, Math.ceil((pad - kj) / stride));
           const ow1 = Math.min(outW, Math.floor((W - 1 + pad - kj) / stride) + 1);
-          const r = (c * fh + ki) * fw + kj;
-          for (let oh = oh0; oh < oh1; oh++) {
-            const src = xBase + c * plane + (oh * stride - pad + ki) * W + (kj - pad);
-            let d = colsOff + (oh * outW + ow0) * Kp + r;
-            for (let ow = ow0, s = src + ow0 * stride; ow < ow1; ow++, s += stride, d += Kp) F[d] = F[s];
+          if (oh1 <= oh0 || ow1 <= ow0) continue;
+          const dst = colsOff + (oh0 * outW + ow0) * Kp + (c * fh + ki) * fw + kj;
+          const src = xBase + c * plane + (oh0 * stride - pad + ki) * W + (kj - pad) + ow0 * stride;
+          if (rows !== null) {
+            rows(dst * 8, src * 8, ow1 - ow0, oh1 - oh0, Kp * 8, stride * 8, outW * Kp * 8, stride * W * 8, 0);
+            continue;
+          }
+          for (let oh = oh0, d0 = dst, s0 = src; oh < oh1; oh++, d0 += outW * Kp, s0 += stride * W) {
+            for (let ow = ow0, d = d0, s = s0; ow < ow1; ow++, d += Kp, s += stride) F[d] = F[s];
           }
         }
       }
@@ -294,15 +302,15 @@ export function convBackwardTasks(job: ConvBwdJob, F: Float64Array, block: Block
         for (let kj = 0; kj < fw; kj++) {
           const ow0 = Math.max(0, Math.ceil((pad - kj) / stride));
           const ow1 = Math.min(outW, Math.floor((W - 1 + pad - kj) / stride) + 1);
-          const row = dcolsOff + ((c * fh + ki) * fw + kj) * ldP;
-          for (let oh = oh0; oh < oh1; oh++) {
-            const s = row + oh * outW;
-            const d = dxBase + c * plane + (oh * stride - pad + ki) * W + (kj - pad);
-            if (stride === 1) {
-              for (let ow = ow0; ow < ow1; ow++) F[d + ow] += F[s + ow];
-            } else {
-              for (let ow = ow0, di = d + ow0 * stride; ow < ow1; ow++, di += stride) F[di] += F[s + ow];
-            }
+          if (oh1 <= oh0 || ow1 <= ow0) continue;
+          const src = dcolsOff + ((c * fh + ki) * fw + kj) * ldP + oh0 * outW + ow0;
+          const dst = dxBase + c * plane + (oh0 * stride - pad + ki) * W + (kj - pad) + ow0 * stride;
+          if (rows !== null) {
+            rows(dst * 8, src * 8, ow1 - ow0, oh1 - oh0, stride * 8, 8, stride * W * 8, outW * 8, 1);
+            continue;
+          }
+          for (let oh = oh0, d0 = dst, s0 = src; oh < oh1; oh++, d0 += stride * W, s0 += outW) {
+            for (let ow = ow0, d = d0, s = s0; ow < ow1; ow++, d += stride, s++) F[d] += F[s];
           }
         }
       }

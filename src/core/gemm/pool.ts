@@ -14,10 +14,11 @@ function poolJobTasks(job: PoolJob): number {
 }
 
 /** Runs tasks of `job` on this thread until none are left. */
-function runTasks(job: PoolJob, F: Float64Array, block: Arena['block'], blockS: Arena['blockS']): void {
+function runTasks(job: PoolJob, arena: Arena): void {
+  const { F, block, blockS, rows } = arena;
   if (!('kind' in job)) gemmBlock(job, F, block, blockS);
-  else if (job.kind === 'convFwd') convForwardTasks(job, F, block, blockS, gemmBlock);
-  else convBackwardTasks(job, F, block, blockS, gemmBlock);
+  else if (job.kind === 'convFwd') convForwardTasks(job, F, block, blockS, rows, gemmBlock);
+  else convBackwardTasks(job, F, block, blockS, rows, gemmBlock);
 }
 
 /** Most threads (main included) a product is split over, whatever the machine reports. */
@@ -50,6 +51,7 @@ const convBackwardTasks = (${convBackwardTasks.toString()});
 let memory = null;
 let block = null;
 let blockS = null;
+let rows = null;
 parentPort.on('message', function (msg) {
   if (msg.type === 'wasm') {
     memory = msg.memory;
@@ -57,9 +59,11 @@ parentPort.on('message', function (msg) {
       const ex = new WebAssembly.Instance(msg.module, { env: { mem: memory } }).exports;
       block = ex.block;
       blockS = ex.blockS;
+      rows = ex.rows;
     } catch (e) {
       block = null;
       blockS = null;
+      rows = null;
     }
     return;
   }
@@ -69,8 +73,9 @@ parentPort.on('message', function (msg) {
     const F = new Float64Array(job.wasm ? memory.buffer : job.buf);
     const b = job.wasm ? block : null;
     const bS = job.wasm ? blockS : null;
-    if (job.kind === 'convFwd') convForwardTasks(job, F, b, bS, gemmBlock);
-    else if (job.kind === 'convBwd') convBackwardTasks(job, F, b, bS, gemmBlock);
+    const r = job.wasm ? rows : null;
+    if (job.kind === 'convFwd') convForwardTasks(job, F, b, bS, r, gemmBlock);
+    else if (job.kind === 'convBwd') convBackwardTasks(job, F, b, bS, r, gemmBlock);
     else gemmBlock(job, F, b, bS);
   } catch (e) {
     // Count the task that failed as finished so the main thread's join still completes
@@ -199,7 +204,7 @@ export function finishThreaded(run: ThreadedRun): void {
   const { job, arena, total } = run;
   const ctl = job.ctl as Int32Array;
   publish(run, 0x3fffffff);
-  runTasks(job, arena.F, arena.block, arena.blockS);
+  runTasks(job, arena);
   let seen = Atomics.load(ctl, 1);
   let since = Date.now();
   // From here on workers notify each finished task (see the ctl layout in kernel.ts).

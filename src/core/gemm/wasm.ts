@@ -166,21 +166,66 @@ function blockFunc(strided: boolean): number[] {
   return [...vec([[...uleb(nI32), I32], [...uleb(11), V128]]), ...body];
 }
 
+const F64_LOAD = [0x2b, 3, 0];
+const F64_STORE = [0x39, 3, 0];
+const F64_ADD = [0xa0];
+
+/**
+ * `rows(dst, src, len, count, dstStep, srcStep, dstStride, srcStride, add)`, all i32, addresses
+ * and steps in bytes: for r < count and i < len,
+ *   dst[r·dstStride + i·dstStep] = src[r·srcStride + i·srcStep]            (add = 0)
+ *   dst[r·dstStride + i·dstStep] += src[r·srcStride + i·srcStep]           (add ≠ 0)
+ * on float64 elements — the strided copies and adds of a convolution's unfold and fold
+ * (im2col / col2im), one call per kernel offset instead of one JS loop per output row. A JS
+ * loop over a typed array on the shared wasm memory costs ~1.6 ns per element here; this one
+ * a fraction of that, with the same single IEEE add, so the results are identical.
+ */
+function rowsFunc(): number[] {
+  const DST = 0, SRC = 1, LEN = 2, COUNT = 3, DSTEP = 4, SSTEP = 5, DSTRIDE = 6, SSTRIDE = 7, ADD = 8;
+  const D = 9, S = 10, I = 11;
+  const inner = (add: boolean): number[] => {
+    const b: number[] = [...LOOP, ...localGet(D)];
+    if (add) b.push(...localGet(D), ...F64_LOAD, ...localGet(S), ...F64_LOAD, ...F64_ADD);
+    else b.push(...localGet(S), ...F64_LOAD);
+    b.push(...F64_STORE);
+    b.push(...localGet(D), ...localGet(DSTEP), ...I32_ADD, ...localSet(D));
+    b.push(...localGet(S), ...localGet(SSTEP), ...I32_ADD, ...localSet(S));
+    b.push(...localGet(I), ...i32Const(1), ...I32_SUB, ...localTee(I), ...brIf(0), ...END);
+    return b;
+  };
+  const body: number[] = [
+    ...BLOCK,
+    ...localGet(COUNT), ...I32_EQZ, ...brIf(0),
+    ...localGet(LEN), ...I32_EQZ, ...brIf(0),
+    ...LOOP,
+    ...localGet(DST), ...localSet(D), ...localGet(SRC), ...localSet(S), ...localGet(LEN), ...localSet(I),
+    ...localGet(ADD), ...IF, ...inner(true), ...ELSE, ...inner(false), ...END,
+    ...localGet(DST), ...localGet(DSTRIDE), ...I32_ADD, ...localSet(DST),
+    ...localGet(SRC), ...localGet(SSTRIDE), ...I32_ADD, ...localSet(SRC),
+    ...localGet(COUNT), ...i32Const(1), ...I32_SUB, ...localTee(COUNT), ...brIf(0),
+    ...END,
+    ...END,
+  ];
+  return [...vec([[...uleb(3), I32]]), ...body, ...END];
+}
+
 /** The module's bytes; `shared` selects a shared (threads) or plain imported memory. */
 export function gemmWasmBytes(shared: boolean, maxPages: number): Uint8Array {
   const packed = blockFunc(false);
   const strided = blockFunc(true);
+  const rows = rowsFunc();
   const limits = shared ? [0x03, ...uleb(1), ...uleb(maxPages)] : [0x01, ...uleb(1), ...uleb(maxPages)];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([
       [0x60, ...vec(new Array(8).fill([I32])), ...vec([])],
       [0x60, ...vec(new Array(13).fill([I32])), ...vec([])],
+      [0x60, ...vec(new Array(9).fill([I32])), ...vec([])],
     ])),
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, ...limits]])),
-    ...section(3, vec([[0], [1]])),
-    ...section(7, vec([[...name('block'), 0x00, 0], [...name('blockS'), 0x00, 1]])),
-    ...section(10, vec([[...uleb(packed.length), ...packed], [...uleb(strided.length), ...strided]])),
+    ...section(3, vec([[0], [1], [2]])),
+    ...section(7, vec([[...name('block'), 0x00, 0], [...name('blockS'), 0x00, 1], [...name('rows'), 0x00, 2]])),
+    ...section(10, vec([[...uleb(packed.length), ...packed], [...uleb(strided.length), ...strided], [...uleb(rows.length), ...rows]])),
   ]);
 }
 
@@ -190,6 +235,11 @@ export type BlockFn = (ap: number, bp: number, kc: number, cp: number, ldc: numb
 export type BlockSFn = (
   ap: number, bp: number, kc: number, cp: number, ldc: number, acc: number, mp: number, np: number,
   ars: number, acs: number, brs: number, aps: number, bps: number,
+) => void;
+
+/** The `rows` export: strided float64 row copies / adds (see rowsFunc). */
+export type RowsFn = (
+  dst: number, src: number, len: number, count: number, dstStep: number, srcStep: number, dstStride: number, srcStride: number, add: number,
 ) => void;
 
 /** A WebAssembly.Memory, typed here because the project's TS lib set has no WebAssembly. */
