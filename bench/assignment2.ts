@@ -1,8 +1,8 @@
 /**
  * The assignment-2 fast layers next to numpy on the same machine, in the same run:
- * conv forward/backward (im2col + the core matmul) and max pooling, against a numpy
- * im2col + GEMM implementation of the same ops, plus the naive conv for the
- * "fast backward ≥ 20× naive" ratio.
+ * conv forward/backward (the fused per-sample im2col kernels of src/core/convFused.ts) and max
+ * pooling, against a numpy im2col + GEMM implementation of the same ops, plus the naive conv
+ * for the "fast backward ≥ 20× naive" ratio.
  *
  *   npx tsx bench/assignment2.ts                       # all cases, float64 and float32
  *   npx tsx bench/assignment2.ts --reps 3 --rounds 2   # fewer timed repetitions / rounds
@@ -351,7 +351,7 @@ function main(): void {
     const body = [
       `Command: \`npx tsx bench/assignment2.ts${flags}\` (${started.toISOString()})`,
       '',
-      `Machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}; ours: the pure-TS path (im2col + the core matmul on ${threadCount()} thread(s)); ` +
+      `Machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}; ours: the pure-TS path (fused per-sample im2col + the matmul's wasm tiles on ${threadCount()} thread(s)); ` +
         `numpy ${numpyVersion} (im2col via sliding_window_view + one GEMM, col2im as strided adds; OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for its process).`,
       '',
       'Fast layers against numpy (same inputs; "same result" compares Σv² of every output, relative tolerance 1e-9 in float64, 1e-4 in float32):',
