@@ -1,6 +1,6 @@
 import type { FloatArray } from './dtype';
 import { getArena, type Arena } from './gemm/arena';
-import { convBackwardTasks, convForwardTasks, type ConvBwdJob, type ConvFwdJob, type ConvJobBase } from './gemm/convTasks';
+import { convTasks, type ConvBwdJob, type ConvFwdJob, type ConvJobBase, type WindowShape } from './gemm/convTasks';
 import { gemmKernel, THREAD_MIN_WORK } from './gemm/gemm';
 import { CTL_LEN, gemmBlock } from './gemm/kernel';
 import { abandon, finishThreaded, PoolFailure, poolUsable, publish, startThreaded, threadCount, type ThreadedRun } from './gemm/pool';
@@ -21,18 +21,9 @@ import { abandon, finishThreaded, PoolFailure, poolUsable, publish, startThreade
  * per-task dW / db parts are added in sample order.
  */
 
-/** Shape of a convolution as the kernels need it (the layers' WindowGeometry fits). */
-export interface ConvGeometry {
+/** A sliding window over a batch of N (C, H, W) samples (the layers' WindowGeometry). */
+export interface ConvGeometry extends WindowShape {
   N: number;
-  C: number;
-  H: number;
-  W: number;
-  fh: number;
-  fw: number;
-  stride: number;
-  pad: number;
-  outH: number;
-  outW: number;
 }
 
 /**
@@ -129,8 +120,7 @@ function runChunk<J extends ConvFwdJob | ConvBwdJob>(job: J, threads: number, ar
   ctl[4] = job.samples;
   const alone = { ...job, ctl };
   for (let n = 0; n < job.samples; n++) fill(n);
-  if (alone.kind === 'convFwd') convForwardTasks(alone, arena.F, arena.block, arena.blockS, arena.rows, gemmBlock);
-  else convBackwardTasks(alone as ConvBwdJob, arena.F, arena.block, arena.blockS, arena.rows, gemmBlock);
+  convTasks(alone, arena.F, arena.block, arena.blockS, arena.rows, gemmBlock);
   return 1;
 }
 

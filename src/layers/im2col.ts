@@ -1,5 +1,6 @@
 import ndarray from 'ndarray';
 import { assertArg, assertNdim, ShapeError, shapeStr } from '../core/check';
+import type { ConvGeometry } from '../core/convFused';
 import { allocFloat, type FloatArray } from '../core/dtype';
 import { dtypeOf, isContiguous, type Tensor } from '../core/tensor';
 import { dense, nonNegativeInt, positiveInt } from './util';
@@ -18,19 +19,8 @@ import { dense, nonNegativeInt, positiveInt } from './util';
  * per group on its slice of channels, with no copy of x.
  */
 
-/** Geometry of a sliding window over an (N, C, H, W) input. */
-export interface WindowGeometry {
-  N: number;
-  C: number;
-  H: number;
-  W: number;
-  fh: number;
-  fw: number;
-  stride: number;
-  pad: number;
-  outH: number;
-  outW: number;
-}
+/** Geometry of a sliding window over an (N, C, H, W) input (the core conv kernels' type). */
+export type WindowGeometry = ConvGeometry;
 
 /**
  * Output length of a window of size `field` sliding with `stride` over `size + 2·pad`:

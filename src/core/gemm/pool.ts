@@ -2,7 +2,7 @@ import os from 'os';
 import { Worker } from 'worker_threads';
 import type { Arena } from './arena';
 import type { WasmMemory } from './wasm';
-import { convBackwardTasks, convForwardTasks, convJobTasks, type ConvBwdJob, type ConvFwdJob } from './convTasks';
+import { convJobTasks, convTasks, type ConvBwdJob, type ConvFwdJob } from './convTasks';
 import { CTL_LEN, gemmBlock, jobTasks, type GemmJob } from './kernel';
 
 /** What the pool runs: a step of a matrix product, or a chunk of a fused conv forward / backward. */
@@ -17,8 +17,7 @@ function poolJobTasks(job: PoolJob): number {
 function runTasks(job: PoolJob, arena: Arena): void {
   const { F, block, blockS, rows } = arena;
   if (!('kind' in job)) gemmBlock(job, F, block, blockS);
-  else if (job.kind === 'convFwd') convForwardTasks(job, F, block, blockS, rows, gemmBlock);
-  else convBackwardTasks(job, F, block, blockS, rows, gemmBlock);
+  else convTasks(job, F, block, blockS, rows, gemmBlock);
 }
 
 /** Most threads (main included) a product is split over, whatever the machine reports. */
@@ -46,8 +45,7 @@ const WORKER_SOURCE = `'use strict';
 var __name = function (f) { return f; };
 const { parentPort } = require('worker_threads');
 const gemmBlock = (${gemmBlock.toString()});
-const convForwardTasks = (${convForwardTasks.toString()});
-const convBackwardTasks = (${convBackwardTasks.toString()});
+const convTasks = (${convTasks.toString()});
 let memory = null;
 let block = null;
 let blockS = null;
@@ -74,8 +72,7 @@ parentPort.on('message', function (msg) {
     const b = job.wasm ? block : null;
     const bS = job.wasm ? blockS : null;
     const r = job.wasm ? rows : null;
-    if (job.kind === 'convFwd') convForwardTasks(job, F, b, bS, r, gemmBlock);
-    else if (job.kind === 'convBwd') convBackwardTasks(job, F, b, bS, r, gemmBlock);
+    if (job.kind === 'convFwd' || job.kind === 'convBwd') convTasks(job, F, b, bS, r, gemmBlock);
     else gemmBlock(job, F, b, bS);
   } catch (e) {
     // Count the task that failed as finished so the main thread's join still completes
