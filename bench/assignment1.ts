@@ -22,6 +22,7 @@ import { threadCount } from '../src/core/gemm/pool';
 import { RandomState } from '../src/core/random';
 import type { IntTensor, Tensor, Tensor64 } from '../src/core/tensor';
 import { writeResultsSection } from './results';
+import { bestOf } from './timing';
 import { runNumpyJson } from './numpy';
 
 const RESULTS = path.join(__dirname, 'RESULTS.md');
@@ -31,18 +32,6 @@ const C = 10;
 const REG = 5e-6;
 const KNN_NAMES = { two: 'two loops', one: 'one loop', none: 'no loops' } as const;
 const KNN = { numTest: 500, numTrain: 5000, dim: 3072 };
-
-/** Best wall time (s) of `reps` runs of `f`, after `warm` untimed runs. */
-function bestOf(reps: number, warm: number, f: () => void): number {
-  for (let w = 0; w < warm; w++) f();
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    f();
-    best = Math.min(best, (performance.now() - t0) / 1000);
-  }
-  return best;
-}
 
 /**
  * The linear-loss data, drawn exactly as the numpy side draws it: X ~ U(-128, 128) like
@@ -241,9 +230,9 @@ function main(): void {
     const { X, W, y } = linearData(job.N);
     for (const [fn, reps, warm] of job.fns) {
       let out: LossResult | null = null;
-      const t = bestOf(reps, warm, () => {
+      const t = bestOf(reps, () => {
         out = FNS[fn].f(W, X, y, REG);
-      });
+      }, { runs: warm });
       const r = out as unknown as LossResult;
       ours.push({ N: job.N, fn, t, loss: r.loss, dwNorm: frob(r.dW) });
       log(`ours ${FNS[fn].label} N=${job.N}: ${fmtT(t)} (loss ${r.loss.toFixed(6)})`);
@@ -263,9 +252,9 @@ function main(): void {
   ] as const) {
     f(small); // JIT warm-up on 8 test rows
     let d: Tensor | null = null;
-    const t = bestOf(reps, name === 'none' ? 1 : 0, () => {
+    const t = bestOf(reps, () => {
       d = f(Xte);
-    });
+    }, { runs: name === 'none' ? 1 : 0 });
     knnOurs[name] = { t, sum: sumOf(d as unknown as Tensor) };
     log(`ours kNN ${KNN_NAMES[name]}: ${fmtT(t)}`);
   }

@@ -29,6 +29,7 @@ import type { IntTensor, Tensor } from '../src/core/tensor';
 import { loadBestDataset } from '../src/data/resolve';
 import { colorHistogramHsv, extractFeatures, hogFeature, type FeatureFn } from '../src/features';
 import { writeResultsSection } from './results';
+import { bestOf } from './timing';
 import { runNumpyJson } from './numpy';
 
 const RESULTS = path.join(__dirname, 'RESULTS.md');
@@ -37,18 +38,6 @@ const COMMAND = 'npx tsx bench/assignment1Net.ts';
 const NET = { N: 200, D: 3072, H: 50, C: 10, reg: 0.25, std: 1e-4, reps: 20, warm: 3 };
 const FEAT = { n: 1000, reps: 3, warm: 1 };
 const MINI = path.resolve(__dirname, '../../shared/data/cifar-10-mini');
-
-/** Best wall time (s) of `reps` runs of `f`, after `warm` untimed runs. */
-function bestOf(reps: number, warm: number, f: () => void): number {
-  for (let w = 0; w < warm; w++) f();
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    f();
-    best = Math.min(best, (performance.now() - t0) / 1000);
-  }
-  return best;
-}
 
 /**
  * The net's data, drawn exactly as the numpy side draws it: X ~ U(−128, 128) like
@@ -246,9 +235,9 @@ function main(): void {
   // ---- ours: the net
   const { X, y, net } = netData();
   let out: ReturnType<TwoLayerNet['loss']> | null = null;
-  const tNet = bestOf(NET.reps, NET.warm, () => {
+  const tNet = bestOf(NET.reps, () => {
     out = net.loss(X, y, NET.reg);
-  });
+  }, { runs: NET.warm });
   const ours = out as unknown as { loss: number; grads: Record<string, Tensor> };
   log(`ours two-layer net loss + gradients: ${fmtT(tNet)} (loss ${ours.loss.toFixed(9)})`);
 
@@ -262,9 +251,9 @@ function main(): void {
   const featOurs: Record<string, { t: number; F: Tensor }> = {};
   for (const [name, set] of Object.entries(FEATURE_SETS)) {
     let F: Tensor | null = null;
-    const t = bestOf(FEAT.reps, FEAT.warm, () => {
+    const t = bestOf(FEAT.reps, () => {
       F = extractFeatures(imgs, set.fns, { progress: false });
-    });
+    }, { runs: FEAT.warm });
     featOurs[name] = { t, F: F as unknown as Tensor };
     log(`ours ${set.label}, ${FEAT.n} images: ${fmtT(t)}`);
   }

@@ -24,6 +24,10 @@ import { astype, type Tensor } from '../src/core/tensor';
 import type { DType } from '../src/core/dtype';
 import { convBackwardFast, convBackwardNaive, convForwardFast, convForwardNaive, maxPoolBackwardFast, maxPoolForwardFast } from '../src/layers';
 import { writeResultsSection } from './results';
+import { bestOf } from './timing';
+
+/** Warm-up before timing: at least 2 runs and 0.3 s. */
+const WARM = { runs: 2, ms: 300 };
 
 const RESULTS = path.join(__dirname, 'RESULTS.md');
 const SECTION = '## assignment 2';
@@ -46,19 +50,6 @@ function parseCount(argv: string[], flag: string): number | null {
   const v = Number(argv[i + 1]);
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${flag}: expected a positive integer, got ${argv[i + 1]}`);
   return v;
-}
-
-/** Best wall time (s) of `reps` runs after warm-up runs (at least 2 and 0.3 s), as bench/matmul.ts. */
-function bestOf(reps: number, f: () => void): number {
-  const warmStart = performance.now();
-  for (let w = 0; w < 2 || performance.now() - warmStart < 300; w++) f();
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    f();
-    best = Math.min(best, (performance.now() - t0) / 1000);
-  }
-  return best;
 }
 
 /** Σ v² in float64: a checksum both sides can compute the same way. */
@@ -282,14 +273,14 @@ function measureOurs(inputs: ReturnType<typeof makeInputs>, reps: number, naive:
         const g = convBackwardFast(dout, f.cache);
         row = {
           c, dtype,
-          fwd: bestOf(reps, () => convForwardFast(x, w, b, cp)),
-          bwd: bestOf(reps, () => convBackwardFast(dout, f.cache)),
+          fwd: bestOf(reps, () => convForwardFast(x, w, b, cp), WARM),
+          bwd: bestOf(reps, () => convBackwardFast(dout, f.cache), WARM),
           sums: [sumSq(f.out), sumSq(g.dx), sumSq(g.dw), sumSq(g.db)],
         };
         if (naive && dtype === 'float64') {
           const n = convForwardNaive(x, w, b, cp);
-          row.naiveFwd = bestOf(Math.min(reps, 3), () => convForwardNaive(x, w, b, cp));
-          row.naiveBwd = bestOf(Math.min(reps, 3), () => convBackwardNaive(dout, n.cache));
+          row.naiveFwd = bestOf(Math.min(reps, 3), () => convForwardNaive(x, w, b, cp), WARM);
+          row.naiveBwd = bestOf(Math.min(reps, 3), () => convBackwardNaive(dout, n.cache), WARM);
         }
       } else {
         const pp = { poolHeight: c.k, poolWidth: c.k, stride: c.stride };
@@ -297,8 +288,8 @@ function measureOurs(inputs: ReturnType<typeof makeInputs>, reps: number, naive:
         const dx = maxPoolBackwardFast(dout, f.cache).dx;
         row = {
           c, dtype,
-          fwd: bestOf(reps, () => maxPoolForwardFast(x, pp)),
-          bwd: bestOf(reps, () => maxPoolBackwardFast(dout, f.cache)),
+          fwd: bestOf(reps, () => maxPoolForwardFast(x, pp), WARM),
+          bwd: bestOf(reps, () => maxPoolBackwardFast(dout, f.cache), WARM),
           sums: [sumSq(f.out), sumSq(dx)],
         };
       }

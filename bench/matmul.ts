@@ -17,6 +17,10 @@ import { threadCount } from '../src/core/gemm/pool';
 import type { DType } from '../src/core/dtype';
 import type { Tensor } from '../src/core/tensor';
 import { writeResultsSection } from './results';
+import { bestOf } from './timing';
+
+/** Warm-up before timing: at least 2 runs and 0.5 s (V8 tiering, worker start-up). */
+const WARM = { runs: 2, ms: 500 };
 
 /** (M, K, N): C(M×N) = A(M×K) · B(K×N). */
 const SIZES: Array<[number, number, number]> = [
@@ -74,23 +78,6 @@ function filled(rows: number, cols: number, dtype: DType, seed: number): Tensor 
     data[i] = s / 2147483648 - 1;
   }
   return ndarray(data, [rows, cols]);
-}
-
-/**
- * Best wall time of `reps` runs, after warm-up runs (at least 2, and at least 0.5 s) so that
- * V8 has optimised the hot loops and the worker is up — on a loaded machine the background
- * compiler can lag behind by a few runs.
- */
-function bestOf(reps: number, f: () => void): number {
-  const warmStart = performance.now();
-  for (let w = 0; w < 2 || performance.now() - warmStart < 500; w++) f();
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    f();
-    best = Math.min(best, (performance.now() - t0) / 1000);
-  }
-  return best;
 }
 
 /*
@@ -219,7 +206,7 @@ function main(): void {
       const A = filled(M, K, dtype, 1);
       const B = filled(K, N, dtype, 2);
       // Allocates its result each call, as `A @ B` does on the numpy side.
-      const ours = bestOf(reps, () => matmul(A, B));
+      const ours = bestOf(reps, () => matmul(A, B), WARM);
       const np = runNumpy(M, K, N, dtype, reps);
       let numpy: number | null = null;
       if ('error' in np) {
@@ -242,7 +229,7 @@ function main(): void {
       const A = t.transA ? filled(t.K, t.M, dtype, 1) : filled(t.M, t.K, dtype, 1);
       const B = t.transB ? filled(t.N, t.K, dtype, 2) : filled(t.K, t.N, dtype, 2);
       const opts = { transA: t.transA, transB: t.transB };
-      const ours = bestOf(reps, () => matmul(A, B, opts));
+      const ours = bestOf(reps, () => matmul(A, B, opts), WARM);
       const np = runNumpy(t.M, t.K, t.N, dtype, reps, t.transA, t.transB);
       let numpy: number | null = null;
       if ('error' in np) problems.push(`numpy ${t.M}×${t.K}×${t.N} ${dtype}: ${np.error}`);
