@@ -95,7 +95,7 @@ function plan(g: ConvGeometry, F: number, groups: number, budget: number, sizes:
 }
 
 /**
- * Runs one chunk: posts it to the workers, lets `fill(n, A)` copy sample n in (publishing each
+ * Runs one chunk: posts it to the workers, lets `fill(n)` copy sample n in (publishing each
  * so the workers start at once), then takes tasks on this thread and joins. Falls back to this
  * thread alone if the pool fails; returns the thread count to use from then on.
  */

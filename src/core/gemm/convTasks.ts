@@ -26,7 +26,7 @@ export interface ConvJobBase extends WindowShape {
   Kp: number;
   /** Fg rounded up to whole 4-row panels. */
   Fgp: number;
-  /** Row stride of a P = outH·outW long row in the arena: ≥ ⌈P⌉₄, and not a multiple of 64. */
+  /** Row stride of a P = outH·outW long row in the arena: ≥ ⌈P⌉₄, and rows not a multiple of 4 KiB apart. */
   ldP: number;
   /** Samples in this chunk. */
   samples: number;
