@@ -47,6 +47,18 @@ const zeros = (n: number): Tensor => fromData(new Float64Array(n), [n]);
 /** a = relu(X·W1)·W2, the notebooks' BN/LN input. */
 const twoLayer = (X: Tensor, W1: Tensor, W2: Tensor): Tensor => matmul(reluForward(matmul(X, W1)).out, W2);
 
+/**
+ * Checks the gradients of a three-input layer f(a, b, c) (x, w, b or x, gamma, beta) against
+ * numerical gradients: relative error of each below tol.
+ */
+function expectGrads3(
+  f: (a: Tensor, b: Tensor, c: Tensor) => Tensor, [a, b, c]: [Tensor, Tensor, Tensor], [da, db, dc]: [Tensor, Tensor, Tensor], dout: Tensor, tol: number,
+): void {
+  expect(relError(da, numGrad((v) => f(v, b, c), a, dout))).toBeLessThan(tol);
+  expect(relError(db, numGrad((v) => f(a, v, c), b, dout))).toBeLessThan(tol);
+  expect(relError(dc, numGrad((v) => f(a, b, v), c, dout))).toBeLessThan(tol);
+}
+
 describe('affine / relu (FullyConnectedNets)', () => {
   test('affine_forward on linspace matches the notebook to ~1e-9', () => {
     const x = linspaceShaped(-0.1, 0.5, [2, 4, 5, 6]);
@@ -66,9 +78,7 @@ describe('affine / relu (FullyConnectedNets)', () => {
     const { cache } = affineForward(x, w, b);
     const { dx, dw, db } = affineBackward(dout, cache);
     expect(dx.shape).toEqual([10, 2, 3]);
-    expect(relError(dx, numGrad((v) => affineForward(v, w, b).out, x, dout))).toBeLessThan(1e-9);
-    expect(relError(dw, numGrad((v) => affineForward(x, v, b).out, w, dout))).toBeLessThan(1e-9);
-    expect(relError(db, numGrad((v) => affineForward(x, w, v).out, b, dout))).toBeLessThan(1e-9);
+    expectGrads3((xx, ww, bb) => affineForward(xx, ww, bb).out, [x, w, b], [dx, dw, db], dout, 1e-9);
   });
 
   test('relu_forward on linspace matches the notebook to ~5e-8', () => {
@@ -100,9 +110,7 @@ describe('affine / relu (FullyConnectedNets)', () => {
     const dout = rng.randn(2, 10);
     const { cache } = affineReluForward(x, w, b);
     const { dx, dw, db } = affineReluBackward(dout, cache);
-    expect(relError(dx, numGrad((v) => affineReluForward(v, w, b).out, x, dout))).toBeLessThan(1e-9);
-    expect(relError(dw, numGrad((v) => affineReluForward(x, v, b).out, w, dout))).toBeLessThan(1e-9);
-    expect(relError(db, numGrad((v) => affineReluForward(x, w, v).out, b, dout))).toBeLessThan(1e-9);
+    expectGrads3((xx, ww, bb) => affineReluForward(xx, ww, bb).out, [x, w, b], [dx, dw, db], dout, 1e-9);
   });
 });
 
@@ -192,9 +200,7 @@ describe('batch normalization (BatchNormalization notebook)', () => {
     const fwd = (a: Tensor, g: Tensor, b: Tensor): Tensor => batchnormForward(a, g, b, { mode: 'train' }).out;
     const { cache } = batchnormForward(x, gamma, beta, { mode: 'train' });
     const { dx, dgamma, dbeta } = batchnormBackward(dout, cache);
-    expect(relError(dx, numGrad((v) => fwd(v, gamma, beta), x, dout))).toBeLessThan(1e-8);
-    expect(relError(dgamma, numGrad((v) => fwd(x, v, beta), gamma, dout))).toBeLessThan(1e-8);
-    expect(relError(dbeta, numGrad((v) => fwd(x, gamma, v), beta, dout))).toBeLessThan(1e-8);
+    expectGrads3(fwd, [x, gamma, beta], [dx, dgamma, dbeta], dout, 1e-8);
   });
 
   test('backward_alt equals the graph backward (N, D = 100, 500): dx ~1e-12, dgamma/dbeta equal', () => {
@@ -241,9 +247,7 @@ describe('layer normalization', () => {
     const fwd = (a: Tensor, g: Tensor, b: Tensor): Tensor => layernormForward(a, g, b, {}).out;
     const { cache } = layernormForward(x, gamma, beta, {});
     const { dx, dgamma, dbeta } = layernormBackward(dout, cache);
-    expect(relError(dx, numGrad((v) => fwd(v, gamma, beta), x, dout))).toBeLessThan(1e-8);
-    expect(relError(dgamma, numGrad((v) => fwd(x, v, beta), gamma, dout))).toBeLessThan(1e-8);
-    expect(relError(dbeta, numGrad((v) => fwd(x, gamma, v), beta, dout))).toBeLessThan(1e-8);
+    expectGrads3(fwd, [x, gamma, beta], [dx, dgamma, dbeta], dout, 1e-8);
   });
 });
 
@@ -317,9 +321,7 @@ describe('convolution and pooling (ConvolutionalNetworks notebook)', () => {
     const cp = { stride: 1, pad: 1 };
     const { cache } = convForwardNaive(x, w, b, cp);
     const { dx, dw, db } = convBackwardNaive(dout, cache);
-    expect(relError(dx, numGrad((v) => convForwardNaive(v, w, b, cp).out, x, dout))).toBeLessThan(1e-7);
-    expect(relError(dw, numGrad((v) => convForwardNaive(x, v, b, cp).out, w, dout))).toBeLessThan(1e-7);
-    expect(relError(db, numGrad((v) => convForwardNaive(x, w, v, cp).out, b, dout))).toBeLessThan(1e-7);
+    expectGrads3((xx, ww, bb) => convForwardNaive(xx, ww, bb, cp).out, [x, w, b], [dx, dw, db], dout, 1e-7);
   });
 
   test('max_pool_forward_naive on linspace matches correct_out (~4e-8)', () => {
@@ -352,9 +354,7 @@ describe('convolution and pooling (ConvolutionalNetworks notebook)', () => {
     const pp = { poolHeight: 2, poolWidth: 2, stride: 2 };
     const { cache } = convReluPoolForward(x, w, b, cp, pp);
     const { dx, dw, db } = convReluPoolBackward(dout, cache);
-    expect(relError(dx, numGrad((v) => convReluPoolForward(v, w, b, cp, pp).out, x, dout))).toBeLessThan(1e-7);
-    expect(relError(dw, numGrad((v) => convReluPoolForward(x, v, b, cp, pp).out, w, dout))).toBeLessThan(1e-7);
-    expect(relError(db, numGrad((v) => convReluPoolForward(x, w, v, cp, pp).out, b, dout))).toBeLessThan(1e-7);
+    expectGrads3((xx, ww, bb) => convReluPoolForward(xx, ww, bb, cp, pp).out, [x, w, b], [dx, dw, db], dout, 1e-7);
   });
 
   test('conv_relu sandwich, seed 231: errors ~1e-8 or less', () => {
@@ -366,9 +366,7 @@ describe('convolution and pooling (ConvolutionalNetworks notebook)', () => {
     const cp = { stride: 1, pad: 1 };
     const { cache } = convReluForward(x, w, b, cp);
     const { dx, dw, db } = convReluBackward(dout, cache);
-    expect(relError(dx, numGrad((v) => convReluForward(v, w, b, cp).out, x, dout))).toBeLessThan(1e-7);
-    expect(relError(dw, numGrad((v) => convReluForward(x, v, b, cp).out, w, dout))).toBeLessThan(1e-7);
-    expect(relError(db, numGrad((v) => convReluForward(x, w, v, cp).out, b, dout))).toBeLessThan(1e-7);
+    expectGrads3((xx, ww, bb) => convReluForward(xx, ww, bb, cp).out, [x, w, b], [dx, dw, db], dout, 1e-7);
   });
 });
 
@@ -410,9 +408,7 @@ describe('spatial batch norm and group norm (ConvolutionalNetworks notebook)', (
     const fwd = (a: Tensor, g: Tensor, b: Tensor): Tensor => spatialBatchnormForward(a, g, b, { mode: 'train' }).out;
     const { cache } = spatialBatchnormForward(x, gamma, beta, { mode: 'train' });
     const { dx, dgamma, dbeta } = spatialBatchnormBackward(dout, cache);
-    expect(relError(dx, numGrad((v) => fwd(v, gamma, beta), x, dout))).toBeLessThan(1e-6);
-    expect(relError(dgamma, numGrad((v) => fwd(x, v, beta), gamma, dout))).toBeLessThan(1e-6);
-    expect(relError(dbeta, numGrad((v) => fwd(x, gamma, v), beta, dout))).toBeLessThan(1e-6);
+    expectGrads3(fwd, [x, gamma, beta], [dx, dgamma, dbeta], dout, 1e-6);
   });
 
   test('group norm forward statistics (2×6×4×5, G = 2), seed 231', () => {
