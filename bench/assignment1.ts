@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ndarray from 'ndarray';
 import { KNearestNeighbor, softmaxLossNaive, softmaxLossVectorized, svmLossNaive, svmLossVectorized, type LossResult } from '../src/classifiers';
-import { threadCount } from '../src/core/gemm/pool';
+import { threadCount } from '../src/core/gemm/workers';
 import { RandomState } from '../src/core/random';
 import type { IntTensor, Tensor, Tensor64 } from '../src/core/tensor';
 import { writeResultsSection } from './results';

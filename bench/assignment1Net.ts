@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ndarray from 'ndarray';
 import { TwoLayerNet, TWO_LAYER_NET_PARAM_NAMES } from '../src/classifiers/twoLayerNet';
-import { threadCount } from '../src/core/gemm/pool';
+import { threadCount } from '../src/core/gemm/workers';
 import { RandomState } from '../src/core/random';
 import type { IntTensor, Tensor } from '../src/core/tensor';
 import { loadBestDataset } from '../src/data/resolve';

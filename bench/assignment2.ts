@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { threadCount } from '../src/core/gemm/pool';
+import { threadCount } from '../src/core/gemm/workers';
 import { RandomState } from '../src/core/random';
 import { astype, type Tensor } from '../src/core/tensor';
 import type { DType } from '../src/core/dtype';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import ndarray from 'ndarray';
 import { matmul } from '../src/core/matmul';
-import { threadCount } from '../src/core/gemm/pool';
+import { threadCount } from '../src/core/gemm/workers';
 import type { DType } from '../src/core/dtype';
 import type { Tensor } from '../src/core/tensor';
 import { writeResultsSection } from './results';
@@ -254,7 +254,7 @@ function main(): void {
     '### Thin shapes',
     '',
     'The products the layers and classifiers run, where one of M, N, K is small: short k or a small side means',
-    'copying operands and C dominates rather than arithmetic (see `matmulPlan` for how each is scheduled).',
+    'copying operands and C dominates rather than arithmetic (see `gemmPlan` for how each is scheduled).',
     '',
     thinTable(thinRows),
     '',

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { convBackwardFused, convForwardFused } from '../src/core/convFused';
 import { setGemmKernel } from '../src/core/gemm/gemm';
-import { poolStats } from '../src/core/gemm/pool';
+import { workerStats } from '../src/core/gemm/workers';
 import { RandomState } from '../src/core/random';
 import { astype, fromData, type Tensor } from '../src/core/tensor';
 import { relError } from '../src/gradientCheck';
@@ -69,9 +69,9 @@ function bigCase(seed: number) {
 describe('fused conv forward', () => {
   test('equals the naive forward and gives the same bits on 1 and 2 threads, in 1 chunk or many, with either tile', () => {
     const { x, w, b, cp, out } = bigCase(7);
-    const before = poolStats().threadedJobs;
+    const before = workerStats().threadedJobs;
     const two = withThreads('2', () => fusedFwd(x, w, b, cp.stride, cp.pad, 1))!;
-    expect(poolStats().threadedJobs).toBeGreaterThan(before);
+    expect(workerStats().threadedJobs).toBeGreaterThan(before);
     const one = withThreads('1', () => fusedFwd(x, w, b, cp.stride, cp.pad, 1))!;
     // Fixed part ~5k elements, ~1.4k per sample: chunks of 10, 10 and 4.
     const chunked = withThreads('2', () => fusedFwd(x, w, b, cp.stride, cp.pad, 1, 20_000))!;
@@ -100,9 +100,9 @@ describe('fused conv forward', () => {
 describe('fused conv backward', () => {
   test('equals the naive backward and gives the same bits on 1 and 2 threads, in 1 chunk or many', () => {
     const { x, w, cp, dout, naive } = bigCase(3);
-    const before = poolStats().threadedJobs;
+    const before = workerStats().threadedJobs;
     const two = withThreads('2', () => fused(x, w, dout, cp.stride, cp.pad, 1))!;
-    expect(poolStats().threadedJobs).toBeGreaterThan(before);
+    expect(workerStats().threadedJobs).toBeGreaterThan(before);
     const one = withThreads('1', () => fused(x, w, dout, cp.stride, cp.pad, 1))!;
     // Room for the fixed part (~10k elements) and 9 samples (~3k each): chunks of 9, 9 and 6.
     const chunked = withThreads('2', () => fused(x, w, dout, cp.stride, cp.pad, 1, 40_000))!;

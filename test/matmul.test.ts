@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import ndarray from 'ndarray';
-import { matmul, matmulPlan } from '../src/core/matmul';
-import { poolStats, threadCount } from '../src/core/gemm/pool';
+import { matmul, gemmPlan } from '../src/core/matmul';
+import { workerStats, threadCount } from '../src/core/gemm/workers';
 import { gemmKernel, setGemmKernel, type GemmPlan } from '../src/core/gemm/gemm';
 import { STREAM_COLS, STREAM_ROWS, STREAM_SLICES } from '../src/core/gemm/kernel';
 import type { Tensor } from '../src/core/tensor';
@@ -200,11 +200,11 @@ describe('threaded path', () => {
     for (const [dtype, transA, transB] of [['float64', false, false], ['float32', true, true]] as const) {
       const A = makeTensor(300, 300, dtype, transA ? 'f' : 'c', rand);
       const B = makeTensor(300, 300, dtype, transB ? 'slice' : 'neg', rand);
-      const before = poolStats().threadedJobs;
+      const before = workerStats().threadedJobs;
       const C = withThreads('2', () => matmul(A, B, { transA, transB }));
       // Proves the product really went through the workers (SharedArrayBuffer is available in node).
-      expect(poolStats().threadedJobs).toBeGreaterThan(before);
-      expect(poolStats().workers).toBeGreaterThanOrEqual(1);
+      expect(workerStats().threadedJobs).toBeGreaterThan(before);
+      expect(workerStats().workers).toBeGreaterThanOrEqual(1);
       // Every 5th row (5 is odd, so rows land in every lane of the 4-row register tile): the
       // full reference loop is 27M steps, which takes seconds when the shared machine is
       // loaded. All of C is still tied bit for bit to the one-thread path just below.
@@ -232,9 +232,9 @@ describe('threaded path', () => {
           const A = c.transA ? makeTensor(c.k, c.m, c.dtype, c.layoutA, rand) : makeTensor(c.m, c.k, c.dtype, c.layoutA, rand);
           const B = c.transB ? makeTensor(c.n, c.k, c.dtype, c.layoutB, rand) : makeTensor(c.k, c.n, c.dtype, c.layoutB, rand);
           const opts = { transA: c.transA, transB: c.transB };
-          const before = poolStats().threadedJobs;
+          const before = workerStats().threadedJobs;
           const C = withThreads('2', () => matmul(A, B, opts));
-          expect(poolStats().threadedJobs).toBeGreaterThan(before);
+          expect(workerStats().threadedJobs).toBeGreaterThan(before);
           const one = withThreads('1', () => matmul(A, B, opts));
           let differ = 0;
           for (let i = 0; i < C.data.length; i++) if (!Object.is(one.data[i], C.data[i])) differ++;
@@ -252,13 +252,13 @@ describe('threaded path', () => {
     const A = makeTensor(200, 200, 'float64', 'c', rand);
     const B = makeTensor(200, 200, 'float64', 'c', rand);
     const ref = withThreads('1', () => matmul(A, B));
-    const before = poolStats().workerTasks;
+    const before = workerStats().workerTasks;
     // The main thread takes tiles too, so a worker still booting may get none: retry a while.
-    for (let i = 0; i < 200 && poolStats().workerTasks === before; i++) {
+    for (let i = 0; i < 200 && workerStats().workerTasks === before; i++) {
       const C = withThreads('2', () => matmul(A, B));
       expect(C.data).toEqual(ref.data);
     }
-    expect(poolStats().workerTasks).toBeGreaterThan(before);
+    expect(workerStats().workerTasks).toBeGreaterThan(before);
   });
 
   test('threaded product into a strided float64 out', () => {
@@ -325,12 +325,12 @@ function operands(m: number, k: number, n: number, transA: boolean, transB: bool
  */
 function checkThin(A: Tensor, B: Tensor, transA: boolean, transB: boolean, dtype: DType): Tensor {
   const opts = { transA, transB };
-  const before = poolStats().threadedJobs;
+  const before = workerStats().threadedJobs;
   const two = withThreads('2', () => matmul(A, B, opts));
   const [m, k] = transA ? [A.shape[1], A.shape[0]] : A.shape;
   const n = transB ? B.shape[0] : B.shape[1];
-  const plan = matmulPlan(A, B, opts);
-  if (m * n * k >= 1e6 && (m * n >= 512 || plan?.split === true)) expect(poolStats().threadedJobs).toBeGreaterThan(before);
+  const plan = gemmPlan(A, B, opts);
+  if (m * n * k >= 1e6 && (m * n >= 512 || plan?.split === true)) expect(workerStats().threadedJobs).toBeGreaterThan(before);
   const one = withThreads('1', () => matmul(A, B, opts));
   expect(bitDiffs(two, one)).toBe(0);
   expectClose(two, naive(A, B, transA, transB), rtolOf(dtype));
@@ -354,12 +354,12 @@ describe('thin shapes: split-k, operands copied in their own layout, streamed st
     const rand = prng(c.m * 7 + c.k * 13 + c.n);
     for (const dtype of ['float64', 'float32'] as DType[]) {
       const { A, B } = operands(c.m, c.k, c.n, c.transA, c.transB, dtype, 'c', 'c', rand);
-      expect(matmulPlan(A, B, { transA: c.transA, transB: c.transB })).toMatchObject(c.expect);
+      expect(gemmPlan(A, B, { transA: c.transA, transB: c.transB })).toMatchObject(c.expect);
       const C = checkThin(A, B, c.transA, c.transB, dtype);
       // The same product with every operand packed (strided views force packing) is the same bits.
       const packedA = c.transA ? makeTensor(c.k, c.m, dtype, 'slice', prng(1)) : makeTensor(c.m, c.k, dtype, 'slice', prng(1));
       for (let i = 0; i < packedA.shape[0]; i++) for (let j = 0; j < packedA.shape[1]; j++) packedA.set(i, j, A.get(i, j));
-      expect(matmulPlan(packedA, B, { transA: c.transA, transB: c.transB })?.aMode).toBe('pack');
+      expect(gemmPlan(packedA, B, { transA: c.transA, transB: c.transB })?.aMode).toBe('pack');
       expect(bitDiffs(matmul(packedA, B, { transA: c.transA, transB: c.transB }), C)).toBe(0);
     }
   });
@@ -368,7 +368,7 @@ describe('thin shapes: split-k, operands copied in their own layout, streamed st
     const rand = prng(99);
     for (const [m, k, n] of [[8, 3, 140000], [15000, 300, 3]]) {
       const { A, B } = operands(m, k, n, false, false, 'float64', 'c', 'c', rand);
-      const plan = matmulPlan(A, B) as GemmPlan;
+      const plan = gemmPlan(A, B) as GemmPlan;
       expect(Math.ceil(m / plan.mc) * Math.ceil(n / plan.nc)).toBeGreaterThan(1);
       checkThin(A, B, false, false, 'float64');
     }
@@ -404,7 +404,7 @@ describe('thin shapes: split-k, operands copied in their own layout, streamed st
         }),
         (c) => {
           const { A, B } = operands(c.m, c.k, c.n, c.transA, c.transB, c.dtype, c.layoutA, c.layoutB, prng(c.seed));
-          const plan = matmulPlan(A, B, { transA: c.transA, transB: c.transB });
+          const plan = gemmPlan(A, B, { transA: c.transA, transB: c.transB });
           if (plan !== null) expect(plan.split).toBe(true);
           checkThin(A, B, c.transA, c.transB, c.dtype);
         },

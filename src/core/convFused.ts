@@ -3,7 +3,7 @@ import { getArena, type Arena } from './gemm/arena';
 import { convTasks, type ConvBwdJob, type ConvFwdJob, type ConvJobBase, type WindowShape } from './gemm/convTasks';
 import { gemmKernel, THREAD_MIN_WORK } from './gemm/gemm';
 import { CTL_LEN, gemmBlock } from './gemm/kernel';
-import { abandon, finishThreaded, PoolFailure, poolUsable, publish, startThreaded, threadCount, type ThreadedRun } from './gemm/pool';
+import { abandon, finishThreaded, WorkerFailure, workersUsable, publish, startThreaded, threadCount, type ThreadedRun } from './gemm/workers';
 
 /*
  * Fused convolution kernels: the batch is cut into (sample, group) tasks that unfold one
@@ -41,7 +41,7 @@ const ceil4 = (v: number): number => (v + 3) & ~3;
 const padLd = (v: number): number => (ceil4(v) % 512 === 0 ? ceil4(v) + 4 : ceil4(v));
 
 /** The common part of a job, the thread count and the arena layout of one call. */
-interface Plan {
+interface ConvPlan {
   base: Omit<ConvJobBase, 'samples' | 'xOff' | 'ctl'>;
   threads: number;
   arena: Arena;
@@ -64,7 +64,7 @@ interface Sizes {
 interface Dims { Kp: number; Fgp: number; ldP: number; P: number; Fg: number }
 
 /** Plans a call: thread count, arena, samples per chunk. Null when one sample does not fit the budget. */
-function plan(g: ConvGeometry, F: number, groups: number, budget: number, sizes: Sizes): Plan | null {
+function plan(g: ConvGeometry, F: number, groups: number, budget: number, sizes: Sizes): ConvPlan | null {
   const { N, C, H, W, fh, fw, outH, outW } = g;
   const Cg = C / groups;
   const Fg = F / groups;
@@ -72,7 +72,7 @@ function plan(g: ConvGeometry, F: number, groups: number, budget: number, sizes:
   const K = Cg * fh * fw;
   const d: Dims = { Kp: ceil4(K + 1), Fgp: ceil4(Fg), ldP: padLd(P), P, Fg };
   let threads = threadCount();
-  if (threads > 1 && (N * groups < 2 || 2 * N * F * K * P < THREAD_MIN_WORK || !poolUsable())) threads = 1;
+  if (threads > 1 && (N * groups < 2 || 2 * N * F * K * P < THREAD_MIN_WORK || !workersUsable())) threads = 1;
   const sLen = sizes.scratch(d);
   const sOff = sizes.weights(d);
   const free = sOff + threads * sLen;
@@ -112,7 +112,7 @@ function runChunk<J extends ConvFwdJob | ConvBwdJob>(job: J, threads: number, ar
       return threads;
     } catch (e) {
       if (run !== null) abandon(run);
-      if (!(e instanceof PoolFailure)) throw e;
+      if (!(e instanceof WorkerFailure)) throw e;
       // The pool is retired: this chunk (and the rest) runs on this thread.
     }
   }

@@ -39,7 +39,7 @@ const SMALL_WORK = 4096;
  * while the main thread is still copying the rest, and are joined with Atomics.wait:
  * os.availableParallelism() threads, at most 4, or `CS231N_THREADS` (1 forces one thread;
  * without SharedArrayBuffer one thread is used). The workers start on first use and are
- * unref()ed, so they never keep a process alive. See {@link matmulPlan}.
+ * unref()ed, so they never keep a process alive. See {@link gemmPlan}.
  *
  * Precision: every product and sum is done in float64, also for float32 inputs, which are
  * widened when packed; a float32 result is rounded once at the end. So float32 results are
@@ -109,7 +109,7 @@ function operandViews(A: Tensor, B: Tensor, transA: boolean, transB: boolean): {
  * plain small-product loop or is empty. For tests and benches: the schedule never changes
  * the result, which is the same bit for bit whatever it is.
  */
-export function matmulPlan(A: Tensor, B: Tensor, opts: { transA?: boolean; transB?: boolean } = {}): GemmPlan | null {
+export function gemmPlan(A: Tensor, B: Tensor, opts: { transA?: boolean; transB?: boolean } = {}): GemmPlan | null {
   const transA = opts.transA === true;
   const transB = opts.transB === true;
   const [m, k] = transA ? [A.shape[1], A.shape[0]] : [A.shape[0], A.shape[1]];

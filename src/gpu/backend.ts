@@ -17,7 +17,7 @@ import {
   type GpuMode,
   type RequestedMode,
 } from './modes';
-import { distancesPlan, lossPlan, matmulPlan, votePlan, type Plan } from './plans';
+import { distancesPlan, lossPlan, gpuMatmulPlan, votePlan, type KernelPlan } from './plans';
 import { KernelRunner } from './runner';
 import { checkLimits, defaultLimits, type TileLimits } from './tiling';
 import { tsDistances, tsKnnVote, tsLinearLoss, tsMatmul } from './tsPath';
@@ -150,11 +150,11 @@ class GpuBackend implements Backend {
     this.lim = limitsFor(mode, opts);
     this.runner = new KernelRunner(mod, new mod.GPU({ mode }), mode, { cacheSize: opts.cacheSize });
   }
-  private run<R, T>(plan: Plan<R, T>): T {
+  private run<R, T>(plan: KernelPlan<R, T>): T {
     return plan.finish(this.runner.runSync(plan.steps));
   }
   matmul(A: Tensor, B: Tensor, opts: MatmulOpts = {}): Tensor {
-    return this.run(matmulPlan(A, B, opts, this.lim));
+    return this.run(gpuMatmulPlan(A, B, opts, this.lim));
   }
   distances(test: Tensor, train: Tensor, opts: DistanceOptions = {}): Tensor {
     return this.run(distancesPlan(test, train, opts, this.lim));
@@ -215,11 +215,11 @@ class AsyncGpuBackend implements AsyncBackend {
     this.lim = limitsFor(mode, opts);
     this.runner = new KernelRunner(mod, new mod.GPU({ mode }), mode, { cacheSize: opts.cacheSize, asyncMode: true });
   }
-  private async run<R, T>(plan: Plan<R, T>): Promise<T> {
+  private async run<R, T>(plan: KernelPlan<R, T>): Promise<T> {
     return plan.finish(await this.runner.runAsync(plan.steps));
   }
   matmul(A: Tensor, B: Tensor, opts: MatmulOpts = {}): Promise<Tensor> {
-    return this.run(matmulPlan(A, B, opts, this.lim));
+    return this.run(gpuMatmulPlan(A, B, opts, this.lim));
   }
   distances(test: Tensor, train: Tensor, opts: DistanceOptions = {}): Promise<Tensor> {
     return this.run(distancesPlan(test, train, opts, this.lim));

@@ -16,19 +16,19 @@ import type { DistanceOptions, LossAndGrad } from './types';
 import { knnVoteSteps } from './voteSteps';
 
 /** A plan and how to turn its result into the method's return value. */
-export interface Plan<R, T> {
+export interface KernelPlan<R, T> {
   steps: Steps<R>;
   finish(result: R): T;
 }
 
 /** Matrix product plan. */
-export function matmulPlan(A: Tensor, B: Tensor, opts: MatmulOpts, lim: TileLimits): Plan<Float64Array, Tensor> {
+export function gpuMatmulPlan(A: Tensor, B: Tensor, opts: MatmulOpts, lim: TileLimits): KernelPlan<Float64Array, Tensor> {
   const { a, b, m, n, dtype } = checkMatmul(A, B, opts);
   return { steps: gemmSteps(a, b, lim), finish: (r) => tensorFrom(r, m, n, dtype) };
 }
 
 /** kNN distance plan. */
-export function distancesPlan(test: Tensor, train: Tensor, opts: DistanceOptions, lim: TileLimits): Plan<Float64Array, Tensor> {
+export function distancesPlan(test: Tensor, train: Tensor, opts: DistanceOptions, lim: TileLimits): KernelPlan<Float64Array, Tensor> {
   const { dtype, M, N } = checkDistances(test, train);
   return {
     steps: distanceSteps(viewOf(test), viewOf(train), lim, { squared: opts.squared }),
@@ -37,7 +37,7 @@ export function distancesPlan(test: Tensor, train: Tensor, opts: DistanceOptions
 }
 
 /** Linear loss plan. */
-export function lossPlan(kind: LinearLossKind, W: Tensor, X: Tensor, y: NdArray<NumStore>, reg: number, lim: TileLimits): Plan<FlatLoss, LossAndGrad> {
+export function lossPlan(kind: LinearLossKind, W: Tensor, X: Tensor, y: NdArray<NumStore>, reg: number, lim: TileLimits): KernelPlan<FlatLoss, LossAndGrad> {
   const { D, C, labels, dtype } = checkLoss(W, X, y, reg);
   return {
     steps: linearLossSteps(kind, viewOf(W), viewOf(X), labels, reg, lim),
@@ -46,7 +46,7 @@ export function lossPlan(kind: LinearLossKind, W: Tensor, X: Tensor, y: NdArray<
 }
 
 /** kNN vote plan. */
-export function votePlan(dists: Tensor, yTrain: NdArray<NumStore>, k: number, numClasses: number | undefined, lim: TileLimits): Plan<Int32Array, IntTensor> {
+export function votePlan(dists: Tensor, yTrain: NdArray<NumStore>, k: number, numClasses: number | undefined, lim: TileLimits): KernelPlan<Int32Array, IntTensor> {
   const { M, labels, classes } = checkVote(dists, yTrain, k, numClasses);
   return { steps: knnVoteSteps(viewOf(dists), labels, k, classes, lim), finish: (r) => ndarray(r, [M]) };
 }

@@ -2,7 +2,7 @@ import ndarray from 'ndarray';
 import { assertArg, ShapeError, shapeStr } from '../core/check';
 import { matmul } from '../core/matmul';
 import { dtypeOf, sizeOf, type Tensor } from '../core/tensor';
-import { alloc, dense, denseAs } from './util';
+import { alloc, dense, denseAs } from './layerArgs';
 
 /** What {@link affineForward} keeps for the backward pass. */
 export interface AffineCache {

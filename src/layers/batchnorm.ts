@@ -3,7 +3,7 @@ import { assertNdim, assertShape, ShapeError, shapeStr } from '../core/check';
 import { allocFloat, type DType } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { groupMoments, normalizeGroups, normalizeGroupsBackward } from './normCore';
-import { alloc, dense, denseAs, featureParam, modeOf, positiveNumber } from './util';
+import { alloc, dense, denseAs, featureParam, modeOf, positiveNumber } from './layerArgs';
 
 /**
  * cs231n's `bn_param`. `mode` is required; the forward pass writes `runningMean` and

@@ -3,7 +3,7 @@ import { assertNdim, ShapeError, shapeStr } from '../core/check';
 import { allocFloat, type DType } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { windowGeometry, type WindowGeometry } from './im2col';
-import { alloc, dense, denseAs } from './util';
+import { alloc, dense, denseAs } from './layerArgs';
 
 /** cs231n's `conv_param`: window step and symmetric zero padding. */
 export interface ConvParam {

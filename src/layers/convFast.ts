@@ -6,7 +6,7 @@ import { matmul } from '../core/matmul';
 import type { Tensor } from '../core/tensor';
 import { checkConvArgs, checkConvDout, type ConvCache, type ConvParam } from './conv';
 import { col2imAdd, im2colInto, type WindowGeometry } from './im2col';
-import { alloc, positiveInt } from './util';
+import { alloc, positiveInt } from './layerArgs';
 
 /** Largest scratch buffer (elements) kept between calls; bigger ones are allocated per call. */
 const SCRATCH_MAX = 1 << 24;

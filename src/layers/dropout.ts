@@ -3,7 +3,7 @@ import { assertArg, assertSameShape, shapeStr } from '../core/check';
 import { allocFloat } from '../core/dtype';
 import { defaultRandomState, RandomState } from '../core/random';
 import { copy, dtypeOf, type Tensor } from '../core/tensor';
-import { dense, modeOf } from './util';
+import { dense, modeOf } from './layerArgs';
 
 /** cs231n's `dropout_param`. */
 export interface DropoutParam {

@@ -3,7 +3,7 @@ import { assertArg, assertNdim, ShapeError, shapeStr } from '../core/check';
 import type { ConvGeometry } from '../core/convFused';
 import { allocFloat, type FloatArray } from '../core/dtype';
 import { dtypeOf, isContiguous, type Tensor } from '../core/tensor';
-import { dense, nonNegativeInt, positiveInt } from './util';
+import { dense, nonNegativeInt, positiveInt } from './layerArgs';
 
 /*
  * im2col turns every receptive field of an (N, C, H, W) input into one column, so a convolution

@@ -3,7 +3,7 @@ import { assertNdim, assertShape } from '../core/check';
 import { allocFloat } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { groupMoments, normalizeGroups, normalizeGroupsBackward } from './normCore';
-import { alloc, dense, denseAs, featureParam, positiveNumber } from './util';
+import { alloc, dense, denseAs, featureParam, positiveNumber } from './layerArgs';
 
 /** cs231n's `ln_param`: only `eps` matters (layer norm keeps no running statistics). */
 export interface LayernormParam {

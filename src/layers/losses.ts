@@ -2,7 +2,7 @@ import ndarray, { type NdArray } from 'ndarray';
 import { assertLabels, assertNdim, assertShape } from '../core/check';
 import { allocFloat } from '../core/dtype';
 import { dtypeOf, type NumStore, type Tensor } from '../core/tensor';
-import { dense } from './util';
+import { dense } from './layerArgs';
 
 /** Integer class labels `(N,)`: Int32 as produced by the data loaders; other integer stores accepted. */
 export type Labels = NdArray<NumStore>;

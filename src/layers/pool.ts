@@ -3,7 +3,7 @@ import { assertNdim, ShapeError, shapeStr } from '../core/check';
 import { allocFloat, type DType } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { windowGeometry, type WindowGeometry } from './im2col';
-import { dense, denseAs } from './util';
+import { dense, denseAs } from './layerArgs';
 
 /** cs231n's `pool_param` (no padding). */
 export interface PoolParam {

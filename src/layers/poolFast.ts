@@ -4,7 +4,7 @@ import { allocFloat } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { im2colInto } from './im2col';
 import { checkPoolArgs, checkPoolDout, type PoolParam } from './pool';
-import { dense } from './util';
+import { dense } from './layerArgs';
 
 /*
  * Fast max pooling picks one of two paths, as cs231n's `max_pool_forward_fast`:

@@ -2,7 +2,7 @@ import ndarray from 'ndarray';
 import { assertSameShape } from '../core/check';
 import { allocFloat } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
-import { dense, denseAs } from './util';
+import { dense, denseAs } from './layerArgs';
 
 /** What {@link reluForward} keeps for the backward pass: the input. */
 export interface ReluCache {

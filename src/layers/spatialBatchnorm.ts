@@ -3,7 +3,7 @@ import { assertNdim, assertSameShape } from '../core/check';
 import { allocFloat, type FloatArray } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { batchnormBackwardAlt, batchnormForward, type BatchnormCache, type BatchnormParam } from './batchnorm';
-import { channelParam, dense } from './util';
+import { channelParam, dense } from './layerArgs';
 
 /*
  * Spatial batch norm is vanilla batch norm with every pixel of every image counted as one example

@@ -3,7 +3,7 @@ import { assertArg, assertNdim, assertSameShape } from '../core/check';
 import { allocFloat } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { groupMoments, normalizeGroups, normalizeGroupsBackward } from './normCore';
-import { alloc, channelParam, dense, positiveNumber } from './util';
+import { alloc, channelParam, dense, positiveNumber } from './layerArgs';
 
 /** cs231n's `gn_param`: only `eps` matters (no running statistics; same in train and test). */
 export interface GroupnormParam {

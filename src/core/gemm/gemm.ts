@@ -2,7 +2,7 @@ import type { FloatArray } from '../dtype';
 import { getArena, wasmAvailable, type Arena, type KernelKind } from './arena';
 import { gemmBlock, STREAM_COLS, STREAM_ROWS, STREAM_SLICES, type GemmJob } from './kernel';
 import { packPanels, type StridedView } from './pack';
-import { abandon, finishThreaded, PoolFailure, poolUsable, publish, startThreaded, threadCount, type ThreadedRun } from './pool';
+import { abandon, finishThreaded, WorkerFailure, workersUsable, publish, startThreaded, threadCount, type ThreadedRun } from './workers';
 
 /**
  * k-slice length: a 4 x KC panel of A and of B (8 KiB each) sit in L1 together. Every
@@ -173,14 +173,14 @@ const clamp = (x: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, x
 export function gemm(a: StridedView, bt: StridedView, m: number, n: number, k: number, out: OutView): void {
   const plan = planGemm(a, bt, m, n, k);
   let threads = threadCount();
-  if (threads > 1 && (m * n * k < THREAD_MIN_WORK || (m * n < THREAD_MIN_TILES_AREA && !plan.split) || !poolUsable())) threads = 1;
+  if (threads > 1 && (m * n * k < THREAD_MIN_WORK || (m * n < THREAD_MIN_TILES_AREA && !plan.split) || !workersUsable())) threads = 1;
   const kind = gemmKernel();
   if (threads > 1) {
     try {
       run(a, bt, m, n, k, out, plan, threads, kind);
       return;
     } catch (e) {
-      if (!(e instanceof PoolFailure)) throw e;
+      if (!(e instanceof WorkerFailure)) throw e;
       // The pool is now retired; the whole product is recomputed on this thread.
     }
   }

@@ -6,15 +6,15 @@ import { convJobTasks, convTasks, type ConvBwdJob, type ConvFwdJob } from './con
 import { CTL_LEN, gemmBlock, jobTasks, type GemmJob } from './kernel';
 
 /** What the pool runs: a step of a matrix product, or a chunk of a fused conv forward / backward. */
-export type PoolJob = GemmJob | ConvFwdJob | ConvBwdJob;
+export type WorkerJob = GemmJob | ConvFwdJob | ConvBwdJob;
 
 /** Tasks of a job (its ctl[1] count when done). */
-function poolJobTasks(job: PoolJob): number {
+function workerJobTasks(job: WorkerJob): number {
   return 'kind' in job ? convJobTasks(job) : jobTasks(job);
 }
 
 /** Runs tasks of `job` on this thread until none are left. */
-function runTasks(job: PoolJob, arena: Arena): void {
+function runTasks(job: WorkerJob, arena: Arena): void {
   const { F, block, blockS, rows } = arena;
   if (!('kind' in job)) gemmBlock(job, F, block, blockS);
   else convTasks(job, F, block, blockS, rows, gemmBlock);
@@ -26,10 +26,10 @@ const MAX_THREADS = 4;
 const STALL_MS = 60_000;
 
 /** Thrown when the worker pool failed mid-product; the caller redoes the work on one thread. */
-export class PoolFailure extends Error {
+export class WorkerFailure extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'PoolFailure';
+    this.name = 'WorkerFailure';
   }
 }
 
@@ -95,8 +95,8 @@ let workerTasks = 0;
  * Diagnostics (tests use them to prove the threaded path ran): jobs sent through the pool,
  * tiles of C computed by workers rather than the main thread, workers started.
  */
-export function poolStats(): { threadedJobs: number; workerTasks: number; workers: number; usable: boolean } {
-  return { threadedJobs, workerTasks, workers: workers.length, usable: poolUsable() };
+export function workerStats(): { threadedJobs: number; workerTasks: number; workers: number; usable: boolean } {
+  return { threadedJobs, workerTasks, workers: workers.length, usable: workersUsable() };
 }
 
 /**
@@ -115,7 +115,7 @@ export function threadCount(): number {
 }
 
 /** True when this runtime can share memory with workers and the pool has not failed. */
-export function poolUsable(): boolean {
+export function workersUsable(): boolean {
   return !broken && typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object';
 }
 
@@ -150,7 +150,7 @@ function ensureWorkers(count: number, arena: Arena): Worker[] | null {
 
 /** A job handed to the pool and not yet joined (see {@link startThreaded}). */
 export interface ThreadedRun {
-  job: PoolJob;
+  job: WorkerJob;
   arena: Arena;
   total: number;
 }
@@ -160,18 +160,18 @@ export interface ThreadedRun {
  * the next step (pack panels, copy out a finished C chunk) while they compute; then
  * {@link finishThreaded} makes the main thread take the tasks that are left and join.
  * The arena must be shared (SharedArrayBuffer or shared wasm memory).
- * Throws {@link PoolFailure} if the workers cannot be started.
+ * Throws {@link WorkerFailure} if the workers cannot be started.
  */
-export function startThreaded<J extends PoolJob>(job: J, threads: number, arena: Arena): ThreadedRun {
+export function startThreaded<J extends WorkerJob>(job: J, threads: number, arena: Arena): ThreadedRun {
   const ws = ensureWorkers(threads - 1, arena);
-  if (ws === null) throw new PoolFailure('matmul: could not start worker threads');
+  if (ws === null) throw new WorkerFailure('matmul: could not start worker threads');
   // A fresh control block per job: a worker that picks up a stale message finds its
   // counter exhausted and touches nothing.
   const ctl = new Int32Array(new SharedArrayBuffer(4 * CTL_LEN));
   threadedJobs++;
   const shared: J = { ...job, ctl };
   for (const w of ws) w.postMessage(shared);
-  return { job: shared, arena, total: poolJobTasks(job) };
+  return { job: shared, arena, total: workerJobTasks(job) };
 }
 
 /** Tells the workers of a streamed job that its first `units` units are packed. */
@@ -195,7 +195,7 @@ export function abandon(run: ThreadedRun): void {
  * Runs the tasks of a started job that no worker has taken yet on the main thread, then
  * waits (Atomics.wait) until every task is done, so the caller stays synchronous. A worker
  * that is still booting or busy only means the main thread does more of the work.
- * Throws {@link PoolFailure} if a worker reported an error or stopped making progress.
+ * Throws {@link WorkerFailure} if a worker reported an error or stopped making progress.
  */
 export function finishThreaded(run: ThreadedRun): void {
   const { job, arena, total } = run;
@@ -219,10 +219,10 @@ export function finishThreaded(run: ThreadedRun): void {
       since = now;
     } else if (now - since > STALL_MS) {
       broken = true;
-      throw new PoolFailure(`matmul: worker threads made no progress for ${STALL_MS / 1000} s`);
+      throw new WorkerFailure(`matmul: worker threads made no progress for ${STALL_MS / 1000} s`);
     }
     Atomics.wait(ctl, 1, done, 100);
   }
   broken = true;
-  throw new PoolFailure('matmul: a worker thread failed');
+  throw new WorkerFailure('matmul: a worker thread failed');
 }

@@ -1,0 +1,9 @@
+/**
+ * `nn`: a module API in PyTorch's shape over the package's ops (see SPEC §9). Import as
+ * `import { nn } from 'cs231n-ts'`.
+ */
+export * from './parameter';
+export * from './gradMode';
+export * from './module';
+export * from './opModule';
+export * from './sequential';

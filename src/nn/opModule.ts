@@ -1,0 +1,42 @@
+import type { Tensor } from '../core/tensor';
+import type { Op } from '../ops/op';
+import { Module } from './module';
+import type { Parameter } from './parameter';
+
+/**
+ * A leaf module that is one op: its input is the op's first input, its parameters (those not
+ * null) the following ones, in the order {@link opParameters} gives. Leaf modules such as
+ * `Conv2d`, `Linear` and `Hardswish` are this plus their constructor and `extraRepr`.
+ */
+export abstract class OpModule<A, C> extends Module {
+  constructor(protected readonly op: Op<A, C>) {
+    super();
+  }
+
+  /** The op's attributes for the next forward (may depend on `training`). */
+  protected abstract attrs(): A;
+
+  /** The parameters passed after x, in the op's input order (absent ones left out). */
+  protected opParameters(): Parameter[] {
+    return [];
+  }
+
+  forward(x: Tensor): Tensor {
+    const params = this.opParameters();
+    const { out, cache } = this.op.forward([x, ...params.map((p) => p.data)], this.attrs());
+    this.saveForBackward({ cache, params });
+    return out;
+  }
+
+  backward(dout: Tensor): Tensor {
+    const { cache, params } = this.popCache<{ cache: C; params: Parameter[] }>();
+    const grads = this.op.backward(dout, cache);
+    params.forEach((p, i) => {
+      const g = grads[i + 1];
+      if (g) p.accumulate(g);
+    });
+    const dx = grads[0];
+    if (!dx) throw new Error(`${this.constructor.name}.backward: the op ${this.op.name} gave no input gradient`);
+    return dx;
+  }
+}
