@@ -7,3 +7,7 @@ export * from './gradMode';
 export * from './module';
 export * from './opModule';
 export * from './sequential';
+export * as init from './init';
+export * from './conv2d';
+export * from './linear';
+export * from './batchNorm';

@@ -40,6 +40,21 @@ export class StateDictError extends Error {
 let depth = 0;
 let passId = 0;
 
+/** Called after every module's forward with the module, its input and its output (see {@link addForwardHook}). */
+export type ForwardHook = (module: Module, input: Tensor, output: Tensor) => void;
+const forwardHooks = new Set<ForwardHook>();
+
+/**
+ * Calls `hook` after every module's forward until the returned function is called (what
+ * `nn.summary` uses to see each layer's output shape; PyTorch's global forward hooks).
+ */
+export function addForwardHook(hook: ForwardHook): () => void {
+  forwardHooks.add(hook);
+  return () => {
+    forwardHooks.delete(hook);
+  };
+}
+
 /**
  * The base of every layer and network, in the shape of `torch.nn.Module`: children,
  * parameters and buffers registered by name (dotted names in registration order, as
@@ -67,7 +82,9 @@ export abstract class Module {
         if (depth === 0) passId++;
         depth++;
         try {
-          return impl.call(this, x);
+          const out = impl.call(this, x);
+          for (const h of forwardHooks) h(this, x, out);
+          return out;
         } finally {
           depth--;
         }
@@ -300,6 +317,15 @@ export abstract class Module {
       throw new Error(`${this.constructor.name}.backward: no forward pass to go back through (backward called twice, before forward, or after a forward under noGrad)`);
     }
     return this._caches.pop() as C;
+  }
+
+  /**
+   * Multiply-accumulates of this module's own arithmetic for one forward from `input` to
+   * `output` shapes, counted as torchvision does (convolutions and linear layers only; 0 for
+   * everything else and for containers, whose children count their own).
+   */
+  countMacs(_input: readonly number[], _output: readonly number[]): number {
+    return 0;
   }
 
   /** One line of settings for `toString()` (as PyTorch's `extra_repr`). */

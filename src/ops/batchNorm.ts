@@ -1,0 +1,169 @@
+import ndarray from 'ndarray';
+import { ShapeError, shapeStr } from '../core/check';
+import { allocFloat, type FloatArray } from '../core/dtype';
+import { dtypeOf, type Tensor } from '../core/tensor';
+import { dense, denseAs } from '../layers/layerArgs';
+import { groupMoments, normalizeGroupsBackward } from '../layers/normCore';
+import { defineOp } from './op';
+
+/**
+ * Running statistics of a batch norm (`BatchNorm1d/2d` buffers), updated in place by a
+ * training-mode forward; absent when the layer does not track them.
+ */
+export interface BatchNormState {
+  runningMean: FloatArray;
+  runningVar: FloatArray;
+  /** Batches seen in training (PyTorch's `num_batches_tracked`). */
+  numBatchesTracked: number;
+}
+
+/** Settings of {@link batchNorm}, as `torch.nn.functional.batch_norm`. */
+export interface BatchNormAttrs {
+  /** Batch statistics (and a running update) when true; running statistics when false and `state` is given. */
+  training: boolean;
+  /** Running-average factor (default 0.1); null for a cumulative average over all batches. */
+  momentum?: number | null;
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+  /** Running statistics, updated in place when training. */
+  state?: BatchNormState | null;
+}
+
+/** What batchNorm keeps for backward. */
+export interface BatchNormCache {
+  shape: number[];
+  xhat: FloatArray;
+  /** sqrt(var + eps) per channel (batch or running). */
+  std: Float64Array;
+  gamma: FloatArray | null;
+  /** Whether the statistics came from the batch (their gradient then flows into dx). */
+  batchStats: boolean;
+  hasAffine: boolean;
+}
+
+/*
+ * x (N, C, *) is viewed as (A = N, S = C, T = prod(*)), the layout the normalisation core
+ * (layers/normCore.ts) computes per-channel moments over; cs231n's batch, layer and group norms
+ * use the same core. PyTorch's rules: the normalisation uses the biased batch variance, the
+ * running variance is updated with the unbiased one, and a channel with one value per batch is
+ * an error in training (its variance is undefined).
+ */
+
+/**
+ * Batch normalisation over the channel axis 1 of x `(N, C)`, `(N, C, L)` or `(N, C, H, W)`:
+ * inputs `[x, weight, bias]` (or `[x]` when not affine). Gradients `[dx, dweight, dbias]`.
+ */
+export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
+  name: 'batch_norm',
+  forward(inputs, attrs) {
+    const [x, gamma, beta] = inputs;
+    const xd = dense('x', x);
+    const shape = xd.shape.slice();
+    if (shape.length < 2) throw new ShapeError(`x: expected shape (N, C, …) with at least 2 axes, got ${shapeStr(shape)}`);
+    const [N, C] = shape;
+    const T = shape.slice(2).reduce((a, b) => a * b, 1);
+    const dtype = dtypeOf(xd);
+    const eps = attrs.eps ?? 1e-5;
+    if (!(eps > 0 && Number.isFinite(eps))) throw new RangeError(`eps: expected a finite positive number, got ${eps}`);
+    const momentum = attrs.momentum === undefined ? 0.1 : attrs.momentum;
+    if (momentum !== null && !(momentum >= 0 && momentum <= 1)) throw new RangeError(`momentum: expected a number in [0, 1] or null, got ${momentum}`);
+    const g = gamma ? channelVec('weight', gamma, C, dtype) : null;
+    const bt = beta ? channelVec('bias', beta, C, dtype) : null;
+    const state = attrs.state ?? null;
+    if (state && (state.runningMean.length !== C || state.runningVar.length !== C)) {
+      throw new ShapeError(`running statistics: expected ${C} channels, got mean ${state.runningMean.length} and var ${state.runningVar.length}`);
+    }
+    const batchStats = attrs.training || state === null;
+    let std: Float64Array;
+    let mean: ArrayLike<number>;
+    if (batchStats) {
+      const M = N * T;
+      if (attrs.training && M <= 1) {
+        throw new ShapeError(`x: expected more than 1 value per channel when training, got input of shape ${shapeStr(shape)}`);
+      }
+      const mom = groupMoments(xd.data, N, C, T, eps);
+      std = mom.std;
+      mean = mom.mean;
+      if (attrs.training && state) {
+        state.numBatchesTracked += 1;
+        const f = momentum === null ? 1 / state.numBatchesTracked : momentum;
+        const unbias = M / (M - 1);
+        for (let c = 0; c < C; c++) {
+          state.runningMean[c] = (1 - f) * state.runningMean[c] + f * mom.mean[c];
+          state.runningVar[c] = (1 - f) * state.runningVar[c] + f * mom.variance[c] * unbias;
+        }
+      }
+    } else {
+      std = new Float64Array(C);
+      for (let c = 0; c < C; c++) std[c] = Math.sqrt(state!.runningVar[c] + eps);
+      mean = state!.runningMean;
+    }
+    const xs = xd.data;
+    const xhat = allocFloat(dtype, xs.length);
+    const out = allocFloat(dtype, xs.length);
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        const base = (n * C + c) * T;
+        const mu = mean[c];
+        const sd = std[c];
+        const ga = g ? g[c] : 1;
+        const be = bt ? bt[c] : 0;
+        for (let t = base; t < base + T; t++) {
+          const h = (xs[t] - mu) / sd;
+          xhat[t] = h;
+          out[t] = ga * h + be;
+        }
+      }
+    }
+    return { out: ndarray(out, shape), cache: { shape, xhat, std, gamma: g, batchStats, hasAffine: g !== null } };
+  },
+  backward(dout, cache) {
+    const { shape, xhat, std, gamma, batchStats, hasAffine } = cache;
+    const dtype = xhat instanceof Float32Array ? 'float32' : 'float64';
+    const s = dout?.shape;
+    if (!Array.isArray(s) || s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
+      throw new ShapeError(`dout: expected shape ${shapeStr(shape)} (the forward output), got ${Array.isArray(s) ? shapeStr(s) : String(dout)}`);
+    }
+    const gd = denseAs('dout', dout, dtype).data;
+    const [N, C] = shape;
+    const T = xhat.length / (N * C);
+    const dgamma = new Float64Array(C);
+    const dbeta = new Float64Array(C);
+    const dxhat = allocFloat(dtype, gd.length);
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        const base = (n * C + c) * T;
+        const ga = gamma ? gamma[c] : 1;
+        let s1 = 0;
+        let s2 = 0;
+        for (let t = base; t < base + T; t++) {
+          s1 += gd[t];
+          s2 += gd[t] * xhat[t];
+          dxhat[t] = gd[t] * ga;
+        }
+        dbeta[c] += s1;
+        dgamma[c] += s2;
+      }
+    }
+    const dx = allocFloat(dtype, gd.length);
+    if (batchStats) normalizeGroupsBackward(dxhat, xhat, N, C, T, std, dx);
+    else {
+      for (let n = 0; n < N; n++) {
+        for (let c = 0; c < C; c++) {
+          const base = (n * C + c) * T;
+          for (let t = base; t < base + T; t++) dx[t] = dxhat[t] / std[c];
+        }
+      }
+    }
+    const grads: Array<Tensor | null> = [ndarray(dx, shape.slice())];
+    if (hasAffine) grads.push(ndarray(allocFloat(dtype, C).map((_, i) => dgamma[i]), [C]), ndarray(allocFloat(dtype, C).map((_, i) => dbeta[i]), [C]));
+    return grads;
+  },
+});
+
+function channelVec(name: string, t: Tensor, C: number, dtype: 'float32' | 'float64'): FloatArray {
+  if (t?.shape?.length !== 1 || t.shape[0] !== C) {
+    throw new ShapeError(`${name}: expected shape (${C},) to match the ${C} channels of x, got ${t?.shape ? shapeStr(t.shape) : String(t)}`);
+  }
+  return denseAs(name, t, dtype).data;
+}

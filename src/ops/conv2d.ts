@@ -1,0 +1,125 @@
+import ndarray from 'ndarray';
+import { assertNdim, ShapeError, shapeStr } from '../core/check';
+import { allocFloat } from '../core/dtype';
+import { dtypeOf, type Tensor } from '../core/tensor';
+import { dense, denseAs } from '../layers/layerArgs';
+import { registerKernel, selectKernel } from './kernelRegistry';
+import { convDirectBackward, convDirectForward } from './kernels/convDirect';
+import type { ConvKernelImpl, ConvProblem } from './kernels/convProblem';
+import { depthwiseBackward, depthwiseForward, isDepthwise } from './kernels/depthwise';
+import { gemmBackward, gemmForward, gemmSupports } from './kernels/convGemm';
+import { defineOp } from './op';
+
+/** Settings of a 2-D convolution, as `torch.nn.functional.conv2d` (square windows only). */
+export interface Conv2dAttrs {
+  /** Step between windows (default 1). */
+  stride?: number;
+  /** Zero padding on every side (default 0). */
+  padding?: number;
+  /** Spacing between kernel taps (default 1). */
+  dilation?: number;
+  /** Channel groups (default 1; = channels for depthwise). */
+  groups?: number;
+}
+
+/** What conv2d keeps for backward. */
+export interface Conv2dCache {
+  problem: ConvProblem;
+  x: Float64Array | Float32Array;
+  w: Float64Array | Float32Array;
+  hasBias: boolean;
+}
+
+registerKernel<ConvProblem, ConvKernelImpl>('conv2d', {
+  name: 'direct', priority: 0, supports: () => true,
+  impl: { forward: convDirectForward, backward: convDirectBackward },
+});
+registerKernel<ConvProblem, ConvKernelImpl>('conv2d', {
+  name: 'gemm-fused', priority: 10, supports: gemmSupports,
+  impl: { forward: gemmForward, backward: gemmBackward },
+});
+registerKernel<ConvProblem, ConvKernelImpl>('conv2d', {
+  name: 'depthwise-direct', priority: 20, supports: isDepthwise,
+  impl: { forward: depthwiseForward, backward: depthwiseBackward },
+});
+
+function attrInt(name: string, v: unknown, dflt: number, min: number): number {
+  const val = v === undefined ? dflt : Array.isArray(v) && v.length === 2 && v[0] === v[1] ? v[0] : v;
+  if (typeof val !== 'number' || !Number.isInteger(val) || val < min) {
+    const what = min === 0 ? 'a non-negative integer' : 'a positive integer';
+    throw new RangeError(`${name}: expected ${what} (or an equal pair), got ${JSON.stringify(v)}`);
+  }
+  return val;
+}
+
+/**
+ * Checks x `(N, C, H, W)`, weight `(F, C/groups, kh, kw)`, bias `(F,)` or absent and the
+ * attributes; the output size is PyTorch's floor((H + 2p − d(k−1) − 1)/s) + 1.
+ */
+export function convProblem(x: Tensor, w: Tensor, b: Tensor | undefined, attrs: Conv2dAttrs): ConvProblem {
+  assertNdim('x', x, 4);
+  assertNdim('weight', w, 4);
+  const stride = attrInt('stride', attrs.stride, 1, 1);
+  const pad = attrInt('padding', attrs.padding, 0, 0);
+  const dilation = attrInt('dilation', attrs.dilation, 1, 1);
+  const groups = attrInt('groups', attrs.groups, 1, 1);
+  const [N, C, H, W] = x.shape;
+  const [F, Cw, kh, kw] = w.shape;
+  if (C % groups !== 0 || F % groups !== 0) {
+    throw new ShapeError(`groups: ${groups} must divide both the ${C} input channels and the ${F} output channels`);
+  }
+  if (Cw !== C / groups) {
+    throw new ShapeError(`weight: expected ${C / groups} input channels per group (axis 1) for ${C} channels in ${groups} group(s), got shape ${shapeStr(w.shape)}`);
+  }
+  if (b !== undefined && (b?.shape?.length !== 1 || b.shape[0] !== F)) {
+    throw new ShapeError(`bias: expected shape (${F},) to match the ${F} filters, got ${b?.shape ? shapeStr(b.shape) : String(b)}`);
+  }
+  const outH = Math.floor((H + 2 * pad - dilation * (kh - 1) - 1) / stride) + 1;
+  const outW = Math.floor((W + 2 * pad - dilation * (kw - 1) - 1) / stride) + 1;
+  if (outH < 1 || outW < 1) {
+    throw new ShapeError(
+      `x: input ${H}×${W} is too small for a ${kh}×${kw} kernel with padding ${pad}, dilation ${dilation} and stride ${stride} (output would be ${outH}×${outW})`,
+    );
+  }
+  return { N, C, H, W, F, groups, kh, kw, stride, pad, dilation, outH, outW };
+}
+
+/**
+ * 2-D convolution (cross-correlation, as PyTorch): inputs `[x, weight]` or `[x, weight, bias]`,
+ * NCHW, any stride / padding / dilation / groups, floor output size. The computation is the
+ * registered kernel's: depthwise direct for groups = C = F, fused im2col + GEMM otherwise,
+ * plain loops for dilation > 1. Gradients: `[dx, dweight, dbias?]`.
+ */
+export const conv2d = defineOp<Conv2dAttrs, Conv2dCache>({
+  name: 'conv2d',
+  forward(inputs, attrs) {
+    const [x, w, b] = inputs;
+    const problem = convProblem(x, w, b, attrs ?? {});
+    const xd = dense('x', x);
+    const dtype = dtypeOf(xd);
+    const wd = denseAs('weight', w, dtype).data;
+    const bd = b ? denseAs('bias', b, dtype).data : null;
+    const out = allocFloat(dtype, problem.N * problem.F * problem.outH * problem.outW);
+    selectKernel<ConvProblem, ConvKernelImpl>('conv2d', problem).impl.forward(problem, xd.data, wd, bd, out);
+    return {
+      out: ndarray(out, [problem.N, problem.F, problem.outH, problem.outW]),
+      cache: { problem, x: xd.data, w: wd, hasBias: b !== undefined },
+    };
+  },
+  backward(dout, cache) {
+    const { problem: p, x, w, hasBias } = cache;
+    const dtype = x instanceof Float32Array ? 'float32' : 'float64';
+    const s = dout?.shape;
+    if (!Array.isArray(s) || s.length !== 4 || s[0] !== p.N || s[1] !== p.F || s[2] !== p.outH || s[3] !== p.outW) {
+      throw new ShapeError(`dout: expected shape ${shapeStr([p.N, p.F, p.outH, p.outW])} (the forward output), got ${Array.isArray(s) ? shapeStr(s) : String(dout)}`);
+    }
+    const g = denseAs('dout', dout, dtype).data;
+    const dx = allocFloat(dtype, p.N * p.C * p.H * p.W);
+    const dw = allocFloat(dtype, p.F * (p.C / p.groups) * p.kh * p.kw);
+    const db = hasBias ? allocFloat(dtype, p.F) : null;
+    selectKernel<ConvProblem, ConvKernelImpl>('conv2d', p).impl.backward(p, g, x, w, dx, dw, db);
+    const grads: Array<Tensor | null> = [ndarray(dx, [p.N, p.C, p.H, p.W]), ndarray(dw, [p.F, p.C / p.groups, p.kh, p.kw])];
+    if (db) grads.push(ndarray(db, [p.F]));
+    return grads;
+  },
+});

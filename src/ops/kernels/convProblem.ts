@@ -1,0 +1,26 @@
+import type { FloatArray } from '../../core/dtype';
+
+/** One convolution's sizes, as the conv kernels see it (square stride, padding, dilation). */
+export interface ConvProblem {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  /** Filters (output channels). */
+  F: number;
+  groups: number;
+  kh: number;
+  kw: number;
+  stride: number;
+  pad: number;
+  dilation: number;
+  outH: number;
+  outW: number;
+}
+
+/** What a conv kernel implements: forward into `out`, backward into dx / dw / db (written, not added). */
+export interface ConvKernelImpl {
+  forward(p: ConvProblem, x: FloatArray, w: FloatArray, b: FloatArray | null, out: FloatArray): void;
+  /** `needInput` false lets a kernel skip dx (left as zeros), as for a network's input. */
+  backward(p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray, dw: FloatArray, db: FloatArray | null): void;
+}
