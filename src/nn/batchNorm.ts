@@ -82,7 +82,7 @@ abstract class BatchNormBase extends OpModule<BatchNormAttrs, BatchNormCache> {
 
   override extraRepr(): string {
     const track = this.getBuffer('running_mean') !== null;
-    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.weight ? 'True' : 'False'}, track_running_stats=${track ? 'True' : 'False'}`;
+    return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${this.momentum}, affine=${this.weight ? 'True' : 'False'}, track_running_stats=${track ? 'True' : 'False'}`;
   }
 }
 
@@ -98,4 +98,14 @@ export class BatchNorm2d extends BatchNormBase {
   constructor(numFeatures: number, opts: BatchNormOptions = {}) {
     super(numFeatures, opts, [4]);
   }
+}
+
+/** A number as Python's repr prints it (1e-05, 0.001). */
+function pyFloat(v: number): string {
+  if (v !== 0 && Math.abs(v) < 1e-4) {
+    const [m, e] = v.toExponential().split('e');
+    const n = Number(e);
+    return `${m}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
+  }
+  return String(v);
 }

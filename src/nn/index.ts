@@ -11,3 +11,5 @@ export * as init from './init';
 export * from './conv2d';
 export * from './linear';
 export * from './batchNorm';
+export * from './tape';
+export * from './summary';

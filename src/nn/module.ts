@@ -40,12 +40,17 @@ export class StateDictError extends Error {
 let depth = 0;
 let passId = 0;
 
-/** Called after every module's forward with the module, its input and its output (see {@link addForwardHook}). */
-export type ForwardHook = (module: Module, input: Tensor, output: Tensor) => void;
+/** Called around every module's forward (see {@link addForwardHook}). */
+export interface ForwardHook {
+  /** Before the forward, with the module and its input. */
+  pre?(module: Module, input: Tensor): void;
+  /** After the forward, with the module, its input and its output. */
+  post?(module: Module, input: Tensor, output: Tensor): void;
+}
 const forwardHooks = new Set<ForwardHook>();
 
 /**
- * Calls `hook` after every module's forward until the returned function is called (what
+ * Calls `hook` around every module's forward until the returned function is called (what
  * `nn.summary` uses to see each layer's output shape; PyTorch's global forward hooks).
  */
 export function addForwardHook(hook: ForwardHook): () => void {
@@ -82,8 +87,9 @@ export abstract class Module {
         if (depth === 0) passId++;
         depth++;
         try {
+          for (const h of forwardHooks) h.pre?.(this, x);
           const out = impl.call(this, x);
-          for (const h of forwardHooks) h(this, x, out);
+          for (const h of forwardHooks) h.post?.(this, x, out);
           return out;
         } finally {
           depth--;

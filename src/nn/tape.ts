@@ -1,0 +1,111 @@
+import ndarray from 'ndarray';
+import { assertSameShape } from '../core/check';
+import { ascontiguous, dtypeOf, zeros, type Tensor } from '../core/tensor';
+import type { Op } from '../ops/op';
+import { Module } from './module';
+
+/*
+ * A tape records one forward pass of a block — its child modules and the ops between them
+ * (residual adds, concatenations, channel splits) — so the block's backward is the tape played
+ * in reverse. Blocks then write only their forward, as in PyTorch, and a torchvision block
+ * (BasicBlock, InvertedResidual, an Inception branch) reads like its Python source.
+ *
+ * Gradients are routed by tensor identity: every recorded output is a fresh ndarray object
+ * (a module that hands back its input, like Identity, gets a new view), and a tensor used
+ * twice (the input of a residual block) receives the sum of its gradients.
+ */
+
+interface Node {
+  inputs: Tensor[];
+  outputs: Tensor[];
+  /** Gradients of the inputs from those of the outputs (null: no gradient reached that output). */
+  backward(douts: Array<Tensor | null>): Array<Tensor | null>;
+}
+
+/** One forward pass of a {@link Block}, replayed backwards by {@link Tape.backward}. */
+export class Tape {
+  private readonly nodes: Node[] = [];
+
+  /** Runs `m` on `x` and records it. */
+  call(m: Module, x: Tensor): Tensor {
+    let out = m.forward(x);
+    if (out === x) out = ndarray(out.data, out.shape.slice(), out.stride.slice(), out.offset);
+    this.nodes.push({ inputs: [x], outputs: [out], backward: ([g]) => [g ? m.backward(g) : null] });
+    return out;
+  }
+
+  /** Runs `m1`, then `m2`, … on `x` (a chain of calls). */
+  seq(x: Tensor, ...ms: Module[]): Tensor {
+    let h = x;
+    for (const m of ms) h = this.call(m, h);
+    return h;
+  }
+
+  /** Applies an op with one output and records it. */
+  op<A, C>(op: Op<A, C>, inputs: Tensor[], attrs: A): Tensor {
+    const { out, cache } = op.forward(inputs, attrs);
+    this.nodes.push({ inputs, outputs: [out], backward: ([g]) => (g ? op.backward(g, cache) : inputs.map(() => null)) });
+    return out;
+  }
+
+  /**
+   * Applies a function with several outputs and records it; `backward` receives each
+   * output's gradient (zeros where none arrived) and returns the inputs' gradients.
+   */
+  multi(inputs: Tensor[], outputs: Tensor[], backward: (douts: Tensor[]) => Array<Tensor | null>): Tensor[] {
+    this.nodes.push({ inputs, outputs, backward: (gs) => backward(gs.map((g, i) => g ?? zeros(outputs[i].shape, dtypeOf(outputs[i])))) });
+    return outputs;
+  }
+
+  /** Gradient of `x` (the block's input) given the gradient of `out` (its output). */
+  backward(x: Tensor, out: Tensor, dout: Tensor): Tensor {
+    assertSameShape('dout', dout, 'the block output', out);
+    const grads = new Map<Tensor, Tensor>([[out, dout]]);
+    const add = (t: Tensor, g: Tensor): void => {
+      const prev = grads.get(t);
+      if (!prev) {
+        grads.set(t, g);
+        return;
+      }
+      const sum = zeros(t.shape, dtypeOf(prev));
+      const a = ascontiguous(prev).data;
+      const b = ascontiguous(g).data;
+      for (let i = 0; i < sum.data.length; i++) sum.data[i] = a[i] + b[i];
+      grads.set(t, sum);
+    };
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i];
+      const gs = node.outputs.map((o) => grads.get(o) ?? null);
+      if (gs.every((g) => g === null)) continue;
+      for (const o of node.outputs) grads.delete(o);
+      const gin = node.backward(gs);
+      node.inputs.forEach((t, k) => {
+        const g = gin[k];
+        if (g) add(t, g);
+      });
+    }
+    const dx = grads.get(x);
+    return dx ?? zeros(x.shape, dtypeOf(x));
+  }
+}
+
+/**
+ * A module whose forward is written once, against a {@link Tape}: `run(x, tape)` calls child
+ * modules with `tape.call(m, x)` and joins branches with tape ops; backward replays the tape.
+ */
+export abstract class Block extends Module {
+  /** The forward computation, recording each step on `tape`. */
+  protected abstract run(x: Tensor, tape: Tape): Tensor;
+
+  forward(x: Tensor): Tensor {
+    const tape = new Tape();
+    const out = this.run(x, tape);
+    this.saveForBackward({ tape, x, out });
+    return out;
+  }
+
+  backward(dout: Tensor): Tensor {
+    const { tape, x, out } = this.popCache<{ tape: Tape; x: Tensor; out: Tensor }>();
+    return tape.backward(x, out, dout);
+  }
+}
