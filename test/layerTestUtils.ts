@@ -73,3 +73,22 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   const d = maxAbsDiff(actual, expected);
   if (!(d <= tol)) throw new Error(`max |diff| ${d} > ${tol}\nactual   ${Array.from(actual).join(', ')}\nexpected ${Array.from(expected).join(', ')}`);
 }
+
+/**
+ * cs231n's rel_error with each entry's denominator floored at 1e-3 of the array's largest
+ * |a| + |b|. On random data some gradient entry is eventually near zero by chance, and there the
+ * plain per-entry ratio measures only the centred difference's round-off; the floor judges such
+ * entries on the array's scale instead. A wrong gradient still scores ~1e-1 or worse.
+ */
+export function gradError(a: Tensor, b: Tensor): number {
+  const x = copy(a).data;
+  const y = copy(b).data;
+  let scale = 0;
+  for (let i = 0; i < x.length; i++) scale = Math.max(scale, Math.abs(x[i]) + Math.abs(y[i]));
+  let m = 0;
+  for (let i = 0; i < x.length; i++) {
+    const r = Math.abs(x[i] - y[i]) / Math.max(1e-8, Math.abs(x[i]) + Math.abs(y[i]), 1e-3 * scale);
+    if (r > m || r !== r) m = r;
+  }
+  return m;
+}

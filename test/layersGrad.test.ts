@@ -47,7 +47,7 @@ import {
   svmLoss,
   type Normalization,
 } from '../src/layers';
-import { numGrad, randnScaled } from './layerTestUtils';
+import { gradError, numGrad, randnScaled } from './layerTestUtils';
 
 const RUNS = { numRuns: 15 };
 /*
@@ -57,25 +57,6 @@ const RUNS = { numRuns: 15 };
  */
 const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
 const dim = (max: number, min = 1) => fc.integer({ min, max });
-
-/**
- * cs231n's rel_error with each entry's denominator floored at 1e-3 of the array's largest
- * |a| + |b|. On random data some gradient entry is eventually near zero by chance, and there the
- * plain per-entry ratio measures only the centred difference's round-off; the floor judges such
- * entries on the array's scale instead. A wrong gradient still scores ~1e-1 or worse.
- */
-function gradError(a: Tensor, b: Tensor): number {
-  const x = copy(a).data;
-  const y = copy(b).data;
-  let scale = 0;
-  for (let i = 0; i < x.length; i++) scale = Math.max(scale, Math.abs(x[i]) + Math.abs(y[i]));
-  let m = 0;
-  for (let i = 0; i < x.length; i++) {
-    const r = Math.abs(x[i] - y[i]) / Math.max(1e-8, Math.abs(x[i]) + Math.abs(y[i]), 1e-3 * scale);
-    if (r > m || r !== r) m = r;
-  }
-  return m;
-}
 
 /** Checks each named analytic gradient against the numerical one of `f` w.r.t. that input. */
 function checkGrads(

@@ -1,0 +1,7 @@
+/**
+ * The op set: each op defined once (validation, forward, backward) and shared by the cs231n
+ * layer functions and the `nn` modules. See `op.ts` for the interface.
+ */
+export * from './op';
+export * from './unary';
+export * from './activations';
