@@ -18,6 +18,11 @@ export interface Conv2dOptions {
   dtype?: DType;
   /** Generator of the initial weights (default: the global RandomState). */
   rng?: RandomState;
+  /**
+   * False leaves weight and bias at zero (PyTorch's `skip_init`): for a model that applies its
+   * own scheme afterwards or loads weights next. Default true.
+   */
+  init?: boolean;
 }
 
 /**
@@ -53,7 +58,7 @@ export class Conv2d extends OpModule<Conv2dAttrs, Conv2dCache> {
     const dtype = opts.dtype ?? 'float32';
     this.weight = this.addParameter('weight', new Parameter(zeros([outChannels, inChannels / this.groups, kernelSize, kernelSize], dtype)));
     this.bias = this.addParameter('bias', opts.bias === false ? null : new Parameter(zeros([outChannels], dtype)));
-    defaultLayerInit(this.weight.data, this.bias?.data ?? null, opts.rng);
+    if (opts.init !== false) defaultLayerInit(this.weight.data, this.bias?.data ?? null, opts.rng);
   }
 
   protected override attrs(): Conv2dAttrs {

@@ -13,3 +13,5 @@ export * from './linear';
 export * from './batchNorm';
 export * from './tape';
 export * from './summary';
+export * from './convNormActivation';
+export * from './squeezeExcitation';

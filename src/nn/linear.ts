@@ -14,6 +14,11 @@ export interface LinearOptions {
   dtype?: DType;
   /** Generator of the initial weights (default: the global RandomState). */
   rng?: RandomState;
+  /**
+   * False leaves weight and bias at zero (PyTorch's `skip_init`): for a model that applies its
+   * own scheme afterwards or loads weights next. Default true.
+   */
+  init?: boolean;
 }
 
 /** Fully connected layer y = x·Wᵀ + b, as `torch.nn.Linear`: `weight (out, in)`, `bias (out,)`. */
@@ -29,7 +34,7 @@ export class Linear extends OpModule<Record<string, never>, LinearCache> {
     const dtype = opts.dtype ?? 'float32';
     this.weight = this.addParameter('weight', new Parameter(zeros([outFeatures, inFeatures], dtype)));
     this.bias = this.addParameter('bias', opts.bias === false ? null : new Parameter(zeros([outFeatures], dtype)));
-    defaultLayerInit(this.weight.data, this.bias?.data ?? null, opts.rng);
+    if (opts.init !== false) defaultLayerInit(this.weight.data, this.bias?.data ?? null, opts.rng);
   }
 
   protected override attrs(): Record<string, never> {

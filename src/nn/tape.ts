@@ -57,6 +57,25 @@ export class Tape {
     return outputs;
   }
 
+  /** a + b elementwise (a residual join); the gradient flows unchanged into both. */
+  add(a: Tensor, b: Tensor): Tensor {
+    assertSameShape('a', a, 'b', b);
+    const x = ascontiguous(a).data;
+    const y = ascontiguous(b).data;
+    const out = zeros(a.shape, dtypeOf(a));
+    for (let i = 0; i < x.length; i++) out.data[i] = x[i] + y[i];
+    return this.multi([a, b], [out], ([g]) => [g, g])[0];
+  }
+
+  /** x `(N, …)` as `(N, prod(…))` (`torch.flatten(x, 1)`); the gradient is reshaped back. */
+  flatten(x: Tensor): Tensor {
+    const c = ascontiguous(x);
+    const n = x.shape[0];
+    const rest = x.shape.slice(1).reduce((a, b) => a * b, 1);
+    const out = ndarray(c.data, [n, rest]);
+    return this.multi([x], [out], ([g]) => [ndarray(ascontiguous(g).data, x.shape.slice())])[0];
+  }
+
   /** Gradient of `x` (the block's input) given the gradient of `out` (its output). */
   backward(x: Tensor, out: Tensor, dout: Tensor): Tensor {
     assertSameShape('dout', dout, 'the block output', out);
