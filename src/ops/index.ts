@@ -5,3 +5,7 @@
 export * from './op';
 export * from './unary';
 export * from './activations';
+export * from './poolArgs';
+export * from './maxPool2d';
+export * from './avgPool2d';
+export * from './adaptiveAvgPool2d';
