@@ -5,9 +5,10 @@
  */
 import fc from 'fast-check';
 import { RandomState } from '../src/core/random';
-import { hardsigmoid, hardswish, relu, relu6, sigmoid, silu, tanh } from '../src/ops';
+import { adaptiveAvgPool2d, avgPool2d, hardsigmoid, hardswish, maxPool2d, poolOutputSize, relu, relu6, sigmoid, silu, tanh } from '../src/ops';
 import type { Op } from '../src/ops/op';
 import type { UnaryCache } from '../src/ops/unary';
+import { maxPoolBackwardFast, maxPoolForwardFast, maxPoolForwardNaive, reluBackward, reluForward } from '../src/layers';
 import { t64 } from './layerTestUtils';
 import { checkOp, checkOpFixture, fixtureCase, loadFixtures } from './opHarness';
 
@@ -59,6 +60,114 @@ describe('activations', () => {
     expect([at(relu, 0), at(relu6, 0), at(relu6, 6)]).toEqual([0, 0, 0]);
     expect([at(hardswish, -3), at(hardswish, 3)]).toEqual([-0.5, 1.5]);
     expect([at(hardsigmoid, -3), at(hardsigmoid, 3)]).toEqual([0, 0]);
+  });
+});
+
+describe('pooling', () => {
+  const fixtures = loadFixtures('pool.json');
+  /** A window geometry that PyTorch accepts: padding ≤ half the kernel, the window fits the padded input. */
+  const geometry = fc
+    .record({
+      N: dim(2), C: dim(2), H: dim(7), W: dim(7), kh: dim(3), kw: dim(3), sh: dim(3), sw: dim(2),
+      ph: fc.nat(1), pw: fc.nat(1), ceilMode: fc.boolean(), s: seed,
+    })
+    .map((c) => ({ ...c, ph: Math.min(c.ph, c.kh >> 1), pw: Math.min(c.pw, c.kw >> 1) }))
+    .filter((c) => c.H + 2 * c.ph >= c.kh && c.W + 2 * c.pw >= c.kw);
+  const attrsOf = (c: { kh: number; kw: number; sh: number; sw: number; ph: number; pw: number; ceilMode: boolean }) =>
+    ({ kernelSize: [c.kh, c.kw] as [number, number], stride: [c.sh, c.sw] as [number, number], padding: [c.ph, c.pw] as [number, number], ceilMode: c.ceilMode });
+
+  test('max_pool2d: gradient check on random geometries (stride, padding, ceil mode, odd sizes)', () => {
+    fc.assert(fc.property(geometry, (c) => {
+      checkOp(maxPool2d, { inputs: [new RandomState(c.s).randn(c.N, c.C, c.H, c.W)], attrs: attrsOf(c), seed: c.s });
+    }), { numRuns: 40 });
+  });
+
+  test('avg_pool2d: gradient check on random geometries, both divisor rules', () => {
+    fc.assert(fc.property(geometry, fc.boolean(), (c, countIncludePad) => {
+      checkOp(avgPool2d, { inputs: [new RandomState(c.s).randn(c.N, c.C, c.H, c.W)], attrs: { ...attrsOf(c), countIncludePad }, seed: c.s });
+    }), { numRuns: 40 });
+  });
+
+  test('adaptive_avg_pool2d: gradient check on random sizes, incl. non-divisible and upsampling', () => {
+    fc.assert(fc.property(dim(2), dim(2), dim(8), dim(8), dim(9), dim(9), seed, (N, C, H, W, oh, ow, s) => {
+      checkOp(adaptiveAvgPool2d, { inputs: [new RandomState(s).randn(N, C, H, W)], attrs: { outputSize: [oh, ow] }, seed: s });
+    }), { numRuns: 30 });
+  });
+
+  const names = fixtures.map((f) => f.name);
+  test.each(names)('%s: equals PyTorch', (name) => {
+    const fx = fixtureCase(fixtures, name);
+    const op = name.startsWith('max') ? maxPool2d : name.startsWith('avg') ? avgPool2d : adaptiveAvgPool2d;
+    // Ties, NaN and exact ones sit on kinks of max: compared with PyTorch, not differentiated numerically.
+    const onKink = / ties| NaN/.test(name);
+    checkOpFixture(op as Op<any, any>, fx, undefined, { gradCheck: !onKink });
+  });
+
+  test('NaN propagates through max pooling, its gradient goes to the last NaN of the window', () => {
+    const x = t64([1, NaN, 5, NaN, 2, 3, 4, 0, 9], [1, 1, 3, 3]);
+    const { out, cache } = maxPool2d.forward([x], { kernelSize: 2, stride: 1 });
+    expect(Array.from(out.data)).toEqual([NaN, NaN, NaN, 9]);
+    expect(Array.from(cache.argmax)).toEqual([3, 1, 3, 8]);
+    const dx = maxPool2d.backward(t64([1, 10, 100, 1000], [1, 1, 2, 2]), cache)[0]!;
+    expect(Array.from(dx.data)).toEqual([0, 10, 0, 101, 0, 0, 0, 0, 1000]);
+  });
+
+  test('ceil mode: the last window must start inside the input or its left padding', () => {
+    // 5 + 2 − 2 = 5: floor 3, ceil 4, but window 3 would start at 3·2 − 1 = 5, in the right padding: dropped.
+    expect([poolOutputSize('h', 5, 2, 2, 1, false), poolOutputSize('h', 5, 2, 2, 1, true)]).toEqual([3, 3]);
+    // Without padding the extra window starts at 4 < 5, inside the input: kept.
+    expect([poolOutputSize('h', 5, 2, 2, 0, false), poolOutputSize('h', 5, 2, 2, 0, true)]).toEqual([2, 3]);
+    expect([poolOutputSize('h', 6, 3, 2, 1, false), poolOutputSize('h', 6, 3, 2, 1, true)]).toEqual([3, 4]);
+  });
+
+  test('bad arguments name the attribute', () => {
+    const x = new RandomState(0).randn(1, 1, 4, 4);
+    expect(() => maxPool2d.forward([x], { kernelSize: 2, padding: 2 })).toThrow(/^padding: expected at most half the kernel size/);
+    expect(() => maxPool2d.forward([x], { kernelSize: 0 })).toThrow(/^kernelSize: expected an integer ≥ 1/);
+    expect(() => avgPool2d.forward([x], { kernelSize: 5 })).toThrow(/x height: a window of 5 does not fit in 4/);
+    expect(() => avgPool2d.forward([x], { kernelSize: 2, stride: [1, 0] })).toThrow(/^stride:/);
+    expect(() => adaptiveAvgPool2d.forward([x], { outputSize: 0 })).toThrow(/^outputSize:/);
+    expect(() => maxPool2d.forward([new RandomState(0).randn(4, 4)], { kernelSize: 2 })).toThrow(/^x: expected a 4-d array/);
+  });
+});
+
+describe('cs231n faces share the ops', () => {
+  test('max pooling propagates NaN (naive, fast reshape and fast im2col paths), as numpy and PyTorch', () => {
+    const x = new RandomState(5).randn(1, 2, 4, 4);
+    x.data[5] = NaN; // channel 0, row 1, column 1: in window (0, 0) of a 2×2/2 pool
+    for (const [pp, method] of [[{ poolHeight: 2, poolWidth: 2, stride: 2 }, 'reshape'], [{ poolHeight: 2, poolWidth: 2, stride: 1 }, 'im2col']] as const) {
+      const ref = maxPool2d.forward([x], { kernelSize: pp.poolHeight, stride: pp.stride }).out;
+      const naive = maxPoolForwardNaive(x, pp).out;
+      const fast = maxPoolForwardFast(x, pp);
+      expect(fast.cache.method).toBe(method);
+      expect(Number.isNaN(naive.data[0])).toBe(true);
+      expect(Array.from(naive.data)).toEqual(Array.from(ref.data));
+      expect(Array.from(fast.out.data)).toEqual(Array.from(ref.data));
+    }
+  });
+
+  test('reluForward / reluBackward are the relu op', () => {
+    const x = new RandomState(6).randn(3, 5);
+    const dout = new RandomState(7).randn(3, 5);
+    const a = reluForward(x);
+    const b = relu.forward([x], {});
+    expect(Array.from(a.out.data)).toEqual(Array.from(b.out.data));
+    expect(Array.from(reluBackward(dout, a.cache).dx.data)).toEqual(Array.from(relu.backward(dout, b.cache)[0]!.data));
+  });
+
+  test('the fast max pool is the max_pool2d op (same maxima, same argmax scatter)', () => {
+    fc.assert(fc.property(dim(2), dim(3), dim(9, 2), dim(9, 2), dim(3), seed, (N, C, H, W, k, s) => {
+      fc.pre(H >= k && W >= k && (H - k) % 2 === 0 && (W - k) % 2 === 0);
+      const x = new RandomState(s).randint(0, 4, [N, C, H, W], 'float64');
+      const pp = { poolHeight: k, poolWidth: k, stride: 2 };
+      const fast = maxPoolForwardFast(x, pp);
+      const op = maxPool2d.forward([x], { kernelSize: k, stride: 2 });
+      expect(Array.from(fast.out.data)).toEqual(Array.from(op.out.data));
+      if (fast.cache.method === 'im2col') {
+        const dout = new RandomState(s + 1).randn(...op.out.shape);
+        expect(Array.from(maxPoolBackwardFast(dout, fast.cache).dx.data)).toEqual(Array.from(maxPool2d.backward(dout, op.cache)[0]!.data));
+      }
+    }), { numRuns: 30 });
   });
 });
 

@@ -45,7 +45,10 @@ export function checkPoolDout(dout: Tensor, g: WindowGeometry, dtype: DType): Te
 
 /**
  * Position (flat index into x) of the maximum of one window; the first in row-major window order
- * wins ties, as numpy's argmax.
+ * wins ties, as numpy's argmax. A NaN wins over every number (and a later NaN over an earlier
+ * one), as in PyTorch's kernel and the `max_pool2d` op, so NaN propagates as numpy's `np.max`
+ * does. These plain loops are the independent reference that the fast layer (which is the
+ * `max_pool2d` op) is tested against.
  */
 function windowArgmax(xs: ArrayLike<number>, plane: number, W: number, h0: number, w0: number, ph: number, pw: number): number {
   let best = -Infinity;
@@ -54,7 +57,7 @@ function windowArgmax(xs: ArrayLike<number>, plane: number, W: number, h0: numbe
     const row = plane + (h0 + i) * W + w0;
     for (let j = 0; j < pw; j++) {
       const v = xs[row + j];
-      if (v > best) {
+      if (v > best || v !== v) {
         best = v;
         at = row + j;
       }

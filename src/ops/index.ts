@@ -10,3 +10,7 @@ export * from './conv2d';
 export * from './batchNorm';
 export * from './linear';
 export * from './channelScale';
+export * from './poolArgs';
+export * from './maxPool2d';
+export * from './avgPool2d';
+export * from './adaptiveAvgPool2d';
