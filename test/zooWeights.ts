@@ -7,11 +7,14 @@ import ndarray from 'ndarray';
 import type { Tensor } from '../src/core/tensor';
 import type { Module, StateTensor } from '../src/nn/module';
 
+// Module-level alias: a global lookup (Math) in a hot loop is very slow inside jest's vm context.
+const imul = Math.imul;
+
 function fnv1a(s: string): number {
   let h = 0x811c9dc5;
   for (const b of Buffer.from(s, 'utf8')) {
     h ^= b;
-    h = Math.imul(h, 0x01000193) >>> 0;
+    h = imul(h, 0x01000193) >>> 0;
   }
   return h >>> 0;
 }
@@ -22,8 +25,8 @@ function mulberry32(seed: number, n: number): Float64Array {
   for (let i = 0; i < n; i++) {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1) >>> 0;
-    t = (t ^ ((t + (Math.imul(t ^ (t >>> 7), t | 61) >>> 0)) >>> 0)) >>> 0;
+    t = imul(t ^ (t >>> 15), t | 1) >>> 0;
+    t = (t ^ ((t + (imul(t ^ (t >>> 7), t | 61) >>> 0)) >>> 0)) >>> 0;
     out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
   return out;

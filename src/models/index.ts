@@ -1,0 +1,7 @@
+/**
+ * `models`: the model zoo (SPEC §10). Each family file registers its builders on import;
+ * `createModel(name, opts)` builds one, `listModels()` lists them.
+ */
+export * from './registry';
+export * from './init';
+export * from './resnet';
