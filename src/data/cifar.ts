@@ -4,7 +4,7 @@ import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
 import type { ByteTensor, IntTensor, NumStore } from '../core/tensor';
 import { isContiguous } from '../core/tensor';
-import { loadPickle, readPickle, type PickleValue } from './pickle';
+import { loadPickle, PickleError, readPickle, type PickleValue } from './pickle';
 import { DataFormatError } from './errors';
 
 /** One CIFAR batch: images (N,32,32,3) uint8 in HWC order and labels (N,) int32. */
@@ -191,7 +191,8 @@ function parsePyBatch(file: string): ParsedBatch {
   try {
     d = readPickle(buf, { file });
   } catch (e) {
-    if (e instanceof DataFormatError) throw e;
+    // A PickleError is a DataFormatError too, but its message starts "pickle <file>:"; batch errors start with the file.
+    if (e instanceof DataFormatError && !(e instanceof PickleError)) throw e;
     throw new DataFormatError(file, (e as Error).message.replace(`pickle ${file}: `, ''));
   }
   const data = getKey(file, d, 'data');

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import type { NdArray } from 'ndarray';
 import type { NumStore } from '../core/tensor';
+import { DataFormatError } from './errors';
 import { OPCODE_NAMES } from './pickleOpcodes';
 import { buildNdarray, isDtype, makeDtype, setDtypeState, type PickledDtype } from './pickleNumpy';
 
@@ -38,11 +39,16 @@ export class PickleGlobal {
   }
 }
 
-/** Thrown for malformed, truncated or unsupported pickles; the message names the file and offset. */
-export class PickleError extends Error {
-  constructor(message: string) {
-    super(message);
+/**
+ * Thrown for malformed, truncated or unsupported pickles; the message names the file and offset.
+ * A {@link DataFormatError}, so one `catch` handles every bad data file; its message keeps the
+ * `pickle <file>: ` prefix it has always had.
+ */
+export class PickleError extends DataFormatError {
+  constructor(file: string, problem: string) {
+    super(file, problem);
     this.name = 'PickleError';
+    this.message = `pickle ${file}: ${problem}`;
   }
 }
 
@@ -84,7 +90,13 @@ export interface ReadPickleOptions {
 
 /** Reads a pickle file (see {@link readPickle} for what is supported). */
 export function loadPickle(file: string): PickleValue {
-  const buf = fs.readFileSync(file);
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new PickleError(file, err.code === 'ENOENT' ? 'missing file (no such file)' : `cannot read (${err.code ?? err.message})`);
+  }
   return readPickle(buf, { file });
 }
 
@@ -100,19 +112,38 @@ export function readPickle(buf: Uint8Array, opts: ReadPickleOptions = {}): Pickl
   return new Reader(buf, opts.file ?? '<buffer>').run();
 }
 
-/** Replaces every {@link Str8} left in the result by its latin1 text. */
-function decodeLazy(v: PickleValue, seen: Set<object>): PickleValue {
-  if ((v as unknown) instanceof Str8) return (v as unknown as Str8).text();
-  if (Array.isArray(v)) {
-    if (seen.has(v)) return v;
-    seen.add(v);
-    for (let i = 0; i < v.length; i++) v[i] = decodeLazy(v[i], seen);
-  } else if (v instanceof Map) {
-    if (seen.has(v)) return v;
-    seen.add(v);
-    for (const [k, x] of v) v.set(k, decodeLazy(x, seen));
+/**
+ * Replaces every {@link Str8} left in the result by its latin1 text. Iterative, with an explicit
+ * work list: a hostile pickle can nest lists a hundred thousand deep in a few hundred kilobytes,
+ * which a recursive walk would turn into a stack overflow.
+ */
+function decodeLazy(root: PickleValue): PickleValue {
+  if ((root as unknown) instanceof Str8) return (root as unknown as Str8).text();
+  const seen = new Set<object>();
+  const todo: Array<PickleValue[] | PickleDict> = [];
+  const visit = (v: PickleValue): void => {
+    if ((Array.isArray(v) || v instanceof Map) && !seen.has(v)) {
+      seen.add(v);
+      todo.push(v);
+    }
+  };
+  visit(root);
+  while (todo.length > 0) {
+    const c = todo.pop() as PickleValue[] | PickleDict;
+    if (Array.isArray(c)) {
+      for (let i = 0; i < c.length; i++) {
+        const x = c[i];
+        if ((x as unknown) instanceof Str8) c[i] = (x as unknown as Str8).text();
+        else visit(x);
+      }
+    } else {
+      for (const [k, x] of c) {
+        if ((x as unknown) instanceof Str8) c.set(k, (x as unknown as Str8).text());
+        else visit(x);
+      }
+    }
   }
-  return v;
+  return root;
 }
 
 /** A Buffer over the same memory (Buffer.from(typedArray) would copy). */
@@ -151,7 +182,7 @@ class Reader {
   }
 
   private fail(what: string): never {
-    throw new PickleError(`pickle ${this.file}: ${what} (opcode ${opName(this.op)} at offset ${this.opAt})`);
+    throw new PickleError(this.file, `${what} (opcode ${opName(this.op)} at offset ${this.opAt})`);
   }
 
   /** Reserves `n` bytes, failing with the truncation offset when the file ends first. */
@@ -159,7 +190,8 @@ class Reader {
     const start = this.pos;
     if (n < 0 || start + n > this.buf.length) {
       throw new PickleError(
-        `pickle ${this.file}: truncated at offset ${this.buf.length} (opcode ${opName(this.op)} at offset ${this.opAt} needs ${n} bytes from offset ${start}; file has ${this.buf.length} bytes)`,
+        this.file,
+        `truncated at offset ${this.buf.length} (opcode ${opName(this.op)} at offset ${this.opAt} needs ${n} bytes from offset ${start}; file has ${this.buf.length} bytes)`,
       );
     }
     this.pos += n;
@@ -339,7 +371,7 @@ class Reader {
     for (;;) {
       this.opAt = this.pos;
       if (this.pos >= buf.length) {
-        throw new PickleError(`pickle ${this.file}: truncated at offset ${buf.length} (no STOP opcode; file has ${buf.length} bytes)`);
+        throw new PickleError(this.file, `truncated at offset ${buf.length} (no STOP opcode; file has ${buf.length} bytes)`);
       }
       const op = buf[this.pos++];
       this.op = op;
@@ -354,7 +386,7 @@ class Reader {
           break;
         case 0x2e: { // STOP
           const v = this.popValue();
-          return this.lazyCount > 0 ? decodeLazy(v, new Set()) : v;
+          return this.lazyCount > 0 ? decodeLazy(v) : v;
         }
         case 0x28: this.push(MARK_OBJ); break; // MARK
         case 0x7d: this.push(new Map()); break; // EMPTY_DICT
@@ -490,9 +522,7 @@ class Reader {
           break;
         }
         default:
-          throw new PickleError(
-            `pickle ${this.file}: unsupported opcode ${opName(op)} at offset ${this.opAt}`,
-          );
+          throw new PickleError(this.file, `unsupported opcode ${opName(op)} at offset ${this.opAt}`);
       }
     }
   }
@@ -500,8 +530,9 @@ class Reader {
   private long(n: number): number | bigint {
     if (n === 0) return 0;
     const b = this.bytes(n);
-    let v = 0n;
-    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+    // Parsed from hex (most significant byte first) in linear time: shifting in one byte at a
+    // time is quadratic, and a hostile megabyte-long LONG4 would take minutes.
+    let v = BigInt(`0x${Buffer.from(b).reverse().toString('hex')}`);
     if (b[n - 1] & 0x80) v -= 1n << BigInt(8 * n);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import ndarray, { type NdArray } from 'ndarray';
 import { shapeStr } from '../core/check';
 import { ascontiguous, sizeOf, type Tensor } from '../core/tensor';
+import { DataFormatError } from '../data/errors';
 import { writeFileAtomic } from '../util/atomicWrite';
 
 /**
@@ -41,10 +42,13 @@ export type ArrayFileDType = 'float64' | 'float32' | 'int32' | 'uint32';
 /** Arrays an array file holds. */
 export type StoredArray = NdArray<Float64Array | Float32Array | Int32Array | Uint32Array>;
 
-/** Thrown when a checkpoint (array file) cannot be read; the message names the file and what is wrong. */
-export class CheckpointError extends Error {
-  constructor(readonly file: string, message: string) {
-    super(`${file}: ${message}`);
+/**
+ * Thrown when a checkpoint (array file) cannot be read; the message names the file and what is
+ * wrong. A {@link DataFormatError}, so one `catch` handles every bad data file.
+ */
+export class CheckpointError extends DataFormatError {
+  constructor(file: string, message: string) {
+    super(file, message);
     this.name = 'CheckpointError';
   }
 }
@@ -176,10 +180,10 @@ export function decodeArrayFile(buf: Uint8Array, file: string): { meta: unknown;
   if (!parsed || !Array.isArray(parsed.arrays)) throw new CheckpointError(file, 'checkpoint header lacks its array table');
   const arrays: Record<string, StoredArray> = {};
   for (const e of parsed.arrays) {
+    checkEntry(file, e, arrays);
     const C = CTORS[e.dtype];
-    if (!C || !Array.isArray(e.shape)) throw new CheckpointError(file, `array ${JSON.stringify(e.name)}: bad dtype or shape in the header`);
     const n = sizeOf(e.shape);
-    if (e.byteLength !== n * C.BYTES_PER_ELEMENT || e.offset < 0 || e.offset + e.byteLength > payloadLength) {
+    if (e.byteLength !== n * C.BYTES_PER_ELEMENT || e.offset + e.byteLength > payloadLength) {
       throw new CheckpointError(file, `array ${JSON.stringify(e.name)}: ${e.byteLength} bytes at offset ${e.offset} do not fit shape ${shapeStr(e.shape)} ${e.dtype} inside the ${payloadLength}-byte payload`);
     }
     const bytes = new Uint8Array(n * C.BYTES_PER_ELEMENT);
@@ -188,9 +192,29 @@ export function decodeArrayFile(buf: Uint8Array, file: string): { meta: unknown;
       const w = C.BYTES_PER_ELEMENT;
       for (let i = 0; i < bytes.length; i += w) bytes.subarray(i, i + w).reverse();
     }
-    arrays[e.name] = ndarray(new C(bytes.buffer), e.shape.slice()) as StoredArray;
+    // defineProperty: a name such as "__proto__" must become an entry, not the object's prototype.
+    Object.defineProperty(arrays, e.name, { value: ndarray(new C(bytes.buffer), e.shape.slice()), enumerable: true, writable: true, configurable: true });
   }
   return { meta: parsed.meta, arrays };
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * Checks the types in one array-table entry before any of it is used (the header is only
+ * checksummed, not trusted: a file can be forged with a valid SHA-256).
+ */
+function checkEntry(file: string, e: unknown, seen: Record<string, StoredArray>): asserts e is ArrayEntry {
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new CheckpointError(file, `checkpoint array table holds ${JSON.stringify(e)}, expected an entry object`);
+  const { name, dtype, shape, offset, byteLength } = e as Record<string, unknown>;
+  if (typeof name !== 'string') throw new CheckpointError(file, `checkpoint array table holds an entry named ${JSON.stringify(name)}, expected a string`);
+  if (Object.prototype.hasOwnProperty.call(seen, name)) throw new CheckpointError(file, `array ${JSON.stringify(name)} is listed twice in the header`);
+  if (typeof dtype !== 'string' || !Object.prototype.hasOwnProperty.call(CTORS, dtype) || !Array.isArray(shape) || !shape.every(isCount)) {
+    throw new CheckpointError(file, `array ${JSON.stringify(name)}: bad dtype or shape in the header`);
+  }
+  if (!isCount(offset) || !isCount(byteLength)) {
+    throw new CheckpointError(file, `array ${JSON.stringify(name)}: offset ${JSON.stringify(offset)} and byteLength ${JSON.stringify(byteLength)} must be non-negative integers`);
+  }
 }
 
 /** Reads an array file, failing with a {@link CheckpointError} naming the file when it is missing, truncated or corrupt. */
