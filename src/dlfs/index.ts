@@ -11,3 +11,4 @@ export * from './bookNet';
 export * from './multiLayerNet';
 export * from './convNets';
 export * from './trainer';
+export * from './paramsFile';
