@@ -32,3 +32,4 @@ export * from './layers';
 export * from './optim';
 export * from './solver';
 export * from './gpu';
+export * as dlfs from './dlfs';
