@@ -1,0 +1,10 @@
+/**
+ * `training`: PyTorch-semantics optimizers, learning-rate schedules, data loading and the
+ * training loop (SPEC §11). Import as `import { training } from 'cs231n-ts'`.
+ */
+export * from './optimizer';
+export * from './sgd';
+export * from './adam';
+export * from './adamw';
+export * from './rmsprop';
+export * from './adagrad';
