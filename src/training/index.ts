@@ -16,3 +16,5 @@ export * from './linearLR';
 export * from './oneCycleLR';
 export * from './sequentialLR';
 export * from './chainedScheduler';
+export * from './transforms';
+export * from './dataLoader';
