@@ -49,17 +49,20 @@ export function randomCrop(size: number, padding = 0): Transform {
       for (let c = 0; c < C; c++) {
         const sBase = (n * C + c) * H * W;
         const dBase = (n * C + c) * size * size;
+        // Columns j in [j0, j1) fall inside the image; the rest are padding.
+        const j0 = Math.max(0, -left);
+        const j1 = Math.min(size, W - left);
         for (let i = 0; i < size; i++) {
           const r = top + i;
           const row = dBase + i * size;
-          if (r < 0 || r >= H) {
+          if (r < 0 || r >= H || j1 <= j0) {
             dst.fill(0, row, row + size);
             continue;
           }
-          for (let j = 0; j < size; j++) {
-            const col = left + j;
-            dst[row + j] = col >= 0 && col < W ? src[sBase + r * W + col] : 0;
-          }
+          for (let j = 0; j < j0; j++) dst[row + j] = 0;
+          const from = sBase + r * W + left;
+          for (let j = j0; j < j1; j++) dst[row + j] = src[from + j];
+          for (let j = j1; j < size; j++) dst[row + j] = 0;
         }
       }
     }
@@ -101,16 +104,26 @@ export function normalize(mean: readonly number[], std: readonly number[]): Tran
     const [N, C, H, W] = dims('normalize', x);
     if (C !== mean.length) throw new RangeError(`normalize: mean: expected ${C} values for a batch of ${C} channels, got ${mean.length}`);
     const d = x.data;
-    const f32 = d instanceof Float32Array;
-    // In float32, each of the two operations rounds on its own, as torch's sub_ then div_.
-    const round = f32 ? Math.fround : (v: number) => v;
     const hw = H * W;
+    if (d instanceof Float32Array) {
+      // Each of the two operations rounds to float32 on its own, as torch's sub_ then div_.
+      const fround = Math.fround;
+      for (let n = 0; n < N; n++) {
+        for (let c = 0; c < C; c++) {
+          const m = fround(mean[c]);
+          const s = fround(std[c]);
+          const end = (n * C + c + 1) * hw;
+          for (let k = end - hw; k < end; k++) d[k] = fround(d[k] - m) / s;
+        }
+      }
+      return x;
+    }
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
-        const m = round(mean[c]);
-        const s = round(std[c]);
-        const base = (n * C + c) * hw;
-        for (let k = base; k < base + hw; k++) d[k] = round(d[k] - m) / s;
+        const m = mean[c];
+        const s = std[c];
+        const end = (n * C + c + 1) * hw;
+        for (let k = end - hw; k < end; k++) d[k] = (d[k] - m) / s;
       }
     }
     return x;
