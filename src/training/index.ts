@@ -18,3 +18,5 @@ export * from './sequentialLR';
 export * from './chainedScheduler';
 export * from './transforms';
 export * from './dataLoader';
+export * from './checkpoint';
+export * from './fit';
