@@ -36,3 +36,4 @@ export * as dlfs from './dlfs';
 export * as nn from './nn';
 export * as ops from './ops';
 export * as models from './models';
+export * as training from './training';
