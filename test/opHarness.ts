@@ -212,7 +212,7 @@ export function checkOp<A, C>(op: Op<A, C>, opts: CheckOpOptions<A>): CheckOpRes
       if (!want) return;
       const g = grads[i];
       if (!g) throw new Error(`${op.name}: input ${i} should be differentiable but its gradient is null`);
-      const f = (v: Tensor): Tensor => op.forward(inputs.map((t, k) => (k === i ? v : t)), attrs()).out;
+      const f = (v: Tensor): Tensor => copy(op.forward(inputs.map((t, k) => (k === i ? v : t)), attrs()).out);
       expectGradCheck(`${op.name} d(input ${i})`, g, evalNumericalGradientArray(f, x, dout, { h: opts.h }), tol);
     });
   }
@@ -317,12 +317,13 @@ export function checkModule(module: Module, input: number[] | Tensor, opts: Chec
   for (const [n, p] of module.namedParameters()) grads[n] = p.grad ? copy(p.grad) : null;
 
   if (opts.gradCheck ?? true) {
-    const f = (v: Tensor): Tensor => noGrad(() => fwd(v));
+    // Copies: a module may return its input itself (Identity), which the perturbation would change under it.
+    const f = (v: Tensor): Tensor => copy(noGrad(() => fwd(v)));
     expectGradCheck(`${name} dx`, dx, evalNumericalGradientArray(f, copy(x), dout), tol);
     for (const [n, p] of module.namedParameters()) {
       const g = grads[n];
       if (!g) throw new Error(`${name}: parameter ${n} got no gradient`);
-      const fp = (): Tensor => noGrad(() => fwd(x));
+      const fp = (): Tensor => copy(noGrad(() => fwd(x)));
       expectGradCheck(`${name} d${n}`, g, evalNumericalGradientArray(fp, p.data, dout), tol);
     }
   }
