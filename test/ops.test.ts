@@ -12,7 +12,7 @@ import {
 import { fromData } from '../src/core/tensor';
 import type { Op } from '../src/ops/op';
 import type { UnaryCache } from '../src/ops/unary';
-import { maxPoolBackwardFast, maxPoolForwardFast, maxPoolForwardNaive, reluBackward, reluForward, softmaxLoss } from '../src/layers';
+import { dropoutForward, maxPoolBackwardFast, maxPoolForwardFast, maxPoolForwardNaive, reluBackward, reluForward, softmaxLoss } from '../src/layers';
 import { t64 } from './layerTestUtils';
 import { checkOp, checkOpFixture, fixtureCase, loadFixtures } from './opHarness';
 
@@ -304,5 +304,16 @@ describe('the harness itself', () => {
   test('an op that writes into its input fails', () => {
     const inPlace: Op<Record<string, never>, unknown> = { ...relu, name: 'inPlace', forward: (inp) => { const r = relu.forward(inp, {}); inp[0].data[0] = 7; return r; } };
     expect(() => checkOp(inPlace, { inputs: [x()], attrs: {}, gradCheck: false })).toThrow(/inPlace: forward or backward modified input 0/);
+  });
+});
+
+describe("cs231n's dropoutForward shares the dropout op's mask", () => {
+  test('keep probability q in cs231n = drop probability 1 − q in the op: same mask, same values', () => {
+    fc.assert(fc.property(fc.array(dim(5), { minLength: 1, maxLength: 3 }), fc.constantFrom(0.25, 0.5, 0.75, 1), seed, (shape, q, s) => {
+      const x = new RandomState(s).randn(...shape);
+      const a = dropoutForward(x, { p: q, mode: 'train', seed: s }).out;
+      const b = dropout.forward([x], { p: 1 - q, training: true, rng: new RandomState(s) }).out;
+      expect(Array.from(a.data)).toEqual(Array.from(b.data));
+    }), RUNS);
   });
 });

@@ -33,9 +33,12 @@ function checkMaskAttrs(op: string, attrs: { p: number; training: boolean; rng: 
   if (attrs.training && attrs.p > 0 && !(attrs.rng instanceof RandomState)) throw new TypeError(`rng: expected a RandomState, got ${String(attrs.rng)}`);
 }
 
-/** Multipliers m/(1 − p) with m ~ Bernoulli(1 − p) drawn from `rng` (all zero when p = 1, as PyTorch). */
-function bernoulliScaled(rng: RandomState, count: number, p: number): Float64Array {
-  const keep = 1 - p;
+/**
+ * Inverted-dropout multipliers: `count` draws u = rng.rand(), each 1/keep where u < keep, else 0
+ * (all zero when keep = 0, as PyTorch's p = 1). Shared by the ops here and cs231n's
+ * `dropoutForward`, which passes its keep probability directly.
+ */
+export function invertedDropoutMask(rng: RandomState, count: number, keep: number): Float64Array {
   const scale = keep > 0 ? 1 / keep : 0;
   const u = rng.rand(count).data;
   const m = new Float64Array(count);
@@ -43,7 +46,8 @@ function bernoulliScaled(rng: RandomState, count: number, p: number): Float64Arr
   return m;
 }
 
-function applyMask(src: ArrayLike<number>, mask: Float64Array, block: number, dtype: DType): ReturnType<typeof allocFloat> {
+/** src·mask in `dtype`, each mask entry covering `block` consecutive elements (zero entries skip their block). */
+export function applyMask(src: ArrayLike<number>, mask: Float64Array, block: number, dtype: DType): ReturnType<typeof allocFloat> {
   const out = allocFloat(dtype, src.length);
   for (let b = 0; b < mask.length; b++) {
     const m = mask[b];
@@ -72,7 +76,7 @@ export const dropout = defineOp<DropoutAttrs, MaskCache>({
     const xd = dense('x', x);
     const dtype = dtypeOf(x);
     if (!attrs.training || attrs.p === 0) return { out: copy(xd), cache: { shape: x.shape.slice(), dtype, mask: null, block: 1 } };
-    const mask = bernoulliScaled(attrs.rng, x.size, attrs.p);
+    const mask = invertedDropoutMask(attrs.rng, x.size, 1 - attrs.p);
     return { out: ndarray(applyMask(xd.data, mask, 1, dtype), x.shape.slice()), cache: { shape: x.shape.slice(), dtype, mask, block: 1 } };
   },
   backward: maskBackward,
@@ -101,7 +105,7 @@ export const stochasticDepth = defineOp<StochasticDepthAttrs, MaskCache>({
     if (!attrs.training || attrs.p === 0) return { out: copy(xd), cache: { shape: x.shape.slice(), dtype, mask: null, block: 1 } };
     const draws = attrs.mode === 'row' ? x.shape[0] : 1;
     const block = draws === 0 ? 0 : x.size / draws;
-    const mask = bernoulliScaled(attrs.rng, draws, attrs.p);
+    const mask = invertedDropoutMask(attrs.rng, draws, 1 - attrs.p);
     return { out: ndarray(applyMask(xd.data, mask, block, dtype), x.shape.slice()), cache: { shape: x.shape.slice(), dtype, mask, block } };
   },
   backward: maskBackward,
