@@ -10,3 +10,4 @@ export * from './mobilenetV3';
 export * from './shufflenetV2';
 export * from './shufflenetV1';
 export * from './efficientnet';
+export * from './imagenet';
