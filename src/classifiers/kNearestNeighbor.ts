@@ -1,6 +1,6 @@
 import type { Backend } from '../gpu';
 import ndarray, { type NdArray } from 'ndarray';
-import { assertArg, assertShape, floatDtype, ShapeError, shapeStr } from '../core/check';
+import { assertArg, assertFiniteRows, assertShape, floatDtype, ShapeError, shapeStr, showValue } from '../core/check';
 import type { DType, FloatArray } from '../core/dtype';
 import { matmul } from '../core/matmul';
 import { ascontiguous, astype, concatRows, dtypeOf, isContiguous, zeros, type IntTensor, type NumStore, type Tensor } from '../core/tensor';
@@ -43,12 +43,14 @@ export class KNearestNeighbor {
   /**
    * Memorises the training data (N, D) and labels (N,). Like cs231n it keeps a reference, not a
    * copy, when X is already a dense float array: do not modify it while the classifier is used.
+   * A NaN or infinite value is an error naming its row.
    */
   train(X: NdArray<NumStore>, y: NdArray<NumStore>): void {
     const Xf = floatMatrix('X', X);
     const { N } = assertShape('X', Xf, ['N', 'D']);
     if (N === 0) throw new ShapeError(`X: expected at least one training example, got shape ${shapeStr(Xf.shape)}`);
     const labels = labelArray('y', y, N);
+    assertFiniteRows('X', Xf);
     this.Xtrain = ascontiguous(Xf);
     this.yTrain = labels;
     this.numClasses = numClassesOf(labels);
@@ -76,7 +78,7 @@ export class KNearestNeighbor {
     if (numLoops === 0) dists = this.computeDistancesNoLoops(X);
     else if (numLoops === 1) dists = this.computeDistancesOneLoop(X);
     else if (numLoops === 2) dists = this.computeDistancesTwoLoops(X);
-    else throw new RangeError(`numLoops: expected 0, 1 or 2, got ${JSON.stringify(numLoops)}`);
+    else throw new RangeError(`numLoops: expected 0, 1 or 2, got ${showValue(numLoops)}`);
     return this.predictLabels(dists, k);
   }
 
@@ -185,6 +187,8 @@ export class KNearestNeighbor {
     const D = Xtr.shape[1];
     const { N } = assertShape('X', Xf, ['N', D]);
     if (N === 0) throw new ShapeError(`X: expected at least one test example, got shape ${shapeStr(Xf.shape)}`);
+    // Checked once here for every routine: the no-loop formula would clamp a NaN distance to 0.
+    assertFiniteRows('X', Xf);
     const dtype = commonDtype(dtypeOf(Xf), dtypeOf(Xtr));
     const test = ascontiguous(astype(Xf, dtype));
     return { test, train: this.trainIn(dtype), dtype, nte: N, ntr: numTrain, D };

@@ -2,6 +2,7 @@ import { assertArg } from '../core/check';
 import type { DType } from '../core/dtype';
 import type { RandomState } from '../core/random';
 import { ascontiguous, astype, zeros, type Tensor } from '../core/tensor';
+import { assertNonNegative } from './inputs';
 
 /*
  * What the modular nets (fcNet.ts, cnn.ts) share: option checks, Gaussian initialisation drawn
@@ -55,8 +56,8 @@ export function positiveIntOption(name: string, v: unknown): number {
 
 /** Checks a finite non-negative number option (reg, weightScale). */
 export function nonNegativeOption(name: string, v: unknown): number {
-  assertArg(typeof v === 'number' && Number.isFinite(v) && v >= 0, name, 'a finite number >= 0', v);
-  return v as number;
+  assertNonNegative(name, v);
+  return v;
 }
 
 /**

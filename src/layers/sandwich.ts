@@ -1,3 +1,4 @@
+import { showValue } from '../core/check';
 import type { Tensor } from '../core/tensor';
 import { affineBackward, affineForward, type AffineCache } from './affine';
 import { batchnormBackwardAlt, batchnormForward, type BatchnormCache, type BatchnormParam } from './batchnorm';
@@ -55,7 +56,7 @@ export function affineNormReluForward(
   let n: { out: Tensor; cache: BatchnormCache | LayernormCache };
   if (normalization === 'batchnorm') n = batchnormForward(a.out, gamma, beta, normParam as BatchnormParam);
   else if (normalization === 'layernorm') n = layernormForward(a.out, gamma, beta, normParam as LayernormParam);
-  else throw new RangeError(`normalization: expected 'batchnorm' or 'layernorm', got ${JSON.stringify(normalization)}`);
+  else throw new RangeError(`normalization: expected 'batchnorm' or 'layernorm', got ${showValue(normalization)}`);
   const r = reluForward(n.out);
   return { out: r.out, cache: { normalization, fcCache: a.cache, normCache: n.cache, reluCache: r.cache } };
 }
