@@ -242,6 +242,7 @@ function smallData(data: Splits, n: number, nVal: number) {
 export const script: AssignmentScript = {
   name: 'batchNormalization',
   title: 'Batch Normalization (assignment 2)',
+  description: 'BatchNormalization.ipynb: batch and layer normalization, deep nets with and without, weight-scale and batch-size studies',
   async run(ctx) {
     const print = ctx.opts.print ?? ((l: string) => console.log(l));
     bnForwardChecks(ctx);
@@ -258,4 +259,4 @@ export const script: AssignmentScript = {
 
 export default script;
 
-if (require.main === module) main(script, 'cs231n assignment 2: batch and layer normalization');
+if (require.main === module) main(script);

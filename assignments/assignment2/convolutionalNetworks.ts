@@ -281,6 +281,7 @@ function spatialNormChecks({ report }: ScriptContext): void {
 export const script: AssignmentScript = {
   name: 'convolutionalNetworks',
   title: 'Convolutional Networks (assignment 2)',
+  description: 'ConvolutionalNetworks.ipynb: naive and fast convolution and pooling, the three-layer convnet, spatial batch and group norm',
   async run(ctx) {
     const print = ctx.opts.print ?? ((l: string) => console.log(l));
     convChecks(ctx);
@@ -296,4 +297,4 @@ export const script: AssignmentScript = {
 
 export default script;
 
-if (require.main === module) main(script, 'cs231n assignment 2: convolutional networks');
+if (require.main === module) main(script);

@@ -95,6 +95,7 @@ async function regularization(ctx: ScriptContext, data: Splits, print: (l: strin
 export const script: AssignmentScript = {
   name: 'dropout',
   title: 'Dropout (assignment 2)',
+  description: 'Dropout.ipynb: dropout forward/backward and nets with and without dropout on a small training set',
   async run(ctx) {
     const print = ctx.opts.print ?? ((l: string) => console.log(l));
     forwardChecks(ctx);
@@ -108,4 +109,4 @@ export const script: AssignmentScript = {
 
 export default script;
 
-if (require.main === module) main(script, 'cs231n assignment 2: dropout');
+if (require.main === module) main(script);

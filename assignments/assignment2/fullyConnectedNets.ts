@@ -231,6 +231,7 @@ async function bestModel(ctx: ScriptContext, data: Splits, solverPrint: (l: stri
 export const script: AssignmentScript = {
   name: 'fullyConnectedNets',
   title: 'Fully-Connected Neural Nets (assignment 2)',
+  description: 'FullyConnectedNets.ipynb: affine/ReLU layers and losses gradient-checked, the Solver, deep nets, SGD+momentum, RMSProp and Adam',
   async run(ctx) {
     const print = ctx.opts.print ?? ((l: string) => console.log(l));
     layerChecks(ctx);
@@ -248,4 +249,4 @@ export const script: AssignmentScript = {
 
 export default script;
 
-if (require.main === module) main(script, 'cs231n assignment 2: fully-connected nets, the Solver and update rules');
+if (require.main === module) main(script);
