@@ -14,7 +14,8 @@ import {
   type Labels,
   type PoolParam,
 } from '../layers';
-import { addHalfL2, type LossAndGrads, checkDtype, checkOptionNames, gaussian, nonNegativeOption, positiveIntOption, zerosOf } from './netParams';
+import type { LossAndGrads } from '../layers/losses';
+import { addHalfL2, checkDtype, checkOptionNames, gaussian, nonNegativeOption, positiveIntOption, zerosOf } from './netParams';
 
 /** Options of {@link ThreeLayerConvNet}; defaults are cs231n's. */
 export interface ThreeLayerConvNetOptions {

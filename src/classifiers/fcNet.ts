@@ -21,7 +21,8 @@ import {
   type Labels,
   type LayernormParam,
 } from '../layers';
-import { addHalfL2, type LossAndGrads, checkDtype, checkOptionNames, gaussian, nonNegativeOption, onesOf, positiveIntOption, zerosOf } from './netParams';
+import type { LossAndGrads } from '../layers/losses';
+import { addHalfL2, checkDtype, checkOptionNames, gaussian, nonNegativeOption, onesOf, positiveIntOption, zerosOf } from './netParams';
 
 /*
  * cs231n's fc_net.py: the modular two-layer net and the fully connected net of any depth with

@@ -10,12 +10,6 @@ import { assertNonNegative } from './inputs';
  * gradient is reg·W; the linear classifiers use reg·ΣW² instead, see regularize.ts).
  */
 
-/** What a model's `loss(X, y)` returns when labels are given: the scalar loss and one gradient per parameter. */
-export interface LossAndGrads {
-  loss: number;
-  grads: Record<string, Tensor>;
-}
-
 /** Throws when `opts` holds a key not in `known`, listing the known ones (catches cs231n snake_case names). */
 export function checkOptionNames(where: string, opts: object, known: readonly string[]): void {
   const unknown = Object.keys(opts ?? {}).filter((k) => !known.includes(k));

@@ -7,6 +7,15 @@ import { dense } from './layerArgs';
 /** Integer class labels `(N,)`: Int32 as produced by the data loaders; other integer stores accepted. */
 export type Labels = NdArray<NumStore>;
 
+/**
+ * What a model's `loss(X, y)` returns when labels are given: the scalar loss and one gradient
+ * per parameter. Defined here, below both the models and the Solver, so neither imports the other.
+ */
+export interface LossAndGrads {
+  loss: number;
+  grads: Record<string, Tensor>;
+}
+
 function checkScores(x: Tensor, y: Labels): { N: number; C: number; xs: Float64Array | Float32Array; ys: number[] } {
   assertNdim('x', x, 2);
   const { N, C } = assertShape('x', x, ['N', 'C']);
