@@ -16,7 +16,7 @@ import { adam, rmsprop, sgdMomentum } from '../../src/optim';
 import { Solver, type LossAndGrads } from '../../src/solver';
 import { main, type AssignmentScript, type ScriptContext } from '../common';
 import { ADAM, AFFINE_FORWARD_OUT, RELU_FORWARD_OUT, RMSPROP, SGD_MOMENTUM, TWO_LAYER_SCORES } from './references';
-import { accuracyCheck, checkError, firstRows, layerGradError, loadSplits, modelGradErrors, plot, plotSolvers, randnScaled, type Splits } from './shared';
+import { accuracyCheck, checkError, firstRows, layerGradError, loadSplits, modelGradErrors, plot, plotSolvers, type Splits } from './shared';
 
 /** numpy's `np.linspace(a, b, num=prod(shape)).reshape(shape)`. */
 const lin = (a: number, b: number, shape: number[]): Tensor => reshape(linspace(a, b, sizeOf(shape)), shape);
@@ -59,7 +59,7 @@ function layerChecks({ report }: ScriptContext): void {
 
   report.section('Loss layers: softmax and SVM');
   rng = new RandomState(231);
-  const scores = randnScaled(rng, [50, 10], 0.001);
+  const scores = rng.normal(0, 0.001, [50, 10]);
   const y = rng.randint(10, null, 50);
   const svm = svmLoss(scores, y);
   report.check('svm_loss loss (notebook "around 9")', svm.loss, 8.999602749096233, { absTol: 1e-12 });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import ndarray from 'ndarray';
 import type { DType } from '../../src/core/dtype';
-import type { RandomState } from '../../src/core/random';
+import { mean, std } from '../../src/core/reduce';
 import { ascontiguous, sizeOf, transpose, type IntTensor, type Tensor } from '../../src/core/tensor';
 import { getCifar10Data, type Cifar10Data } from '../../src/data/cifarSplits';
 import type { BestDataset } from '../../src/data/resolve';
@@ -125,14 +125,6 @@ export function timed<T>(fn: () => T): { value: T; seconds: number } {
   return { value, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
 }
 
-/** `scale · randn(shape) + shift` from rng (the notebooks' `a * np.random.randn(...) + b`). */
-export function randnScaled(rng: RandomState, shape: number[], scale = 1, shift = 0): Tensor {
-  const r = rng.randn(...shape);
-  const d = r.data;
-  for (let i = 0; i < d.length; i++) d[i] = scale * d[i] + shift;
-  return r;
-}
-
 /** Prints an array beside its reference (e.g. per-feature means); passes when every |ours − ref| ≤ tol. */
 export function checkArray(report: Report, name: string, ours: ArrayLike<number>, ref: ArrayLike<number>, tol: number): boolean {
   const a = Array.from(ours);
@@ -144,15 +136,7 @@ export function checkArray(report: Report, name: string, ours: ArrayLike<number>
 
 /** Per-column mean and biased std of an (R, D) array (the notebooks' `x.mean(axis=0)`, `x.std(axis=0)`). */
 export function columnStats(a: Tensor): { means: number[]; stds: number[] } {
-  const [R, D] = a.shape;
-  const c = ascontiguous(a).data;
-  const means = new Array<number>(D).fill(0);
-  const stds = new Array<number>(D).fill(0);
-  for (let i = 0; i < R; i++) for (let j = 0; j < D; j++) means[j] += c[i * D + j];
-  for (let j = 0; j < D; j++) means[j] /= R;
-  for (let i = 0; i < R; i++) for (let j = 0; j < D; j++) stds[j] += (c[i * D + j] - means[j]) ** 2;
-  for (let j = 0; j < D; j++) stds[j] = Math.sqrt(stds[j] / R);
-  return { means, stds };
+  return { means: Array.from(mean(a, 0).data), stds: Array.from(std(a, 0).data) };
 }
 
 /**
