@@ -46,13 +46,14 @@ export async function findChromium(): Promise<ChromiumBinary> {
 }
 
 const ROOT = path.join(__dirname, '..');
-/** The browser-safe part of src/gpu: kernels, plans and the runner. */
-const MODULES = ['kernelSource', 'kernelCall', 'matView', 'tiling', 'gemmSteps', 'distanceSteps', 'linearLossSteps', 'voteSteps', 'runner'];
+/** The browser-safe part of src/gpu (kernels, plans, the runner) and what it imports, as paths under src/. */
+const MODULES = ['layers/softmaxRow', 'gpu/kernelSource', 'gpu/kernelCall', 'gpu/matView', 'gpu/tiling', 'gpu/gemmSteps', 'gpu/distanceSteps', 'gpu/linearLossSteps', 'gpu/voteSteps', 'gpu/runner'];
 
 /** Each module transpiled to CommonJS and wrapped for the page's loader. */
 function moduleBundle(): string {
-  const parts = MODULES.map((name) => {
-    const src = fs.readFileSync(path.join(ROOT, 'src', 'gpu', `${name}.ts`), 'utf8');
+  const parts = MODULES.map((file) => {
+    const name = path.basename(file);
+    const src = fs.readFileSync(path.join(ROOT, 'src', `${file}.ts`), 'utf8');
     const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText;
     return `__define(${JSON.stringify(name)}, function (module, exports, require) {\n${js}\n});`;
   });
@@ -68,7 +69,8 @@ function pageHtml(script: string): string {
   function __define(name, fn) { defs[name] = fn; }
   function __require(name) {
     if (name === 'gpu.js') return window.GPU;
-    const key = name.replace(/^\\.\\//, '');
+    // Modules are keyed by file name: './runner' and '../layers/softmaxRow' alike.
+    const key = name.replace(/^.*\\//, '');
     if (cache[key]) return cache[key].exports;
     if (!defs[key]) throw new Error('no module ' + name);
     const m = { exports: {} };
