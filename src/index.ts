@@ -32,3 +32,4 @@ export * from './layers';
 export * from './optim';
 export * from './solver';
 export * from './gpu';
+export type { AssignmentScript, ScriptContext, ScriptFamily, ScriptOptions } from './cli/script';
