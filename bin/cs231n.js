@@ -8,6 +8,12 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
+// `cs231n list | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const root = path.join(__dirname, '..');
 const source = path.join(root, 'assignments', 'cli.ts');
 
