@@ -14,6 +14,7 @@ import { cnnMain, isFull, loadBookData, paramsPath, rngFor } from './shared';
 export const script: AssignmentScript = {
   name: 'deep_convnet',
   title: 'ch08 train_deepnet: DeepConvNet, 20 epochs of Adam',
+  description: 'DeepConvNet, 20 epochs of Adam',
   async run({ opts, report, outDir }) {
     const data = loadBookData(opts, { flatten: false, maxTrain: opts.quick ? 500 : undefined, maxTest: opts.quick ? 300 : undefined });
     report.text(data.description);

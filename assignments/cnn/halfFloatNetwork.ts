@@ -33,6 +33,7 @@ function accuracyRounded(net: dlfs.BookNet, x: Tensor, t: IntTensor, round: (a: 
 export const script: AssignmentScript = {
   name: 'half_float_network',
   title: 'ch08 half_float_network: DeepConvNet inference in float64, float32 and float16',
+  description: 'DeepConvNet inference in float64, float32 and float16',
   async run(ctx) {
     const { opts, report } = ctx;
     const data = loadBookData(opts, { flatten: false, maxTrain: opts.quick ? 500 : undefined, maxTest: opts.quick ? 500 : undefined });

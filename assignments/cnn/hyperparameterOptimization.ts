@@ -16,6 +16,7 @@ import { cnnMain, loadBookData, rngFor } from './shared';
 export const script: AssignmentScript = {
   name: 'hyperparameter_optimization',
   title: 'ch06 hyperparameter_optimization: random search over learning rate and weight decay',
+  description: 'Random search over learning rate and weight decay',
   async run({ opts, report, outDir }) {
     const data = loadBookData(opts, { flatten: true, maxTrain: 500, maxTest: 1 });
     report.text(data.description);

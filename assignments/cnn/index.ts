@@ -1,4 +1,4 @@
-import type { AssignmentScript } from '../common';
+import type { AssignmentScript, ScriptFamily } from '../../src/cli/script';
 import { script as optimizerCompareNaive } from './optimizerCompareNaive';
 import { script as optimizerCompareMnist } from './optimizerCompareMnist';
 import { script as weightInitActivationHistogram } from './weightInitActivationHistogram';
@@ -34,3 +34,6 @@ export const CNN_SCRIPTS: readonly AssignmentScript[] = [
   deepConvnet,
   halfFloatNetwork,
 ];
+
+/** The Deep Learning from Scratch scripts as registered with the CLI. */
+export const CNN: ScriptFamily = { name: 'cnn', title: 'Deep Learning from Scratch ch. 6–8', folder: 'assignments/cnn', scripts: CNN_SCRIPTS };

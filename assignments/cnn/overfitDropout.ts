@@ -14,6 +14,7 @@ import { cnnMain, loadBookData, rngFor } from './shared';
 export const script: AssignmentScript = {
   name: 'overfit_dropout',
   title: 'ch06 overfit_dropout: dropout 0.2 on 300 images',
+  description: 'Dropout 0.2 on 300 images',
   async run({ opts, report, outDir }) {
     const data = loadBookData(opts, { flatten: true, maxTrain: 300, maxTest: opts.quick ? 500 : undefined });
     report.text(data.description);

@@ -147,7 +147,8 @@ export function parseCnnArgs(name: string, description: string, argv: string[] =
     else if (a.startsWith('--dataset=')) dataset = a.slice('--dataset='.length);
     else rest.push(a);
   }
-  const opts: CnnScriptOptions = { ...parseScriptArgs(name, `${description} (--dataset mnist|fashion-mnist)`, rest) };
+  const { dataset: _shared, ...base } = parseScriptArgs(name, `${description} (--dataset mnist|fashion-mnist)`, rest);
+  const opts: CnnScriptOptions = { ...base };
   if (dataset !== undefined) {
     if (dataset !== 'mnist' && dataset !== 'fashion-mnist') throw new RangeError(`--dataset: expected mnist or fashion-mnist, got ${JSON.stringify(dataset)}`);
     opts.dataset = dataset;

@@ -13,6 +13,7 @@ import { cnnMain, isFull, loadBookData, paramsPath, rngFor } from './shared';
 export const script: AssignmentScript = {
   name: 'train_convnet',
   title: 'ch07 train_convnet: SimpleConvNet, 20 epochs of Adam',
+  description: 'SimpleConvNet, 20 epochs of Adam',
   async run({ opts, report, outDir }) {
     const data = loadBookData(opts, { flatten: false, maxTrain: opts.quick ? 1000 : undefined, maxTest: opts.quick ? 500 : undefined });
     report.text(data.description);
