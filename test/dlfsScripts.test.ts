@@ -1,6 +1,6 @@
 /*
  * The DLFS scripts (assignments/cnn) as a reader runs them: every check line passes and the
- * figures are written into report.html. The two fast deterministic ones run here; the training
+ * figures are written into report.html. The fast ones run here; the training
  * scripts run with --quick from `cs231n run` / CI (see bench/RESULTS.md for the full runs).
  */
 import fs from 'node:fs';
@@ -53,4 +53,9 @@ test('optimizer_compare_naive: the race end points pass and the contour figure i
 test('weight_init_activation_histogram: the book qualitative results hold', async () => {
   const html = await run('weight_init_activation_histogram');
   expect(html).toContain('ReLU He');
+});
+
+test('gradient_check: every parameter agrees off ReLU/pool kinks, and kinks are rare', async () => {
+  const html = await run('gradient_check');
+  expect(html).toContain('entries excused as kinks');
 });

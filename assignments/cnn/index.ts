@@ -8,6 +8,7 @@ import { script as batchNormGradientCheck } from './batchNormGradientCheck';
 import { script as overfitWeightDecay } from './overfitWeightDecay';
 import { script as overfitDropout } from './overfitDropout';
 import { script as hyperparameterOptimization } from './hyperparameterOptimization';
+import { script as gradientCheck } from './gradientCheck';
 import { script as trainConvnet } from './trainConvnet';
 import { script as deepConvnet } from './deepConvnet';
 import { script as halfFloatNetwork } from './halfFloatNetwork';
@@ -30,6 +31,7 @@ export const CNN_SCRIPTS: readonly AssignmentScript[] = [
   overfitWeightDecay,
   overfitDropout,
   hyperparameterOptimization,
+  gradientCheck,
   trainConvnet,
   deepConvnet,
   halfFloatNetwork,
