@@ -11,6 +11,7 @@ import { script as hyperparameterOptimization } from './hyperparameterOptimizati
 import { script as gradientCheck } from './gradientCheck';
 import { script as trainConvnet } from './trainConvnet';
 import { script as visualizeFilter } from './visualizeFilter';
+import { script as applyFilter } from './applyFilter';
 import { script as deepConvnet } from './deepConvnet';
 import { script as halfFloatNetwork } from './halfFloatNetwork';
 
@@ -35,6 +36,7 @@ export const CNN_SCRIPTS: readonly AssignmentScript[] = [
   gradientCheck,
   trainConvnet,
   visualizeFilter,
+  applyFilter,
   deepConvnet,
   halfFloatNetwork,
 ];
