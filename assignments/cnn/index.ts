@@ -13,6 +13,7 @@ import { script as trainConvnet } from './trainConvnet';
 import { script as visualizeFilter } from './visualizeFilter';
 import { script as applyFilter } from './applyFilter';
 import { script as deepConvnet } from './deepConvnet';
+import { script as misclassifiedMnist } from './misclassifiedMnist';
 import { script as halfFloatNetwork } from './halfFloatNetwork';
 
 /*
@@ -38,5 +39,6 @@ export const CNN_SCRIPTS: readonly AssignmentScript[] = [
   visualizeFilter,
   applyFilter,
   deepConvnet,
+  misclassifiedMnist,
   halfFloatNetwork,
 ];

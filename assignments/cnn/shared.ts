@@ -205,3 +205,20 @@ export function trainedSimpleConvNet(ctx: ScriptContext): dlfs.SimpleConvNet {
   });
   return net;
 }
+
+/**
+ * The DeepConvNet that ch08/train_deepnet saved (deep_convnet_params.pkl), for
+ * misclassified_mnist and half_float_network; without one, a shorter run (1 epoch on 500
+ * images with --quick, 5 epochs on the whole training set otherwise) is done here and saved.
+ */
+export function trainedDeepConvNet(ctx: ScriptContext): dlfs.DeepConvNet {
+  const { opts } = ctx;
+  const net = new dlfs.DeepConvNet({ rng: rngFor(opts, 1) });
+  trainedOrTrain(ctx, net, paramsPath(opts, 'deep_convnet', 'deep_convnet_params.ckpt'), 'DeepConvNet', () => {
+    const data = loadBookData(opts, { flatten: false, maxTrain: opts.quick ? 500 : undefined, maxTest: opts.quick ? 500 : undefined });
+    const tr = new dlfs.Trainer(net, data.xTrain, data.tTrain, data.xTest, data.tTest, { epochs: opts.quick ? 1 : 5, optimizer: 'Adam', optimizerParam: { lr: 0.001 }, evaluateSampleNumPerEpoch: 500, verbose: false, rng: rngFor(opts, 2) });
+    tr.train();
+    ctx.report.text(`DeepConvNet trained here: test accuracy ${tr.finalTestAcc.toFixed(4)}`);
+  });
+  return net;
+}
