@@ -33,3 +33,7 @@ export * from './optim';
 export * from './solver';
 export * from './gpu';
 export * as dlfs from './dlfs';
+export * as nn from './nn';
+export * as ops from './ops';
+export * as models from './models';
+export * as training from './training';
