@@ -59,3 +59,8 @@ test('gradient_check: every parameter agrees off ReLU/pool kinks, and kinks are 
   const html = await run('gradient_check');
   expect(html).toContain('entries excused as kinks');
 });
+
+test('augmentation: each transform is what it claims (rot90, shifts, flip, one brightness factor)', async () => {
+  const html = await run('augmentation');
+  expect(html).toContain('rotation by 90° = numpy rot90');
+});

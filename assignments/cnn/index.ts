@@ -14,6 +14,7 @@ import { script as visualizeFilter } from './visualizeFilter';
 import { script as applyFilter } from './applyFilter';
 import { script as deepConvnet } from './deepConvnet';
 import { script as misclassifiedMnist } from './misclassifiedMnist';
+import { script as augmentation } from './augmentation';
 import { script as halfFloatNetwork } from './halfFloatNetwork';
 
 /*
@@ -40,5 +41,6 @@ export const CNN_SCRIPTS: readonly AssignmentScript[] = [
   applyFilter,
   deepConvnet,
   misclassifiedMnist,
+  augmentation,
   halfFloatNetwork,
 ];
