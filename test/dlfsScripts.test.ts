@@ -34,7 +34,12 @@ async function run(name: string): Promise<string> {
 test('CNN_SCRIPTS: unique names, the book order, each with a title and run', () => {
   const names = CNN_SCRIPTS.map((s) => s.name);
   expect(new Set(names).size).toBe(names.length);
-  expect(names.slice(0, 2)).toEqual(['optimizer_compare_naive', 'optimizer_compare_mnist']);
+  expect(names).toEqual([
+    'optimizer_compare_naive', 'optimizer_compare_mnist', 'weight_init_activation_histogram', 'weight_init_compare',
+    'batch_norm_test', 'batch_norm_gradient_check', 'overfit_weight_decay', 'overfit_dropout', 'hyperparameter_optimization',
+    'gradient_check', 'train_convnet', 'visualize_filter', 'apply_filter',
+    'deep_convnet', 'misclassified_mnist', 'augmentation', 'half_float_network',
+  ]);
   for (const s of CNN_SCRIPTS) expect(typeof s.run).toBe('function');
 });
 
