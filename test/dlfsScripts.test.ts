@@ -9,6 +9,10 @@ import path from 'node:path';
 import { runAssignment, type AssignmentScript } from '../assignments/common';
 import { CNN_SCRIPTS } from '../assignments/cnn';
 import { cnnBest, datasetOf, parseCnnArgs } from '../assignments/cnn/shared';
+import { checkNet } from '../assignments/cnn/gradientCheck';
+import ndarray from 'ndarray';
+import { RandomState } from '../src/core/random';
+import * as dlfs from '../src/dlfs';
 
 let tmp: string;
 beforeAll(() => {
@@ -68,4 +72,18 @@ test('gradient_check: every parameter agrees off ReLU/pool kinks, and kinks are 
 test('augmentation: each transform is what it claims (rot90, shifts, flip, one brightness factor)', async () => {
   const html = await run('augmentation');
   expect(html).toContain('rotation by 90° = numpy rot90');
+});
+
+test('gradient_check: a backprop that is 1% off is not excused as a kink', () => {
+  const net = new dlfs.SimpleConvNet({ inputDim: [1, 10, 10], convParam: { filterNum: 10, filterSize: 3, pad: 0, stride: 1 }, hiddenSize: 10, outputSize: 10, weightInitStd: 0.01, rng: new RandomState(1) });
+  const x = new RandomState(2).rand(1, 1, 10, 10);
+  const t = ndarray(Int32Array.of(1), [1]);
+  const gradient = net.gradient.bind(net);
+  net.gradient = (xb, tb) => {
+    const g = gradient(xb, tb);
+    return { ...g, W3: ndarray(Float64Array.from(g.W3.data, (v) => v * 1.01), g.W3.shape.slice()) };
+  };
+  const w3 = checkNet(net, x, t).find((r) => r.name === 'W3')!;
+  expect(w3.kinks).toBe(0);
+  expect(w3.worstSmooth).toBeGreaterThan(4e-3);
 });

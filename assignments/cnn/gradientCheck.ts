@@ -27,7 +27,7 @@ function rel(a: number, b: number): number {
 /** Entries worse than this are either kinks or wrong; the book's 1e-7 inside the log alone gives ~1e-7/p_t ≈ 1e-6. */
 const REL_TOL = 1e-4;
 
-interface ParamResult {
+export interface ParamResult {
   name: string;
   meanAbs: number;
   worstSmooth: number;
@@ -37,7 +37,7 @@ interface ParamResult {
 }
 
 /** Backprop vs numerical gradient of every parameter of `net` at (x, t), kinks told apart. */
-function checkNet(net: dlfs.SimpleConvNet, x: Tensor, t: IntTensor): ParamResult[] {
+export function checkNet(net: dlfs.SimpleConvNet, x: Tensor, t: IntTensor): ParamResult[] {
   // Copied: the layers may reuse their gradient arrays on the next backward pass.
   const back = Object.fromEntries(Object.entries(net.gradient(x, t)).map(([k, g]) => [k, Float64Array.from(g.data)]));
   const num = net.numericalGradient(x, t);
