@@ -59,6 +59,9 @@ interface ConvPlan {
   chunk: number;
   /** First element of the per-sample regions (after the fixed ones). */
   free: number;
+  /** Elements in use, and the budget they fit. */
+  elements: number;
+  limit: number;
 }
 
 /** Sizes of a call's arena regions, from the padded dimensions (elements of the job's type). */
@@ -116,7 +119,7 @@ function plan(g: ConvGeometry, F: number, groups: number, f32: boolean, budget: 
       rowsPerBlock, ldB, sOff, sLen, wasm: arena.kind === 'wasm', f32, fma: f32 && arena.kind === 'wasm' && gemmFma(),
       buf: arena.kind === 'wasm' ? null : arena.F.buffer,
     },
-    threads, arena, A: f32 ? arena.F32 : arena.F, chunk, free,
+    threads, arena, A: f32 ? arena.F32 : arena.F, chunk, free, elements: need, limit,
   };
 }
 
@@ -151,6 +154,52 @@ function runChunk<J extends ConvFwdJob | ConvBwdJob>(job: J, threads: number, ar
   return 1;
 }
 
+/** Arena regions of a forward call (see {@link ConvFwdJob}). */
+const forwardSizes = (plane: number, F: number, groups: number): Sizes => ({
+  weights: (d) => groups * d.Fgp * d.Kp,
+  scratchPerPosition: (d) => d.Kp + d.Fgp,
+  scratch: (d, _Pb, ldB) => d.Kp * ldB + d.Fgp * ldB,
+  perSample: (d) => plane + F * d.P,
+  tail: () => 0,
+});
+
+/** Arena regions of a backward call (see {@link ConvBwdJob}). */
+const backwardSizes = (plane: number, F: number, groups: number): Sizes => ({
+  weights: (d) => groups * d.Kp * d.Fg,
+  scratchPerPosition: (d) => 2 * d.Kp,
+  scratch: (d, Pb, ldB) => Pb * d.Kp + d.Kp * ldB,
+  perSample: (d) => 2 * plane + groups * d.Fgp * d.Kp + F * d.ldP,
+  // dout is last: the dW product reads up to 3 rows past the last sample's filters (ignored).
+  tail: (d) => 4 * d.ldP,
+});
+
+/** What {@link convFusedPlan} reports. */
+export interface ConvFusedPlan {
+  /** Threads (main included) the call runs on: CS231N_THREADS or the cores, fewer only if their scratch would not fit. */
+  threads: number;
+  /** Output rows per block (outH when a sample goes in one block). */
+  rowsPerBlock: number;
+  /** Samples per chunk. */
+  chunk: number;
+  /** Elements of the computing type the call uses in the arena, of `budget`. */
+  elements: number;
+  budget: number;
+}
+
+/**
+ * The plan a fused forward or backward would use for this geometry and dtype now, or null
+ * when it would decline (the caller's im2col fallback). For tests and benches: like
+ * gemmPlan, it never changes a result — except that rowsPerBlock is part of the backward's
+ * rounding, which is why it comes from the geometry and dtype alone.
+ */
+export function convFusedPlan(g: ConvGeometry, F: number, groups: number, dtype: 'float32' | 'float64', pass: 'forward' | 'backward', budget?: number): ConvFusedPlan | null {
+  const plane = g.C * g.H * g.W;
+  const sizes = pass === 'forward' ? forwardSizes(plane, F, groups) : backwardSizes(plane, F, groups);
+  const pl = plan(g, F, groups, dtype === 'float32', budget, sizes);
+  if (pl === null) return null;
+  return { threads: pl.threads, rowsPerBlock: pl.base.rowsPerBlock, chunk: pl.chunk, elements: pl.elements, budget: pl.limit };
+}
+
 const newCtl = (): Int32Array =>
   new Int32Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(4 * CTL_LEN) : new ArrayBuffer(4 * CTL_LEN));
 
@@ -171,13 +220,7 @@ export function convForwardFused(
   const { N, C, H, W, outH, outW } = g;
   const plane = C * H * W;
   const Fg = F / groups;
-  const pl = plan(g, F, groups, allF32(x, w, b, out), budget, {
-    weights: (d) => groups * d.Fgp * d.Kp,
-    scratchPerPosition: (d) => d.Kp + d.Fgp,
-    scratch: (d, _Pb, ldB) => d.Kp * ldB + d.Fgp * ldB,
-    perSample: (d) => plane + F * d.P,
-    tail: () => 0,
-  });
+  const pl = plan(g, F, groups, allF32(x, w, b, out), budget, forwardSizes(plane, F, groups));
   if (pl === null) return false;
   const { base, arena, chunk, A } = pl;
   const { Kp, Fgp } = base;
@@ -211,10 +254,13 @@ export function convForwardFused(
 /**
  * Fused convolution backward: dx, dw, db of {@link convForwardFused}'s convolution from x, w
  * and the upstream gradient dout `(N, F, outH, outW)`, written into the dense outputs `dx`,
- * `dw`, `db`. All float32: the products in float32 (dx sums Fg products then up to fh·fw
- * overlapping windows; each sample's dW sums its positions in float32, blocks of output rows
- * added in order), the per-sample dW / db parts added in float64 and rounded once. Otherwise
- * float64 throughout. Returns false, touching nothing, when one sample's working set does
+ * `dw`, `db`. All float32: the products in float32 — dx sums Fg products then the up to
+ * fh·fw overlapping windows, each sample's dW / db sums its P positions (blocks of output
+ * rows added in order) — and the per-sample dW / db parts added in float64, rounded once.
+ * So, with u = 2⁻²⁴ and to first order,
+ *   |dx − exact| ≤ (Fg + fh·fw + 1)·u·Σ|w||dout|,  |dw − exact| ≤ (P + 2)·u·Σ|dout||x|,
+ *   |db − exact| ≤ (P + 2)·u·Σ|dout|   (P = outH·outW).
+ * Otherwise float64 throughout. Returns false, touching nothing, when one sample's working set does
  * not fit the arena budget; the caller then uses the unfused im2col path.
  */
 export function convBackwardFused(
@@ -225,14 +271,7 @@ export function convBackwardFused(
   const plane = C * H * W;
   const Fg = F / groups;
   const K = (C / groups) * fh * fw;
-  const pl = plan(g, F, groups, allF32(x, w, dout, dx, dw, db), budget, {
-    weights: (d) => groups * d.Kp * d.Fg,
-    scratchPerPosition: (d) => 2 * d.Kp,
-    scratch: (d, Pb, ldB) => Pb * d.Kp + d.Kp * ldB,
-    perSample: (d) => 2 * plane + groups * d.Fgp * d.Kp + F * d.ldP,
-    // dout is last: the dW product reads up to 3 rows past the last sample's filters (ignored).
-    tail: (d) => 4 * d.ldP,
-  });
+  const pl = plan(g, F, groups, allF32(x, w, dout, dx, dw, db), budget, backwardSizes(plane, F, groups));
   if (pl === null) return false;
   const { base, arena, chunk, A } = pl;
   const { Kp, Fgp, ldP } = base;

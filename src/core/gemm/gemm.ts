@@ -12,6 +12,8 @@ import { abandon, finishThreaded, WorkerFailure, workersUsable, publish, startTh
  * thread count) fixes the rounding of the result.
  */
 const KC = 256;
+/** The k-slice length, which fixes the rounding of a product (see {@link KC}). */
+export const GEMM_KC = KC;
 /** Task tile of C: a MC_BLK x KC block of A (256 KiB) stays in L2 while B slivers stream. */
 const MC_BLK = 128;
 const NC_BLK = 256;

@@ -21,8 +21,12 @@ function runTasks(job: WorkerJob, arena: Arena): void {
   else convTasks(job, F, block, blockS, rows, gemmBlock);
 }
 
-/** Most threads (main included) a product is split over, whatever the machine reports. */
-const MAX_THREADS = 4;
+/**
+ * Most threads (main included) a product is split over, whatever the machine or
+ * CS231N_THREADS says: a bound on workers started, not a tuning (every kernel's scratch plan
+ * fits its budget at any count up to this; tasks are taken from a shared counter).
+ */
+export const MAX_THREADS = 64;
 /** A job whose finished-task count does not move for this long is declared lost. */
 const STALL_MS = 60_000;
 
@@ -100,14 +104,15 @@ export function workerStats(): { threadedJobs: number; workerTasks: number; work
 
 /**
  * Threads (main included) to use for large products: `CS231N_THREADS` when it is a positive
- * integer (1 forces the single-thread path), else os.availableParallelism() capped at 4.
- * Read on every call so tests and scripts may change it at run time.
+ * integer (1 forces the single-thread path), else os.availableParallelism() — every core —
+ * both capped at MAX_THREADS. Read on every call so tests and scripts may change it at run
+ * time. Results are the same bits whatever it is.
  */
 export function threadCount(): number {
   const env = process.env.CS231N_THREADS;
   if (env !== undefined && env.trim() !== '') {
     const v = Number(env);
-    if (Number.isInteger(v) && v >= 1) return Math.min(v, 16);
+    if (Number.isInteger(v) && v >= 1) return Math.min(v, MAX_THREADS);
   }
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(cores, MAX_THREADS));
