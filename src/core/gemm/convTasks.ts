@@ -210,16 +210,13 @@ export function convTasks(
         const ow0 = runs[5 * r + 3];
         const ow1 = runs[5 * r + 4];
         const rowBase = colsOff + r * rStep;
-        // Padding entries of this block: positions of the block outside the run. Another
-        // block (or sample) may have left data there, so they are zeroed every time.
+        // Padding entries: block rows outside the run, where another block may have left
+        // data (top and bottom blocks differ from the middle ones), are zeroed every time.
+        // Columns outside [ow0, ow1) are the same for every block and never written: they
+        // keep the zeros of the job's first fill.
         for (let oh = ohA; oh < ohB; oh++) {
-          const q0 = rowBase + (oh - ohA) * outW * pStep;
-          if (oh < ohS || oh >= ohE) {
-            for (let ow = 0, e = q0; ow < outW; ow++, e += pStep) F[e] = 0;
-            continue;
-          }
-          for (let ow = 0, e = q0; ow < ow0; ow++, e += pStep) F[e] = 0;
-          for (let ow = ow1, e = q0 + ow1 * pStep; ow < outW; ow++, e += pStep) F[e] = 0;
+          if (oh >= ohS && oh < ohE) continue;
+          for (let ow = 0, e = rowBase + (oh - ohA) * outW * pStep; ow < outW; ow++, e += pStep) F[e] = 0;
         }
         if (ohE <= ohS) continue;
         const len = ow1 - ow0;
