@@ -4,9 +4,12 @@
  *
  *   npx tsx bench/matmul.ts            # all sizes, both dtypes
  *   npx tsx bench/matmul.ts --reps 2   # fewer timed repetitions
+ *   node --experimental-wasm-relaxed-simd --import tsx bench/matmul.ts   # float32 with FMA tiles (node 20)
  *
- * Prints a table and writes it, with the command, into the `## matmul` section of
- * bench/RESULTS.md (other sections of that file are kept as they are).
+ * Prints a table and writes it, with the command, the machine's `lscpu` model and SIMD flags,
+ * into the `## matmul` section of bench/RESULTS.md (`## matmul, relaxed-SIMD FMA` when the
+ * float32 tiles use FMA); other sections of that file are kept as they are. The float32 /
+ * float64 table is this package's acceptance check: float32 at ≥ 1.8× float64's GFLOP/s.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -14,8 +17,10 @@ import { spawnSync } from 'node:child_process';
 import ndarray from 'ndarray';
 import { matmul } from '../src/core/matmul';
 import { threadCount } from '../src/core/gemm/workers';
+import { gemmFma } from '../src/core/gemm/gemm';
 import type { DType } from '../src/core/dtype';
 import type { Tensor } from '../src/core/tensor';
+import { cpuInfo, PYTHON } from './machine';
 import { writeResultsSection } from './results';
 import { bestOf } from './timing';
 
@@ -47,7 +52,7 @@ const THIN: Array<{ M: number; K: number; N: number; transA: boolean; transB: bo
   { M: 500, K: 3072, N: 5000, transA: false, transB: true, dtypes: ['float64'], what: 'kNN no-loop cross term X·Xtrᵀ' },
 ];
 const RESULTS = path.join(__dirname, 'RESULTS.md');
-const SECTION = '## matmul';
+const SECTION = gemmFma() ? '## matmul, relaxed-SIMD FMA' : '## matmul';
 
 interface Row {
   M: number;
@@ -82,9 +87,11 @@ function filled(rows: number, cols: number, dtype: DType, seed: number): Tensor 
 
 /*
  * The numpy side. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE may be set on the dev machines (for
- * old OpenBLAS builds); they slow a current numpy, so they are removed for this child only.
+ * old OpenBLAS builds); they slow a current numpy, so they are removed for this child only
+ * (as `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3` would).
  * The kernel actually running is reported via threadpoolctl, or OpenBLAS's own
- * get_corename through ctypes when threadpoolctl is not installed.
+ * get_corename through ctypes (on the BLAS libraries the process has mapped) when
+ * threadpoolctl is not installed.
  */
 const NUMPY_SCRIPT = String.raw`
 import json, sys, time, glob, os, ctypes
@@ -96,6 +103,8 @@ try:
     info["blas"] = [{k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads")} for d in threadpool_info()]
 except Exception:
     libs = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "*openblas*"))
+    with open("/proc/self/maps") as maps:
+        libs += sorted({l.split()[-1] for l in maps if "openblas" in l.lower() and "/" in l})
     for lib in libs:
         try:
             h = ctypes.CDLL(lib)
@@ -139,7 +148,7 @@ function runNumpy(M: number, K: number, N: number, dtype: DType, reps: number, t
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync('python3', ['-c', NUMPY_SCRIPT, JSON.stringify([M, K, N, dtype, reps, transA, transB])], { env, encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(PYTHON, ['-c', NUMPY_SCRIPT, JSON.stringify([M, K, N, dtype, reps, transA, transB])], { env, encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.error) return { error: r.error.message };
   if (r.status !== 0) return { error: (r.stderr || `exit ${r.status}`).trim().split('\n').pop() ?? 'failed' };
   try {
@@ -163,6 +172,31 @@ function table(rows: Row[]): string {
       `| ${r.M}×${r.K}×${r.N} | ${r.dtype} | ${fmtT(r.ours)} | ${gflops(r.M, r.K, r.N, r.ours).toFixed(2)} | ` +
         `${np === null ? 'n/a' : fmtT(np)} | ${np === null ? 'n/a' : gflops(r.M, r.K, r.N, np).toFixed(1)} | ` +
         `${np === null ? 'n/a' : `${(r.ours / np).toFixed(1)}×`} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * float32 against float64 on the same shapes, ours and numpy's: GFLOP/s of each and their
+ * ratio (f32x4 lanes hold twice the f64x2 ones, so 2× is WebAssembly SIMD's ceiling).
+ */
+function ratioTable(rows: Row[]): string {
+  const lines = [
+    '| M×K×N | ours float64 GFLOP/s | ours float32 GFLOP/s | ours float32 / float64 | numpy float64 GFLOP/s | numpy float32 GFLOP/s | numpy float32 / float64 |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const key = (r: Row) => `${r.M}×${r.K}×${r.N}`;
+  for (const r64 of rows.filter((r) => r.dtype === 'float64')) {
+    const r32 = rows.find((r) => r.dtype === 'float32' && key(r) === key(r64));
+    if (r32 === undefined) continue;
+    const g = (r: Row, t: number) => gflops(r.M, r.K, r.N, t);
+    const np64 = r64.numpy === null ? null : g(r64, r64.numpy);
+    const np32 = r32.numpy === null ? null : g(r32, r32.numpy);
+    lines.push(
+      `| ${key(r64)} | ${g(r64, r64.ours).toFixed(1)} | ${g(r32, r32.ours).toFixed(1)} | **${(r64.ours / r32.ours).toFixed(2)}×** | ` +
+        `${np64 === null ? 'n/a' : np64.toFixed(1)} | ${np32 === null ? 'n/a' : np32.toFixed(1)} | ` +
+        `${np64 === null || np32 === null ? 'n/a' : `${(np32 / np64).toFixed(2)}×`} |`,
     );
   }
   return lines.join('\n');
@@ -240,16 +274,25 @@ function main(): void {
     }
   }
   const load1 = os.loadavg()[0];
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const cpu = cpuInfo();
+  const fma = gemmFma();
+  const cmd = `${fma ? 'node --experimental-wasm-relaxed-simd --import tsx' : 'npx tsx'} bench/matmul.ts${repsArg === null ? '' : ` --reps ${repsArg}`}`;
   const body = [
-    `Command: \`npx tsx bench/matmul.ts${repsArg === null ? '' : ` --reps ${repsArg}`}\` (${started.toISOString()})`,
+    `Command: \`${cmd}\` (${started.toISOString()})`,
     '',
-    `Machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}; ours on ${threadCount()} thread(s)` +
-      ` (main + ${threadCount() - 1} worker), numpy ${numpyVersion || 'n/a'} with ` +
-      `OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for its process.`,
+    `Machine: \`lscpu\` model ${cpu.model}, ${os.cpus().length} cores, SIMD flags: ${cpu.simd}; node ${process.version};` +
+      ` ours on ${threadCount()} thread(s) (main + ${threadCount() - 1} worker), float32 tiles ${fma ? 'with relaxed-SIMD FMA' : 'mul + add (no relaxed SIMD)'};` +
+      ` numpy ${numpyVersion || 'n/a'} under \`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ${PYTHON}\` (unpinned).`,
     `numpy BLAS: ${blasSeen.size ? [...blasSeen].join('; ') : 'unknown'}.`,
     '',
     table(rows),
+    '',
+    '### float32 against float64',
+    '',
+    'Same shapes; WebAssembly SIMD is 128 bits wide whatever the CPU, so float32 can reach at most twice float64 here,',
+    'while numpy\'s BLAS uses the CPU\'s own vector width (AVX2 / AVX-512 in the flags above).',
+    '',
+    ratioTable(rows),
     '',
     '### Thin shapes',
     '',
