@@ -22,7 +22,7 @@ import type { DType } from '../src/core/dtype';
 import type { Tensor } from '../src/core/tensor';
 import { cpuInfo, PYTHON } from './machine';
 import { writeResultsSection } from './results';
-import { bestOf, bestOfAlternating } from './timing';
+import { bestCpuAlternating, bestOf, bestOfAlternating } from './timing';
 
 /** Warm-up before timing: at least 2 runs and 0.5 s (V8 tiering, worker start-up). */
 const WARM = { runs: 2, ms: 500 };
@@ -64,6 +64,8 @@ interface Row {
   transA?: boolean;
   transB?: boolean;
   what?: string;
+  /** Best CPU time of the product on one thread (square shapes). */
+  cpu1?: number;
 }
 
 function parseReps(argv: string[]): number | null {
@@ -183,8 +185,8 @@ function table(rows: Row[]): string {
  */
 function ratioTable(rows: Row[]): string {
   const lines = [
-    '| M×K×N | ours float64 GFLOP/s | ours float32 GFLOP/s | ours float32 / float64 | numpy float64 GFLOP/s | numpy float32 GFLOP/s | numpy float32 / float64 |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| M×K×N | ours float64 GFLOP/s | ours float32 GFLOP/s | ours float32 / float64 | 1 thread, CPU time: float64 / float32 GFLOP/s | ratio | numpy float64 GFLOP/s | numpy float32 GFLOP/s | numpy float32 / float64 |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const key = (r: Row) => `${r.M}×${r.K}×${r.N}`;
   for (const r64 of rows.filter((r) => r.dtype === 'float64')) {
@@ -195,6 +197,9 @@ function ratioTable(rows: Row[]): string {
     const np32 = r32.numpy === null ? null : g(r32, r32.numpy);
     lines.push(
       `| ${key(r64)} | ${g(r64, r64.ours).toFixed(1)} | ${g(r32, r32.ours).toFixed(1)} | **${(r64.ours / r32.ours).toFixed(2)}×** | ` +
+        (r64.cpu1 !== undefined && r32.cpu1 !== undefined
+          ? `${g(r64, r64.cpu1).toFixed(1)} / ${g(r32, r32.cpu1).toFixed(1)} | **${(r64.cpu1 / r32.cpu1).toFixed(2)}×** | `
+          : 'n/a | n/a | ') +
         `${np64 === null ? 'n/a' : np64.toFixed(1)} | ${np32 === null ? 'n/a' : np32.toFixed(1)} | ` +
         `${np64 === null || np32 === null ? 'n/a' : `${(np32 / np64).toFixed(2)}×`} |`,
     );
@@ -240,6 +245,12 @@ function main(): void {
     // Both dtypes alternate run by run (their ratio is the point); each allocates its result
     // per call, as `A @ B` does on the numpy side.
     const ours = bestOfAlternating(reps, ops.map((o) => () => matmul(o.A, o.B)), WARM);
+    // The same on one thread in CPU time: the float32 / float64 ratio a busy machine barely moves.
+    const saved = process.env.CS231N_THREADS;
+    process.env.CS231N_THREADS = '1';
+    const cpu1 = bestCpuAlternating(Math.max(2, Math.ceil(reps / 2)), ops.map((o) => () => matmul(o.A, o.B)), WARM);
+    if (saved === undefined) delete process.env.CS231N_THREADS;
+    else process.env.CS231N_THREADS = saved;
     ops.forEach(({ dtype }, i) => {
       const np = runNumpy(M, K, N, dtype, reps);
       let numpy: number | null = null;
@@ -250,7 +261,7 @@ function main(): void {
         numpyVersion = np.numpy;
         for (const b of np.blas ?? []) blasSeen.add(JSON.stringify(b));
       }
-      const row: Row = { M, K, N, dtype, ours: ours[i], numpy };
+      const row: Row = { M, K, N, dtype, ours: ours[i], numpy, cpu1: cpu1[i] };
       rows.push(row);
       console.log(table([row]).split('\n')[2]);
     });
@@ -290,7 +301,8 @@ function main(): void {
     '### float32 against float64',
     '',
     'Same shapes; WebAssembly SIMD is 128 bits wide whatever the CPU, so float32 can reach at most twice float64 here,',
-    'while numpy\'s BLAS uses the CPU\'s own vector width (AVX2 / AVX-512 in the flags above).',
+    'while numpy\'s BLAS uses the CPU\'s own vector width (AVX2 / AVX-512 in the flags above). The 1-thread columns time',
+    'the same products on the main thread alone in CPU time, which other processes on a busy machine barely move.',
     '',
     ratioTable(rows),
     '',
