@@ -33,7 +33,10 @@ export interface Arena {
   blockS: BlockSFn | null;
   /** This thread's wasm strided row copy / add (convolution unfold and fold); null for the JS kernel. */
   rows: RowsFn | null;
-  /** This thread's float32 loops (mul + add), and the relaxed-SIMD FMA ones where the runtime has them; null for the JS kernel. */
+  /**
+   * This thread's float32 loops (mul + add), and the relaxed-SIMD FMA ones where the runtime
+   * has them; null for the JS kernel.
+   */
   f32: TileFns | null;
   f32fma: TileFns | null;
   /** The wasm memory and module (wasm kernel) — posted once to each worker. */
@@ -74,8 +77,9 @@ function makeWasmArena(): Arena | null {
 }
 
 /**
- * The arena of `kind`, holding at least `elems` float64 elements (2·elems float32 ones); null when the wasm kernel
- * is unavailable here (no WebAssembly / SIMD) or `elems` exceeds its memory limit.
+ * The arena of `kind`, holding at least `elems` float64 elements (2·elems float32 ones);
+ * null when the wasm kernel is unavailable here (no WebAssembly / SIMD) or `elems` exceeds
+ * its memory limit.
  */
 export function getArena(kind: KernelKind, elems: number): Arena | null {
   const bytes = elems * 8;

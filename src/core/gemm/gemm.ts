@@ -185,12 +185,14 @@ const clamp = (x: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, x
 /**
  * C = op(A) · op(B), GotoBLAS order, as a sequence of steps. Float64 when any of A, B, C is
  * float64 (float32 operands widened on the way in, C rounded once on the way out); float32
- * throughout (float32 tiles, panels and C workspace) when all three are float32. A step is a run of k-slices
- * of one chunk of C (split-k: of all of C): the main thread posts it to the workers first,
- * then fills its operands into the arena (packing into panels, or copying rows), publishing
- * each unit (slice, block of rows or of columns) as soon as it is in; the workers compute
- * the tiles whose data is ready meanwhile. Then the main thread copies the previous chunk
- * of C out of the other workspace into `out` (rounding, for float32) and takes the tiles
+ * throughout (float32 tiles, panels and C workspace) when all three are float32.
+ *
+ * A step is a run of k-slices of one chunk of C (split-k: of all of C): the main thread
+ * posts it to the workers first, then fills its operands into the arena (packing into
+ * panels, or copying rows), publishing each unit (slice, block of rows or of columns) as
+ * soon as it is in; the workers compute the tiles whose data is ready meanwhile. Then the
+ * main thread copies the previous chunk of C out of the other workspace into `out`
+ * (rounding a float64 C into a float32 out) and takes the tiles
  * that are left. Only the main thread can touch the caller's (unshared) arrays, so this
  * overlap is what keeps thin, memory-bound products (short k, or one tiny operand) from
  * running at the speed of one thread's copying.
