@@ -1,24 +1,70 @@
 import os from 'os';
 import { Worker } from 'worker_threads';
 import { arenaTiles, type Arena } from './arena';
-import type { WasmMemory } from './wasm';
-import { convJobTasks, convTasks, type ConvBwdJob, type ConvFwdJob } from './convTasks';
-import { CTL_LEN, gemmBlock, jobTasks, type GemmJob } from './kernel';
+import type { FloatArray } from '../dtype';
+import type { BlockFn, BlockSFn, RowsFn, WasmMemory } from './wasm';
+import { convJobTasks, convTasks } from './convTasks';
+import { CTL_LEN, gemmBlock, jobTasks } from './kernel';
 
-/** What the pool runs: a step of a matrix product, or a chunk of a fused conv forward / backward. */
-export type WorkerJob = GemmJob | ConvFwdJob | ConvBwdJob;
+/**
+ * What the pool runs: a job of some registered kind (a GEMM step when it has no `kind`, a
+ * fused conv chunk, or any kernel registered with {@link registerWorkerKernel}). The fields
+ * here are the ones the pool itself reads.
+ */
+export interface WorkerJob {
+  /** The registered kernel that runs it; absent for a GEMM step. */
+  kind?: string;
+  /** Shared counters (see kernel.ts); the pool gives every job a fresh block when it starts. */
+  ctl: Int32Array | null;
+  /** Compute on the float32 view of the arena. */
+  f32: boolean;
+  /** Float32 tiles with relaxed-SIMD FMA. */
+  fma: boolean;
+  /** Use the thread's WebAssembly tiles (and the shared wasm memory) rather than the JS ones on `buf`. */
+  wasm: boolean;
+  buf: ArrayBufferLike | null;
+  worker?: boolean;
+}
 
-/** Tasks of a job (its ctl[1] count when done). */
-function workerJobTasks(job: WorkerJob): number {
-  return 'kind' in job ? convJobTasks(job) : jobTasks(job);
+/**
+ * A task runner: takes tasks of `job` from its shared counter until none are left, on the
+ * arena view `F` with the thread's tiles (null: the JS tile) and the GEMM tile loop `gemm`.
+ *
+ * WHY source text: each runner is shipped to the workers as its source (`run.toString()`), so
+ * it must be self-contained — it may use its arguments and globals, nothing it closes over.
+ */
+export type TaskRunner = (job: any, F: FloatArray, block: BlockFn | null, blockS: BlockSFn | null, rows: RowsFn | null, gemm: typeof gemmBlock) => void;
+
+interface WorkerKernel {
+  run: TaskRunner;
+  /** Tasks of a job (its ctl[1] count when done). */
+  tasks(job: any): number;
+}
+
+const kernels = new Map<string, WorkerKernel>();
+
+/**
+ * Registers a kind of job with the worker pool: its task runner (shipped to every worker as
+ * source, see {@link TaskRunner}) and its task count. New kernels — a Winograd or depthwise
+ * job — slot in with this call; the pool itself lists no job kinds.
+ */
+export function registerWorkerKernel(kind: string, run: TaskRunner, tasks: (job: any) => number): void {
+  kernels.set(kind, { run, tasks });
+  const source = run.toString();
+  for (const w of workers) w.postMessage({ type: 'kernel', kind, source });
+}
+
+function kernelOf(job: WorkerJob): WorkerKernel {
+  const k = kernels.get(job.kind ?? 'gemm');
+  if (!k) throw new WorkerFailure(`worker pool: no kernel registered for jobs of kind '${job.kind}'`);
+  return k;
 }
 
 /** Runs tasks of `job` on this thread until none are left. */
 function runTasks(job: WorkerJob, arena: Arena): void {
   const F = job.f32 ? arena.F32 : arena.F;
   const { block, blockS, rows } = arenaTiles(arena, job.f32, job.fma);
-  if (!('kind' in job)) gemmBlock(job, F, block, blockS);
-  else convTasks(job, F, block, blockS, rows, gemmBlock);
+  kernelOf(job).run(job, F, block, blockS, rows, gemmBlock);
 }
 
 /**
@@ -42,8 +88,9 @@ export class WorkerFailure extends Error {
  * The worker is built from source text rather than a file: the same text then works under
  * tsx (TypeScript source), from compiled dist/ JS and under ts-jest, none of which can hand
  * plain node a .ts worker file. `__name` is defined because tsx/esbuild may reference it.
- * A 'wasm' message hands over the shared wasm memory and module once; every other message
- * is a job. Should the wasm instance fail here, the JS tile on the same memory gives the
+ * A 'kernel' message hands over a registered task runner's source (every kernel, as the
+ * worker starts, and any registered later); a 'wasm' message the shared wasm memory and module
+ * once; every other message is a job, run by the runner of its kind. Should the wasm instance fail here, the JS tile on the same memory gives the
  * very same numbers — except for a float32 FMA job, which the worker then reports as failed,
  * so the main thread redoes the product alone rather than mix roundings.
  */
@@ -51,10 +98,14 @@ const WORKER_SOURCE = `'use strict';
 var __name = function (f) { return f; };
 const { parentPort } = require('worker_threads');
 const gemmBlock = (${gemmBlock.toString()});
-const convTasks = (${convTasks.toString()});
+const runners = {};
 let memory = null;
 let ex = null;
 parentPort.on('message', function (msg) {
+  if (msg.type === 'kernel') {
+    runners[msg.kind] = new Function('__name', 'return (' + msg.source + ')')(__name);
+    return;
+  }
   if (msg.type === 'wasm') {
     memory = msg.memory;
     try {
@@ -75,8 +126,7 @@ parentPort.on('message', function (msg) {
     const b = w ? ex['block' + sfx] : null;
     const bS = w ? ex['blockS' + sfx] : null;
     const r = w ? ex[job.f32 ? 'rows32' : 'rows'] : null;
-    if (job.kind === 'convFwd' || job.kind === 'convBwd') convTasks(job, F, b, bS, r, gemmBlock);
-    else gemmBlock(job, F, b, bS);
+    runners[job.kind || 'gemm'](job, F, b, bS, r, gemmBlock);
   } catch (e) {
     // Count the task that failed as finished so the main thread's join still completes
     // (after every other in-flight tile), then sees the flag and redoes the product alone.
@@ -136,6 +186,7 @@ function ensureWorkers(count: number, arena: Arena): Worker[] | null {
       // Seen only when the main event loop runs, i.e. between products; it retires the pool.
       w.on('error', () => { broken = true; });
       w.on('exit', () => { broken = true; });
+      for (const [kind, k] of kernels) w.postMessage({ type: 'kernel', kind, source: k.run.toString() });
       workers.push(w);
       wasmSent.push(null);
     }
@@ -175,7 +226,7 @@ export function startThreaded<J extends WorkerJob>(job: J, threads: number, aren
   threadedJobs++;
   const shared: J = { ...job, ctl };
   for (const w of ws) w.postMessage(shared);
-  return { job: shared, arena, total: workerJobTasks(job) };
+  return { job: shared, arena, total: kernelOf(job).tasks(job) };
 }
 
 /** Tells the workers of a streamed job that its first `units` units are packed. */
@@ -230,3 +281,8 @@ export function finishThreaded(run: ThreadedRun): void {
   broken = true;
   throw new WorkerFailure('matmul: a worker thread failed');
 }
+
+// The built-in kinds: GEMM steps (no `kind`) and the fused convolution's chunks.
+registerWorkerKernel('gemm', gemmBlock as TaskRunner, jobTasks);
+registerWorkerKernel('convFwd', convTasks, convJobTasks);
+registerWorkerKernel('convBwd', convTasks, convJobTasks);
