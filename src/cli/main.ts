@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { runDataDownload } from './dataDownload';
 import { runDataInfo } from './dataInfo';
 import { runStart } from './start';
+import { registerTrainCommands } from './train';
 
 /** The `cs231n` command line: `data info`, `data download`, `start`. */
 export function buildProgram(): Command {
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
       const r = await runStart({ data: o.data, out: o.out, quick: o.quick, seed, only: o.only?.split(',').map((s) => s.trim()) });
       if (r.failures.length) process.exitCode = 1;
     });
+  registerTrainCommands(program);
   return program;
 }
 
