@@ -98,6 +98,7 @@ export function trainConfigFromFlags(f: TrainFlags): { config: TrainRunConfig; o
     augment: f.augment !== undefined ? oneOf<Augment>('--augment', f.augment, AUGMENTS) : (base.augment ?? 'none'),
     seed: f.seed !== undefined ? number('--seed', f.seed, (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32, 'an integer in [0, 2**32-1]') : (base.seed ?? 0),
     timeBudget: f.timeBudget !== undefined ? parseDuration('--time-budget', f.timeBudget) : undefined,
+    data: f.data ?? base.data,
     maxTrain: base.maxTrain,
     maxTest: base.maxTest,
   };
@@ -111,7 +112,7 @@ export function trainConfigFromFlags(f: TrainFlags): { config: TrainRunConfig; o
 export async function runTrain(f: TrainFlags, print?: (line: string) => void): Promise<TrainRunResult> {
   const { config, out, resume } = trainConfigFromFlags(f);
   if (f.data !== undefined && !fs.existsSync(f.data)) throw new RangeError(`--data: ${f.data} does not exist`);
-  return trainRun(config, { out, resume, data: f.data, print });
+  return trainRun(config, { out, resume, print });
 }
 
 /** The raw option values of `eval`. */

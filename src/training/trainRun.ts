@@ -39,6 +39,8 @@ export interface TrainRunConfig {
   seed: number;
   /** Seconds of training after which the run stops at the end of the epoch. */
   timeBudget?: number;
+  /** `--data DIR` (searched first); kept in run.json so `--resume` finds the same data. */
+  data?: string;
   /** Keep only the first rows of the splits (quick runs); default all. */
   maxTrain?: number;
   maxTest?: number;
@@ -50,7 +52,7 @@ const FIXED: ReadonlyArray<keyof TrainRunConfig> = ['model', 'dataset', 'batchSi
 export const CONFIG_FLAGS: Readonly<Record<keyof TrainRunConfig, string>> = {
   model: '--model', dataset: '--dataset', epochs: '--epochs', batchSize: '--batch-size', optimizer: '--optimizer', lr: '--lr',
   momentum: '--momentum', nesterov: '--nesterov', weightDecay: '--weight-decay', schedule: '--schedule', augment: '--augment',
-  seed: '--seed', timeBudget: '--time-budget', maxTrain: 'maxTrain', maxTest: 'maxTest',
+  seed: '--seed', timeBudget: '--time-budget', data: '--data', maxTrain: 'maxTrain', maxTest: 'maxTest',
 };
 
 /** What `summary.json` holds (SPEC §11), plus the run's stop reason and input notes. */
@@ -77,8 +79,6 @@ export interface TrainRunOptions {
   out: string;
   /** Continue the run in `out` (its `run.json` must hold the same fixed settings). */
   resume?: boolean;
-  /** `--data DIR`, searched first. */
-  data?: string;
   /** Already loaded data (the architecture comparison loads it once). */
   preloaded?: TrainingData;
   /** Progress bar (default: when stderr is a terminal). */
@@ -163,11 +163,14 @@ export async function trainRun(config: TrainRunConfig, opts: TrainRunOptions): P
     for (const k of FIXED) {
       if (saved[k] !== config[k]) throw new Error(`${CONFIG_FLAGS[k]}: the run in ${out} used ${JSON.stringify(saved[k])}, got ${JSON.stringify(config[k])} (a resumed run keeps its settings)`);
     }
-    c = { ...saved, epochs: config.epochs, timeBudget: config.timeBudget };
+    if (saved.schedule !== 'none' && config.epochs !== saved.epochs) {
+      throw new Error(`--epochs: the ${saved.schedule} schedule of the run in ${out} spans ${saved.epochs} epochs and a resumed run keeps it, got ${config.epochs}`);
+    }
+    c = { ...saved, epochs: config.epochs, timeBudget: config.timeBudget, data: config.data ?? saved.data };
   }
   const entry = listModels().find((e) => e.name === c.model);
   if (!entry) throw new RangeError(`--model: unknown model '${c.model}'; known: ${listModels().map((e) => e.name).join(', ')}`);
-  const data = opts.preloaded ?? loadTrainingData(c.dataset, { data: opts.data });
+  const data = opts.preloaded ?? loadTrainingData(c.dataset, { data: c.data });
   const ds = data.dataset;
   const [, H, W, C] = ds.Xtr.shape;
   const adapter = inputAdapter([C, H, W], entry.input, c.model);
@@ -187,7 +190,7 @@ export async function trainRun(config: TrainRunConfig, opts: TrainRunOptions): P
   const scheduler = makeScheduler(optimizer, c, train.length);
 
   fs.mkdirSync(out, { recursive: true });
-  if (!opts.resume) writeFileAtomic(runFile, `${JSON.stringify({ ...c, timeBudget: undefined }, null, 2)}\n`);
+  if (!opts.resume) writeFileAtomic(runFile, `${JSON.stringify({ ...c, timeBudget: undefined, data: c.data === undefined ? undefined : path.resolve(c.data) }, null, 2)}\n`);
   const metrics = path.join(out, 'metrics.jsonl');
   let lines: EpochRecord[] = opts.resume ? readMetrics(metrics) : [];
   const r = fit(model, {
