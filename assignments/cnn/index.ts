@@ -11,6 +11,7 @@ import { script as hyperparameterOptimization } from './hyperparameterOptimizati
 import { script as trainConvnet } from './trainConvnet';
 import { script as deepConvnet } from './deepConvnet';
 import { script as halfFloatNetwork } from './halfFloatNetwork';
+import { script as architectures } from './architectures';
 
 /*
  * The Deep Learning from Scratch ch. 6–8 scripts in the book's order (SPEC §12). Scripts that
@@ -33,4 +34,6 @@ export const CNN_SCRIPTS: readonly AssignmentScript[] = [
   trainConvnet,
   deepConvnet,
   halfFloatNetwork,
+  // Not a DLFS script: the CIFAR architecture comparison of issue 12 (--budget, --dataset, --models).
+  architectures,
 ];

@@ -10,6 +10,9 @@ import { confusionMatrix, predict } from '../training/predict';
 import { addErrorAnalysis } from '../training/runReport';
 import { readRunConfig, trainRun, type TrainRunConfig, type TrainRunResult } from '../training/trainRun';
 import { Report } from '../vis/report';
+import { parseDuration } from '../util/duration';
+
+export { parseDuration };
 
 /*
  * `cs231n train` and `cs231n eval` (SPEC §11): flag parsing and checking; the run itself is
@@ -33,14 +36,6 @@ function positiveInt(flag: string, v: string): number {
 function number(flag: string, v: string, ok: (x: number) => boolean, expected: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new RangeError(`${flag}: expected ${expected}, got ${JSON.stringify(v)}`);
-  return n;
-}
-
-/** `90`, `90s`, `10m`, `1.5h` → seconds (> 0). */
-export function parseDuration(flag: string, v: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$/.exec(v);
-  const n = m ? Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1) : NaN;
-  if (!(n > 0)) throw new RangeError(`${flag}: expected a duration such as 90s, 10m or 1.5h, got ${JSON.stringify(v)}`);
   return n;
 }
 

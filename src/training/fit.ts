@@ -62,6 +62,8 @@ export interface EpochRecord {
   /** Training time of the epoch (without evaluation). */
   seconds: number;
   imagesPerSecond: number;
+  /** Time of the epoch's evaluation (0 without a test loader). */
+  testSeconds: number;
 }
 
 /** What {@link fit} returns. */
@@ -163,7 +165,9 @@ export function fit(model: Module, opts: FitOptions): FitResult {
     seconds += trainSeconds;
     const lr = optimizer.lr;
     if (!perBatch && scheduler) scheduler.step();
+    const tEval = performance.now();
     const ev = test ? evaluate(model, test, lossFn) : null;
+    const testSeconds = test ? (performance.now() - tEval) / 1000 : 0;
     const record: EpochRecord = {
       epoch,
       trainLoss: seen ? lossSum / seen : NaN,
@@ -173,6 +177,7 @@ export function fit(model: Module, opts: FitOptions): FitResult {
       lr,
       seconds: trainSeconds,
       imagesPerSecond: trainSeconds > 0 ? seen / trainSeconds : 0,
+      testSeconds,
     };
     history.push(record);
     if (ev && (best === null || ev.accuracy > best)) best = ev.accuracy;

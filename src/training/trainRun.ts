@@ -94,7 +94,8 @@ export interface TrainRunResult {
   summary: TrainSummary;
   history: EpochRecord[];
   model: Module;
-  predictions: Predictions;
+  /** The test predictions of the final model (null with `report: false`). */
+  predictions: Predictions | null;
   files: { metrics: string; summary: string; report: string | null; model: string };
 }
 
@@ -207,21 +208,19 @@ export async function trainRun(config: TrainRunConfig, opts: TrainRunOptions): P
   writeFileAtomic(metrics, r.history.map((h) => JSON.stringify(h)).join('\n') + (r.history.length ? '\n' : ''));
   if (r.stopReason === 'timeBudget') print(`  stopped by the time budget after epoch ${r.epochsDone} (${r.seconds.toFixed(1)} s of training)`);
 
-  const t0 = performance.now();
-  const predictions = predict(model, test);
-  const evalSeconds = (performance.now() - t0) / 1000;
+  const last = r.history[r.history.length - 1];
   const trained = r.history.reduce((a, h) => a + h.imagesPerSecond * h.seconds, 0);
   const s: TrainSummary = {
     model: c.model,
     dataset: c.dataset,
     epochs: r.epochsDone,
-    testAccuracy: r.history.length ? r.history[r.history.length - 1].testAccuracy : null,
+    testAccuracy: last ? last.testAccuracy : null,
     bestTestAccuracy: r.bestTestAccuracy,
     seconds: r.seconds,
     imagesPerSecond: r.seconds > 0 ? trained / r.seconds : 0,
     params: sum.params,
     macs: sum.macs,
-    evalImagesPerSecond: evalSeconds > 0 ? predictions.labels.length / evalSeconds : 0,
+    evalImagesPerSecond: last && last.testSeconds > 0 ? test.size / last.testSeconds : 0,
     stopReason: r.stopReason,
     input: adapter.input,
     notes: adapter.notes,
@@ -231,7 +230,9 @@ export async function trainRun(config: TrainRunConfig, opts: TrainRunOptions): P
   print(`test accuracy ${s.testAccuracy?.toFixed(4)} (best ${s.bestTestAccuracy?.toFixed(4)}) after ${s.epochs} epochs, ${s.seconds.toFixed(1)} s, ${s.imagesPerSecond.toFixed(1)} img/s`);
 
   let reportFile: string | null = null;
+  let predictions: Predictions | null = null;
   if (opts.report ?? true) {
+    predictions = predict(model, test);
     const report = new Report(`${c.model} on ${ds.name}`, out, { print: () => undefined });
     report.text(data.description);
     for (const n of adapter.notes) report.text(`input: ${n}`);
