@@ -43,7 +43,7 @@ export interface ArchitecturesOptions extends ScriptOptions {
 function recipe(quick: boolean): Omit<TrainRunConfig, 'model' | 'dataset' | 'epochs' | 'seed'> {
   return {
     batchSize: quick ? 8 : 128, optimizer: 'sgd', lr: 0.1, momentum: 0.9, nesterov: false, weightDecay: 5e-4, schedule: 'cosine', augment: 'crop-flip',
-    maxTrain: quick ? 16 : undefined, maxTest: quick ? 16 : undefined,
+    maxTrain: quick ? 8 : undefined, maxTest: quick ? 8 : undefined,
   };
 }
 
