@@ -79,6 +79,11 @@ describe('cs231n train', () => {
     expect(html).toMatch(/<th>airplane<\/th>/);
     const weights = loadSafetensors(path.join(full, 'model.safetensors')).tensors;
     expect(Object.keys(weights)).toContain('1.running_mean');
+    // PyTorch keeps num_batches_tracked as int64: the checkpoint's safetensors says I64 too.
+    const bytes = fs.readFileSync(path.join(full, 'model.safetensors'));
+    const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8'));
+    expect(header['1.num_batches_tracked'].dtype).toBe('I64');
+    expect(Array.from(weights['1.num_batches_tracked'].data)).toEqual([2 * Math.ceil(4660 / 64)]);
     expect(lines.some((l) => /epoch 2\/2: train loss/.test(l))).toBe(true);
   });
 
