@@ -99,6 +99,7 @@ interface Row {
 export const script: AssignmentScript = {
   name: 'architectures',
   title: 'Architecture comparison: CIFAR re-implementations under one recipe and one time budget',
+  description: 'VGG16, ResNet-18, MobileNet V1/V2, ShuffleNet V1/V2, EfficientNet-B0 (CIFAR variants): one recipe, the same training time each (--budget or $CS231N_BUDGET)',
   async run({ opts, report, outDir }) {
     const o = opts as ArchitecturesOptions;
     const budget = budgetOf(o);
