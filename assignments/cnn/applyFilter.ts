@@ -44,6 +44,7 @@ function directResponse(img: Tensor, w: Tensor, f: number, oy: number, ox: numbe
 export const script: AssignmentScript = {
   name: 'apply_filter',
   title: 'ch07 apply_filter: learned conv1 filters applied to an image',
+  description: 'Learned conv1 filters applied to an image',
   async run(ctx) {
     const { opts, report, outDir } = ctx;
     const data = loadBookData(opts, { flatten: false, maxTrain: 1, maxTest: 1 });

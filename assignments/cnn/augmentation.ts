@@ -45,6 +45,7 @@ function isShiftOf(x: Tensor, y: Tensor, k: number): [number, number] | null {
 export const script: AssignmentScript = {
   name: 'augmentation',
   title: 'ch08 data augmentation: rotation, translation, crop, flip, brightness',
+  description: 'Rotation, translation, crop, flip, brightness',
   async run({ opts, report, outDir }) {
     const data = loadBookData(opts, { flatten: false, maxTrain: 4, maxTest: 1 });
     report.text(data.description);

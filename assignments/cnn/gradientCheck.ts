@@ -77,6 +77,7 @@ export function checkNet(net: dlfs.SimpleConvNet, x: Tensor, t: IntTensor): Para
 export const script: AssignmentScript = {
   name: 'gradient_check',
   title: 'ch07 gradient_check: SimpleConvNet backprop vs numerical gradient',
+  description: 'SimpleConvNet backprop vs numerical gradient',
   async run({ opts, report, outDir }) {
     const data = loadBookData(opts, { flatten: false, maxTrain: 1, maxTest: 1 });
     report.text(data.description);

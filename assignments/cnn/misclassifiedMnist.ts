@@ -14,6 +14,7 @@ import { cnnMain, isFull, loadBookData, trainedDeepConvNet } from './shared';
 export const script: AssignmentScript = {
   name: 'misclassified_mnist',
   title: 'ch08 misclassified_mnist: the DeepConvNet\'s mistakes',
+  description: 'The DeepConvNet\'s first 20 mistakes on the test set',
   async run(ctx) {
     const { opts, report, outDir } = ctx;
     const data = loadBookData(opts, { flatten: false, maxTrain: 1, maxTest: opts.quick ? 500 : undefined });

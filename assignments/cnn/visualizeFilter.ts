@@ -49,6 +49,7 @@ export function neighbourCorrelation(W: Tensor): number {
 export const script: AssignmentScript = {
   name: 'visualize_filter',
   title: 'ch07 visualize_filter: conv1 filters before and after training',
+  description: 'Conv1 filters before and after training',
   async run(ctx) {
     const { report, outDir, opts } = ctx;
     const before = bookSimpleConvNet(opts).params.W1;

@@ -1,6 +1,6 @@
 import os from 'os';
 import { Worker } from 'worker_threads';
-import type { Arena } from './arena';
+import { arenaTiles, type Arena } from './arena';
 import type { WasmMemory } from './wasm';
 import { convJobTasks, convTasks, type ConvBwdJob, type ConvFwdJob } from './convTasks';
 import { CTL_LEN, gemmBlock, jobTasks, type GemmJob } from './kernel';
@@ -15,13 +15,18 @@ function workerJobTasks(job: WorkerJob): number {
 
 /** Runs tasks of `job` on this thread until none are left. */
 function runTasks(job: WorkerJob, arena: Arena): void {
-  const { F, block, blockS, rows } = arena;
+  const F = job.f32 ? arena.F32 : arena.F;
+  const { block, blockS, rows } = arenaTiles(arena, job.f32, job.fma);
   if (!('kind' in job)) gemmBlock(job, F, block, blockS);
   else convTasks(job, F, block, blockS, rows, gemmBlock);
 }
 
-/** Most threads (main included) a product is split over, whatever the machine reports. */
-const MAX_THREADS = 4;
+/**
+ * Most threads (main included) a product is split over, whatever the machine or
+ * CS231N_THREADS says: a bound on workers started, not a tuning (every kernel's scratch plan
+ * fits its budget at any count up to this; tasks are taken from a shared counter).
+ */
+export const MAX_THREADS = 64;
 /** A job whose finished-task count does not move for this long is declared lost. */
 const STALL_MS = 60_000;
 
@@ -39,7 +44,8 @@ export class WorkerFailure extends Error {
  * plain node a .ts worker file. `__name` is defined because tsx/esbuild may reference it.
  * A 'wasm' message hands over the shared wasm memory and module once; every other message
  * is a job. Should the wasm instance fail here, the JS tile on the same memory gives the
- * very same numbers.
+ * very same numbers — except for a float32 FMA job, which the worker then reports as failed,
+ * so the main thread redoes the product alone rather than mix roundings.
  */
 const WORKER_SOURCE = `'use strict';
 var __name = function (f) { return f; };
@@ -47,31 +53,28 @@ const { parentPort } = require('worker_threads');
 const gemmBlock = (${gemmBlock.toString()});
 const convTasks = (${convTasks.toString()});
 let memory = null;
-let block = null;
-let blockS = null;
-let rows = null;
+let ex = null;
 parentPort.on('message', function (msg) {
   if (msg.type === 'wasm') {
     memory = msg.memory;
     try {
-      const ex = new WebAssembly.Instance(msg.module, { env: { mem: memory } }).exports;
-      block = ex.block;
-      blockS = ex.blockS;
-      rows = ex.rows;
+      ex = new WebAssembly.Instance(msg.module, { env: { mem: memory } }).exports;
     } catch (e) {
-      block = null;
-      blockS = null;
-      rows = null;
+      ex = null;
     }
     return;
   }
   const job = msg;
   try {
     job.worker = true;
-    const F = new Float64Array(job.wasm ? memory.buffer : job.buf);
-    const b = job.wasm ? block : null;
-    const bS = job.wasm ? blockS : null;
-    const r = job.wasm ? rows : null;
+    const buf = job.wasm ? memory.buffer : job.buf;
+    const F = job.f32 ? new Float32Array(buf) : new Float64Array(buf);
+    const w = job.wasm && ex !== null;
+    if (job.fma && !w) throw new Error('no wasm FMA tiles in this worker');
+    const sfx = job.f32 ? (job.fma ? '32f' : '32') : '';
+    const b = w ? ex['block' + sfx] : null;
+    const bS = w ? ex['blockS' + sfx] : null;
+    const r = w ? ex[job.f32 ? 'rows32' : 'rows'] : null;
     if (job.kind === 'convFwd' || job.kind === 'convBwd') convTasks(job, F, b, bS, r, gemmBlock);
     else gemmBlock(job, F, b, bS);
   } catch (e) {
@@ -101,14 +104,15 @@ export function workerStats(): { threadedJobs: number; workerTasks: number; work
 
 /**
  * Threads (main included) to use for large products: `CS231N_THREADS` when it is a positive
- * integer (1 forces the single-thread path), else os.availableParallelism() capped at 4.
- * Read on every call so tests and scripts may change it at run time.
+ * integer (1 forces the single-thread path), else os.availableParallelism() — every core —
+ * both capped at MAX_THREADS. Read on every call so tests and scripts may change it at run
+ * time. Results are the same bits whatever it is.
  */
 export function threadCount(): number {
   const env = process.env.CS231N_THREADS;
   if (env !== undefined && env.trim() !== '') {
     const v = Number(env);
-    if (Number.isInteger(v) && v >= 1) return Math.min(v, 16);
+    if (Number.isInteger(v) && v >= 1) return Math.min(v, MAX_THREADS);
   }
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(cores, MAX_THREADS));
