@@ -43,6 +43,7 @@ test('CNN_SCRIPTS: unique names, the book order, each with a title and run', () 
     'batch_norm_test', 'batch_norm_gradient_check', 'overfit_weight_decay', 'overfit_dropout', 'hyperparameter_optimization',
     'gradient_check', 'train_convnet', 'visualize_filter', 'apply_filter',
     'deep_convnet', 'misclassified_mnist', 'augmentation', 'half_float_network',
+    'architectures', // issue 12's CIFAR comparison, after the book's scripts
   ]);
   for (const s of CNN_SCRIPTS) expect(typeof s.run).toBe('function');
 });

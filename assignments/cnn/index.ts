@@ -16,6 +16,7 @@ import { script as deepConvnet } from './deepConvnet';
 import { script as misclassifiedMnist } from './misclassifiedMnist';
 import { script as augmentation } from './augmentation';
 import { script as halfFloatNetwork } from './halfFloatNetwork';
+import { script as architectures } from './architectures';
 
 /*
  * The Deep Learning from Scratch ch. 6–8 scripts in the book's order (SPEC §12). Scripts that
@@ -43,6 +44,8 @@ export const CNN_SCRIPTS: readonly AssignmentScript[] = [
   misclassifiedMnist,
   augmentation,
   halfFloatNetwork,
+  // Not a DLFS script: the CIFAR architecture comparison of issue 12 (--budget, --dataset, --models).
+  architectures,
 ];
 
 /** The Deep Learning from Scratch scripts as registered with the CLI. */

@@ -5,6 +5,7 @@ import { runModelsList, runPredict, runSummary } from './models';
 import { addScriptOptions, allScripts, findScripts, parseSeed, runScripts, scriptOptionsFrom } from './runScripts';
 import type { ScriptFamily } from './script';
 import { runStart } from './start';
+import { registerTrainCommands } from './train';
 
 /*
  * The `cs231n` command line: `list`, `run`, `start`, `data info`, `data download`. The script
@@ -90,6 +91,7 @@ export function buildProgram(families: readonly ScriptFamily[] = []): Command {
     .action((image: string, o: { model: string; weights: string; top?: string }) => {
       runPredict(image, o);
     });
+  registerTrainCommands(program);
   return program;
 }
 
