@@ -5,3 +5,4 @@
 export * from './registry';
 export * from './init';
 export * from './resnet';
+export * from './mobilenetV1';
