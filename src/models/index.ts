@@ -6,3 +6,4 @@ export * from './registry';
 export * from './init';
 export * from './resnet';
 export * from './mobilenetV1';
+export * from './vgg';
