@@ -32,3 +32,8 @@ export * from './layers';
 export * from './optim';
 export * from './solver';
 export * from './gpu';
+export * as dlfs from './dlfs';
+export * as nn from './nn';
+export * as ops from './ops';
+export * as models from './models';
+export * as training from './training';

@@ -15,3 +15,5 @@ export * from './tape';
 export * from './summary';
 export * from './convNormActivation';
 export * from './squeezeExcitation';
+export { loadSafetensors, saveSafetensors, parseSafetensors, serializeSafetensors } from '../data/safetensors';
+export type { Safetensors, SafetensorsDType, SafetensorsTensor, SaveSafetensorsOptions } from '../data/safetensors';

@@ -1,0 +1,45 @@
+/**
+ * Deep Learning from Scratch ch08/train_deepnet.py (the DeepConvNet of deep_convnet.py):
+ * six 3×3 convs, three pools, Affine-ReLU-Dropout-Affine-Dropout, trained 20 epochs, batch
+ * 100, Adam lr 0.001, 1000 samples evaluated per epoch; saves the weights (the book's
+ * deep_convnet_params.pkl) for misclassified_mnist and half_float_network.
+ *
+ *   npx tsx assignments/cnn/deepConvnet.ts [--dataset mnist|fashion-mnist] [--quick] [--out DIR] [--seed N]
+ */
+import * as dlfs from '../../src/dlfs';
+import type { AssignmentScript } from '../common';
+import { figure, lines } from './figures';
+import { cnnMain, isFull, loadBookData, paramsPath, rngFor } from './shared';
+
+export const script: AssignmentScript = {
+  name: 'deep_convnet',
+  title: 'ch08 train_deepnet: DeepConvNet, 20 epochs of Adam',
+  async run({ opts, report, outDir }) {
+    const data = loadBookData(opts, { flatten: false, maxTrain: opts.quick ? 500 : undefined, maxTest: opts.quick ? 300 : undefined });
+    report.text(data.description);
+    const epochs = opts.quick ? 1 : 20;
+    const net = new dlfs.DeepConvNet({ rng: rngFor(opts, 1) });
+    report.text(`DeepConvNet: ${dlfs.countParams(net.params)} parameters`);
+    const t0 = Date.now();
+    const tr = new dlfs.Trainer(net, data.xTrain, data.tTrain, data.xTest, data.tTest, { epochs, miniBatchSize: 100, optimizer: 'Adam', optimizerParam: { lr: 0.001 }, evaluateSampleNumPerEpoch: 1000, verbose: false, rng: rngFor(opts, 2) });
+    tr.train();
+    tr.trainAccList.forEach((a, i) => report.text(`=== epoch:${i + 1}, train acc:${a.toFixed(4)}, test acc:${tr.testAccList[i].toFixed(4)} ===`));
+    report.text(`test acc:${tr.finalTestAcc} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    const file = paramsPath(opts, 'deep_convnet', 'deep_convnet_params.ckpt');
+    dlfs.saveParams(net, file, { testAcc: tr.finalTestAcc, epochs, dataset: data.dataset });
+    report.text(`Saved Network Parameters! (${file})`);
+    await figure(report, outDir, 'deep_convnet_loss.svg', 'Training loss (smoothed) per iteration', lines([{ name: 'loss', y: tr.trainLossList.length >= 11 ? dlfs.smoothCurve(tr.trainLossList) : tr.trainLossList }], { xLabel: 'iterations', yLabel: 'loss' }));
+    report.check('parameters (book: 123,552)', dlfs.countParams(net.params), 123552);
+    // A quick run is a handful of Adam steps: it only shows the net trains without diverging.
+    const lastLoss = tr.trainLossList[tr.trainLossList.length - 1];
+    if (opts.quick) report.check('quick run: training loss finite and not above ln 10 + 0.1', lastLoss, '< 2.40', { ok: Number.isFinite(lastLoss) && lastLoss < Math.log(10) + 0.1, digits: 4 });
+    else if (isFull(data)) {
+      const bar = data.dataset === 'mnist' ? 0.98 : 0.88;
+      report.check(`test accuracy (book on MNIST ≈0.994; accepted here ≥ ${bar})`, tr.finalTestAcc, `≥ ${bar}`, { ok: tr.finalTestAcc >= bar, digits: 4 });
+    }
+  },
+};
+
+export default script;
+
+if (require.main === module) cnnMain(script, 'DLFS ch08 train_deepnet');

@@ -1,0 +1,185 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import ndarray from 'ndarray';
+import { RandomState } from '../../src/core/random';
+import type { IntTensor, Tensor } from '../../src/core/tensor';
+import { resolveDataset, loadDataset } from '../../src/data/resolve';
+import { loadEmbeddedMnist } from '../../src/data/mnistEmbedded';
+import type { ImageDataset } from '../../src/data/dataset';
+import type { BestDataset } from '../../src/data/resolve';
+import * as dlfs from '../../src/dlfs';
+import { parseScriptArgs, runAssignment, type AssignmentScript, type ScriptContext, type ScriptOptions } from '../common';
+
+/*
+ * What the Deep Learning from Scratch scripts share: the dataset choice (`--dataset
+ * mnist|fashion-mnist`: real MNIST when it is found, else the 10,000 embedded digits; the full
+ * Fashion-MNIST from the usual search order or the Debian package), the book's
+ * `load_mnist(normalize=True, flatten=…)` form of it, and the trained weights that the filter,
+ * misclassified and half-precision scripts reuse (the book's params.pkl files).
+ */
+
+/** The two datasets the book's scripts run on here. */
+export type CnnDataset = 'mnist' | 'fashion-mnist';
+
+/** The shared script options plus `--dataset`. */
+export interface CnnScriptOptions extends ScriptOptions {
+  /** Default: `$CS231N_DATASET`, else 'mnist'. */
+  dataset?: CnnDataset;
+}
+
+/** The dataset asked for: the option, else `$CS231N_DATASET`, else MNIST. */
+export function datasetOf(opts: ScriptOptions): CnnDataset {
+  const d = (opts as CnnScriptOptions).dataset ?? process.env.CS231N_DATASET ?? 'mnist';
+  if (d !== 'mnist' && d !== 'fashion-mnist') throw new RangeError(`--dataset: expected mnist or fashion-mnist, got ${JSON.stringify(d)}`);
+  return d;
+}
+
+/** The book's `load_mnist(normalize=True)`: pixels /255 in float64, 1×28×28 or flattened to 784. */
+export interface BookData {
+  dataset: CnnDataset;
+  /** One line: which data, from where, how many images. */
+  description: string;
+  xTrain: Tensor;
+  tTrain: IntTensor;
+  xTest: Tensor;
+  tTest: IntTensor;
+  classNames: string[];
+}
+
+const cache = new Map<CnnDataset, ImageDataset>();
+
+function rawDataset(name: CnnDataset): { data: ImageDataset; from: string } {
+  const loc = resolveDataset(name);
+  if (!cache.has(name)) {
+    if (loc) cache.set(name, loadDataset(loc));
+    else if (name === 'mnist') cache.set(name, loadEmbeddedMnist());
+    else throw new Error('--dataset fashion-mnist: Fashion-MNIST not found; run `cs231n data download fashion-mnist` or `apt-get install dataset-fashion-mnist`');
+  }
+  const data = cache.get(name) as ImageDataset;
+  return { data, from: loc ? loc.dir : data.source };
+}
+
+function toFloat(X: ImageDataset['Xtr'], n: number, flatten: boolean): Tensor {
+  const px = X.shape[1] * X.shape[2];
+  const out = new Float64Array(n * px);
+  const src = X.data;
+  const off = X.offset;
+  for (let i = 0; i < n * px; i++) out[i] = src[off + i] / 255;
+  return ndarray(out, flatten ? [n, px] : [n, 1, X.shape[1], X.shape[2]]);
+}
+
+/**
+ * The chosen dataset in the book's form. `maxTrain` / `maxTest` keep the first rows (the
+ * embedded MNIST and Fashion-MNIST splits hold every class in proportion in any prefix).
+ */
+export function loadBookData(opts: ScriptOptions, o: { flatten: boolean; maxTrain?: number; maxTest?: number }): BookData {
+  const dataset = datasetOf(opts);
+  const { data, from } = rawDataset(dataset);
+  const nTr = Math.min(o.maxTrain ?? Infinity, data.Xtr.shape[0]);
+  const nTe = Math.min(o.maxTest ?? Infinity, data.Xte.shape[0]);
+  const ytr = data.ytr.data.slice(data.ytr.offset, data.ytr.offset + nTr);
+  const yte = data.yte.data.slice(data.yte.offset, data.yte.offset + nTe);
+  const subset = nTr < data.Xtr.shape[0] || nTe < data.Xte.shape[0] ? ` (using ${nTr} / ${nTe})` : '';
+  const stand = dataset === 'mnist' && data.name.includes('embedded') ? ' — standing in for the 60,000/10,000 MNIST, which cannot be downloaded here' : '';
+  return {
+    dataset,
+    description: `data: ${data.name}, ${data.Xtr.shape[0]} train / ${data.Xte.shape[0]} test images${subset}, from ${from}${stand}`,
+    xTrain: toFloat(data.Xtr, nTr, o.flatten),
+    tTrain: ndarray(ytr, [nTr]),
+    xTest: toFloat(data.Xte, nTe, o.flatten),
+    tTest: ndarray(yte, [nTe]),
+    classNames: data.classNames.slice(),
+  };
+}
+
+/** True when the data is a full dataset (the long-run accuracy bands apply). */
+export function isFull(d: BookData): boolean {
+  return d.xTrain.shape[0] >= 8000 && d.xTest.shape[0] >= 2000;
+}
+
+/** Where a trained net's weights live: `<out>/<script>/<file>` (the book's params.pkl). */
+export function paramsPath(opts: ScriptOptions, script: string, file: string): string {
+  return path.join(opts.out, script, `${datasetOf(opts)}${opts.quick ? '-quick' : ''}-${file}`);
+}
+
+/**
+ * The trained weights of `net` from `file` when a training script saved them there; otherwise
+ * trains with `train` (a shorter run than the training script's) and saves the result.
+ */
+export function trainedOrTrain(ctx: ScriptContext, net: dlfs.BookNet, file: string, what: string, train: () => void): void {
+  if (fs.existsSync(file)) {
+    try {
+      const meta = dlfs.loadParams(net, file);
+      ctx.report.text(`${what}: weights loaded from ${file}${meta.testAcc !== undefined ? ` (test accuracy when saved ${meta.testAcc})` : ''}`);
+      return;
+    } catch (e) {
+      ctx.report.text(`${what}: could not use ${file} (${(e as Error).message}); training instead`);
+    }
+  }
+  ctx.report.text(`${what}: no saved weights at ${file}; training a net here`);
+  train();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  dlfs.saveParams(net, file);
+}
+
+/** A RandomState for one purpose of a script, derived from --seed. */
+export function rngFor(opts: ScriptOptions, stream: number): RandomState {
+  return new RandomState([opts.seed, stream]);
+}
+
+/**
+ * What runAssignment calls the chosen data: the --dataset choice (not the CIFAR-first search
+ * the cs231n notebooks use), so its first line names the data the script will train on.
+ */
+export function cnnBest(opts: ScriptOptions): BestDataset {
+  const name = datasetOf(opts);
+  const { data, from } = rawDataset(name);
+  return { dataset: data, location: null, description: `--dataset ${name}: ${data.name} (${data.Xtr.shape[0]} train / ${data.Xte.shape[0]} test) from ${from}` };
+}
+
+/** Parses the shared options plus `--dataset` (removed from argv before the shared parser sees it). */
+export function parseCnnArgs(name: string, description: string, argv: string[] = process.argv): CnnScriptOptions {
+  const rest: string[] = [];
+  let dataset: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--dataset') dataset = argv[++i];
+    else if (a.startsWith('--dataset=')) dataset = a.slice('--dataset='.length);
+    else rest.push(a);
+  }
+  const opts: CnnScriptOptions = { ...parseScriptArgs(name, `${description} (--dataset mnist|fashion-mnist)`, rest) };
+  if (dataset !== undefined) {
+    if (dataset !== 'mnist' && dataset !== 'fashion-mnist') throw new RangeError(`--dataset: expected mnist or fashion-mnist, got ${JSON.stringify(dataset)}`);
+    opts.dataset = dataset;
+  }
+  return opts;
+}
+
+/** Entry point of a CNN script run directly. */
+export function cnnMain(script: AssignmentScript, description: string): void {
+  let opts: CnnScriptOptions;
+  try {
+    opts = parseCnnArgs(script.name, description);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
+  runAssignment(script, opts, cnnBest(opts))
+    .then((report) => {
+      if (report.failures.length) {
+        console.error(`${report.failures.length} check(s) failed: ${report.failures.join(', ')}`);
+        process.exitCode = 1;
+      }
+    })
+    .catch((err: Error) => {
+      console.error(`error: ${err.message}`);
+      if (process.env.CS231N_DEBUG) console.error(err.stack);
+      process.exitCode = 1;
+    });
+}
+
+/** A check that passes when lo ≤ value ≤ hi (printed with the band as the reference). */
+export function checkRange(report: ScriptContext['report'], name: string, value: number, lo: number, hi: number, digits = 4): boolean {
+  return report.check(name, value, `${lo}–${hi}`, { ok: value >= lo && value <= hi, digits });
+}
