@@ -67,9 +67,13 @@ export function zooModel(fx: ZooFixture, name = fx.name): Module {
   return model;
 }
 
-/** Runs every check of the fixture against our model `name` (default: the fixture's name). */
-export function checkZooFixture(fx: ZooFixture, name = fx.name, tol = 1e-9): void {
-  const model = createModel(name, { ...fx.options, numClasses: fx.logitsShape[1], dtype: 'float64', init: false });
+/**
+ * Runs every check of the fixture against our model `name` (default: the fixture's name);
+ * `build` replaces `createModel` for a model checked at a reduced configuration.
+ */
+export function checkZooFixture(fx: ZooFixture, name = fx.name, tol = 1e-9, build?: (opts: ModelOptions) => Module): void {
+  const opts: ModelOptions = { ...fx.options, numClasses: fx.logitsShape[1], dtype: 'float64', init: false };
+  const model = build ? build(opts) : createModel(name, opts);
   expect(Object.keys(model.stateDict())).toEqual(fx.stateKeys);
   model.loadStateDict(zooStateDict(model), { strict: true });
   const x = zooInput(fx.input);

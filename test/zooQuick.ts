@@ -16,17 +16,21 @@ function finite(t: Tensor): boolean {
   return true;
 }
 
-function build(name: string, opts: ModelOptions, dtype: 'float32' | 'float64'): Module {
-  const m = createModel(name, { ...opts, dtype, init: false });
+function build(name: string, opts: ModelOptions, dtype: 'float32' | 'float64', make?: (opts: ModelOptions) => Module): Module {
+  const o: ModelOptions = { ...opts, dtype, init: false };
+  const m = make ? make(o) : createModel(name, o);
   m.loadStateDict(zooStateDict(m), { strict: true });
   return m;
 }
 
-/** Runs the quick check of model `name` on an input of `shape` (N, C, H, W). */
-export function quickRun(name: string, opts: ModelOptions, shape: number[]): void {
+/**
+ * Runs the quick check of model `name` on an input of `shape` (N, C, H, W); `make` replaces
+ * `createModel` for a model checked at a reduced configuration.
+ */
+export function quickRun(name: string, opts: ModelOptions, shape: number[], make?: (opts: ModelOptions) => Module): void {
   const evalLogits: Tensor[] = [];
   for (const dtype of ['float32', 'float64'] as const) {
-    const m = build(name, opts, dtype);
+    const m = build(name, opts, dtype, make);
     const x = copy(zooInput(shape), dtype);
     m.eval();
     evalLogits.push(m.forward(x));

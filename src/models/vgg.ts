@@ -18,8 +18,9 @@ import { positiveInt, probability, registerModel, type ModelOptions } from './re
  */
 
 /** Channels of each 3×3 conv, 'M' for a 2×2/2 max pool (the paper's configurations A, B, D, E). */
-type Cfg = ReadonlyArray<number | 'M'>;
-const CFGS: Record<string, Cfg> = {
+export type VGGCfg = ReadonlyArray<number | 'M'>;
+/** The four configurations by builder name (`vgg11` = A, `vgg13` = B, `vgg16` = D, `vgg19` = E). */
+export const VGG_CONFIGS: Readonly<Record<string, VGGCfg>> = {
   vgg11: [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
   vgg13: [64, 64, 'M', 128, 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
   vgg16: [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M'],
@@ -27,7 +28,7 @@ const CFGS: Record<string, Cfg> = {
 };
 
 /** The flat `features` Sequential of a configuration (conv, [BN], ReLU per entry; pools). */
-function makeFeatures(m: LayerOptions, cfg: Cfg, batchNorm: boolean): { features: Module[]; out: number } {
+function makeFeatures(m: LayerOptions, cfg: VGGCfg, batchNorm: boolean): { features: Module[]; out: number } {
   const layers: Module[] = [];
   let c = 3;
   for (const v of cfg) {
@@ -47,7 +48,7 @@ function makeFeatures(m: LayerOptions, cfg: Cfg, batchNorm: boolean): { features
 export interface VGGConfig {
   /** Builder name (`vgg16_bn`), for error messages. */
   name: string;
-  cfg: Cfg;
+  cfg: VGGCfg;
   batchNorm: boolean;
   /**
    * Width of the two hidden classifier layers (torchvision: 4096). Only a test changes it:
@@ -91,7 +92,7 @@ export class VGGCifar extends Block {
   readonly features: Sequential;
   readonly classifier: Linear;
 
-  constructor(private readonly name: string, cfg: Cfg, opts: ModelOptions) {
+  constructor(private readonly name: string, cfg: VGGCfg, opts: ModelOptions) {
     super();
     const m: LayerOptions = { dtype: opts.dtype, rng: opts.rng, init: false };
     const { features, out } = makeFeatures(m, cfg, true);
@@ -109,7 +110,7 @@ export class VGGCifar extends Block {
 }
 
 for (const depth of [11, 13, 16, 19]) {
-  const cfg = CFGS[`vgg${depth}`];
+  const cfg = VGG_CONFIGS[`vgg${depth}`];
   for (const bn of [false, true]) {
     const name = `vgg${depth}${bn ? '_bn' : ''}`;
     registerModel({
@@ -122,6 +123,6 @@ for (const depth of [11, 13, 16, 19]) {
   const name = `vgg${depth}_cifar`;
   registerModel({
     name, description: `VGG-${depth} for CIFAR-10 (conv-BN-ReLU, one Linear(512, 10)), kuangliu/pytorch-cifar`, options: [],
-    numClasses: 10, input: [3, 32, 32], build: (o) => new VGGCifar(name, CFGS[`vgg${depth}`], o),
+    numClasses: 10, input: [3, 32, 32], build: (o) => new VGGCifar(name, VGG_CONFIGS[`vgg${depth}`], o),
   });
 }
