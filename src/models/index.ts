@@ -7,3 +7,4 @@ export * from './init';
 export * from './resnet';
 export * from './mobilenetV1';
 export * from './vgg';
+export * from './smallNets';
