@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { RandomState } from '../src/core/random';
-import { copy, type Tensor } from '../src/core/tensor';
+import type { Tensor } from '../src/core/tensor';
 import { evalNumericalGradient, relError } from '../src/gradientCheck';
 import {
   affineBackward,

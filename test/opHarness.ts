@@ -158,6 +158,11 @@ export interface CheckOpOptions<A> {
   gradCheck?: boolean;
   /** Gradient-check tolerance. Default 1e-7. */
   tol?: number;
+  /**
+   * Step of the centred difference. Default 1e-5; a loss (one scalar of size ~|L|, round-off
+   * ~1e-16·|L|/h against entries of ~1/N) checks better with 1e-4.
+   */
+  h?: number;
   /** PyTorch's results to compare with (from a fixture). */
   expected?: OpExpected;
   /** Seed of the default dout. Default 0. */
@@ -186,8 +191,8 @@ export function checkOp<A, C>(op: Op<A, C>, opts: CheckOpOptions<A>): CheckOpRes
   const before = inputs.map((t) => copy(t));
   const { out, cache } = op.forward(inputs, attrs());
   if (dtypeOf(out) !== 'float64') throw new Error(`${op.name}: Float64 inputs gave a ${dtypeOf(out)} output`);
-  const dout = opts.dout ? copy(opts.dout, 'float64') : new RandomState(opts.seed ?? 0).randn(...out.shape);
-  if (out.shape.length === 0 && !opts.dout) dout.data[0] = 1;
+  // A 0-d output (a loss) gets dout = 1 by default.
+  const dout = opts.dout ? copy(opts.dout, 'float64') : out.shape.length === 0 ? fromData(Float64Array.of(1), []) : new RandomState(opts.seed ?? 0).randn(...out.shape);
   const doutBefore = copy(dout);
   const grads = op.backward(dout, cache);
   if (grads.length !== inputs.length) throw new Error(`${op.name}.backward: ${grads.length} gradients for ${inputs.length} inputs`);
@@ -207,8 +212,8 @@ export function checkOp<A, C>(op: Op<A, C>, opts: CheckOpOptions<A>): CheckOpRes
       if (!want) return;
       const g = grads[i];
       if (!g) throw new Error(`${op.name}: input ${i} should be differentiable but its gradient is null`);
-      const f = (v: Tensor): Tensor => op.forward(inputs.map((t, k) => (k === i ? v : t)), attrs()).out;
-      expectGradCheck(`${op.name} d(input ${i})`, g, evalNumericalGradientArray(f, x, dout), tol);
+      const f = (v: Tensor): Tensor => copy(op.forward(inputs.map((t, k) => (k === i ? v : t)), attrs()).out);
+      expectGradCheck(`${op.name} d(input ${i})`, g, evalNumericalGradientArray(f, x, dout, { h: opts.h }), tol);
     });
   }
 
@@ -312,12 +317,13 @@ export function checkModule(module: Module, input: number[] | Tensor, opts: Chec
   for (const [n, p] of module.namedParameters()) grads[n] = p.grad ? copy(p.grad) : null;
 
   if (opts.gradCheck ?? true) {
-    const f = (v: Tensor): Tensor => noGrad(() => fwd(v));
+    // Copies: a module may return its input itself (Identity), which the perturbation would change under it.
+    const f = (v: Tensor): Tensor => copy(noGrad(() => fwd(v)));
     expectGradCheck(`${name} dx`, dx, evalNumericalGradientArray(f, copy(x), dout), tol);
     for (const [n, p] of module.namedParameters()) {
       const g = grads[n];
       if (!g) throw new Error(`${name}: parameter ${n} got no gradient`);
-      const fp = (): Tensor => noGrad(() => fwd(x));
+      const fp = (): Tensor => copy(noGrad(() => fwd(x)));
       expectGradCheck(`${name} d${n}`, g, evalNumericalGradientArray(fp, p.data, dout), tol);
     }
   }

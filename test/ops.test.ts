@@ -5,10 +5,14 @@
  */
 import fc from 'fast-check';
 import { RandomState } from '../src/core/random';
-import { adaptiveAvgPool2d, avgPool2d, hardsigmoid, hardswish, maxPool2d, poolOutputSize, relu, relu6, sigmoid, silu, tanh } from '../src/ops';
+import {
+  adaptiveAvgPool2d, add, avgPool2d, catChannels, channelShuffle, crossEntropy, dropout, flatten, hardsigmoid, hardswish,
+  localResponseNorm, maxPool2d, narrowChannels, poolOutputSize, relu, relu6, sigmoid, silu, stochasticDepth, tanh,
+} from '../src/ops';
+import { fromData } from '../src/core/tensor';
 import type { Op } from '../src/ops/op';
 import type { UnaryCache } from '../src/ops/unary';
-import { maxPoolBackwardFast, maxPoolForwardFast, maxPoolForwardNaive, reluBackward, reluForward } from '../src/layers';
+import { dropoutForward, maxPoolBackwardFast, maxPoolForwardFast, maxPoolForwardNaive, reluBackward, reluForward, softmaxLoss } from '../src/layers';
 import { t64 } from './layerTestUtils';
 import { checkOp, checkOpFixture, fixtureCase, loadFixtures } from './opHarness';
 
@@ -131,6 +135,122 @@ describe('pooling', () => {
   });
 });
 
+describe('channel ops, residual add, flatten', () => {
+  const fixtures = loadFixtures('shape.json');
+  const ops: Record<string, Op<any, any>> = { shuffle: channelShuffle, cat: catChannels, narrow: narrowChannels, add, flatten };
+  test.each(fixtures.map((f) => f.name))('%s: equals PyTorch (and gradient check)', (name) => {
+    checkOpFixture(ops[name.split(' ')[0]], fixtureCase(fixtures, name));
+  });
+
+  test('random shapes: shuffle, cat, narrow, add, flatten', () => {
+    fc.assert(fc.property(dim(2), dim(3), dim(3), dim(3), dim(3), seed, (N, g, n, H, W, s) => {
+      const rng = new RandomState(s);
+      const C = g * n;
+      const x = rng.randn(N, C, H, W);
+      checkOp(channelShuffle, { inputs: [x], attrs: { groups: g }, seed: s });
+      checkOp(catChannels, { inputs: [x, rng.randn(N, n, H, W)], attrs: {}, seed: s });
+      checkOp(narrowChannels, { inputs: [x], attrs: { start: n - 1, length: C - n + 1 }, seed: s });
+      checkOp(add, { inputs: [x, rng.randn(N, C, H, W), rng.randn(N, C, H, W)], attrs: {}, seed: s });
+      checkOp(flatten, { inputs: [x], attrs: {}, seed: s });
+    }), RUNS);
+  });
+
+  test('shuffle moves channel i·n + j to j·g + i, and shuffling by n undoes shuffling by g', () => {
+    const x = fromData(Float64Array.from({ length: 6 }, (_, i) => i), [1, 6, 1, 1]);
+    const y = channelShuffle.forward([x], { groups: 2 }).out;
+    expect(Array.from(y.data)).toEqual([0, 3, 1, 4, 2, 5]);
+    expect(Array.from(channelShuffle.forward([y], { groups: 3 }).out.data)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  test('bad arguments name the attribute', () => {
+    const x = new RandomState(0).randn(1, 6, 2, 2);
+    expect(() => channelShuffle.forward([x], { groups: 4 })).toThrow(/^groups: expected a positive integer dividing the 6 channels, got 4/);
+    expect(() => catChannels.forward([x, new RandomState(0).randn(1, 2, 3, 2)], {})).toThrow(/^inputs\[1\]: expected shape \(1, C, 2, 2\)/);
+    expect(() => narrowChannels.forward([x], { start: 4, length: 3 })).toThrow(/^length: expected an integer in \[1, 2\]/);
+    expect(() => add.forward([x, new RandomState(0).randn(1, 6, 2, 1)], {})).toThrow(/inputs\[1\]: expected the shape of inputs\[0\]/);
+    expect(() => flatten.forward([x], { startDim: 4 })).toThrow(/^startDim: expected an axis in \[-4, 4\)/);
+  });
+});
+
+describe('local response norm', () => {
+  const fixtures = loadFixtures('lrn.json');
+  test.each(fixtures.map((f) => f.name))('%s: equals PyTorch (and gradient check)', (name) => {
+    checkOpFixture(localResponseNorm, fixtureCase(fixtures, name));
+  });
+  test('gradient check on random shapes and window sizes (odd and even)', () => {
+    fc.assert(fc.property(dim(2), dim(7), dim(3), dim(6), fc.double({ min: 0.1, max: 2, noNaN: true }), fc.double({ min: 0.3, max: 1.2, noNaN: true }), seed, (N, C, H, size, alpha, beta, s) => {
+      checkOp(localResponseNorm, { inputs: [new RandomState(s).randn(N, C, H, 2)], attrs: { size, alpha, beta, k: 1.5 }, seed: s });
+    }), RUNS);
+  });
+});
+
+describe('cross-entropy with label smoothing', () => {
+  const fixtures = loadFixtures('crossEntropy.json');
+  const attrs = (j: Record<string, unknown>) => ({ labels: fromData(Int32Array.from(j.labels as number[]), [(j.labels as number[]).length]), labelSmoothing: j.labelSmoothing as number });
+  test.each(fixtures.map((f) => f.name))('%s: equals PyTorch (and gradient check)', (name) => {
+    checkOpFixture(crossEntropy, fixtureCase(fixtures, name), attrs, { h: 1e-4 });
+  });
+  test('gradient check on random sizes and ε', () => {
+    fc.assert(fc.property(dim(6), dim(7, 2), fc.double({ min: 0, max: 1, noNaN: true }), seed, (N, C, eps, s) => {
+      const rng = new RandomState(s);
+      const labels = rng.randint(0, C, N);
+      checkOp(crossEntropy, { inputs: [rng.randn(N, C)], attrs: { labels, labelSmoothing: eps }, h: 1e-4 });
+    }), RUNS);
+  });
+  test('ε = 0 is cs231n\'s softmax loss; a bad ε is named', () => {
+    const rng = new RandomState(3);
+    const z = rng.randn(4, 5);
+    const labels = rng.randint(0, 5, 4);
+    expect(crossEntropy.forward([z], { labels }).out.data[0]).toBe(softmaxLoss(z, labels).loss);
+    expect(() => crossEntropy.forward([z], { labels, labelSmoothing: 1.5 })).toThrow(/^labelSmoothing: expected a number in \[0, 1\]/);
+    expect(() => crossEntropy.forward([z], { labels: fromData(Int32Array.of(0, 1, 2, 9), [4]) })).toThrow(/y\[3\]: expected an integer in \[0, 5\)/);
+  });
+});
+
+describe('dropout and stochastic depth', () => {
+  test('dropout: gradient check with a re-seeded mask; inverted scaling; eval and p = 0 are the identity', () => {
+    fc.assert(fc.property(fc.array(dim(4), { minLength: 1, maxLength: 4 }), fc.double({ min: 0, max: 0.9, noNaN: true }), seed, (shape, p, s) => {
+      const x = new RandomState(s).randn(...shape);
+      const attrs = () => ({ p, training: true, rng: new RandomState(s + 1) });
+      const { out } = checkOp(dropout, { inputs: [x], attrs, seed: s });
+      const u = new RandomState(s + 1).rand(x.size).data;
+      out.data.forEach((v, i) => expect(v).toBe(u[i] < 1 - p ? x.data[i] * (1 / (1 - p)) : 0));
+      for (const a of [{ p, training: false, rng: new RandomState(0) }, { p: 0, training: true, rng: new RandomState(0) }]) {
+        expect(Array.from(dropout.forward([x], a).out.data)).toEqual(Array.from(x.data));
+      }
+    }), RUNS);
+  });
+
+  test('dropout p = 1 gives zeros (as PyTorch), and keeps about 1 − p of the units', () => {
+    const x = new RandomState(0).randn(100, 100);
+    expect(dropout.forward([x], { p: 1, training: true, rng: new RandomState(1) }).out.data.every((v) => v === 0)).toBe(true);
+    const kept = dropout.forward([x], { p: 0.3, training: true, rng: new RandomState(1) }).out.data.filter((v) => v !== 0).length;
+    expect(Math.abs(kept / 1e4 - 0.7)).toBeLessThan(0.02);
+  });
+
+  test("stochastic depth 'row': one draw per sample, scaled by 1/(1 − p); 'batch': one draw", () => {
+    fc.assert(fc.property(dim(6), dim(3), dim(3), fc.double({ min: 0.05, max: 0.9, noNaN: true }), fc.constantFrom<'row' | 'batch'>('row', 'batch'), seed, (N, C, H, p, mode, s) => {
+      const x = new RandomState(s).randn(N, C, H, H);
+      const attrs = () => ({ p, mode, training: true, rng: new RandomState(s + 1) });
+      const { out } = checkOp(stochasticDepth, { inputs: [x], attrs, seed: s });
+      const u = new RandomState(s + 1).rand(mode === 'row' ? N : 1).data;
+      const per = x.size / N;
+      out.data.forEach((v, i) => {
+        const draw = mode === 'row' ? Math.floor(i / per) : 0;
+        expect(v).toBe(u[draw] < 1 - p ? x.data[i] * (1 / (1 - p)) : 0);
+      });
+      expect(Array.from(stochasticDepth.forward([x], { ...attrs(), training: false }).out.data)).toEqual(Array.from(x.data));
+    }), RUNS);
+  });
+
+  test('bad arguments are named', () => {
+    const x = new RandomState(0).randn(2, 3);
+    expect(() => dropout.forward([x], { p: 1.5, training: true, rng: new RandomState(0) })).toThrow(/^p: expected a drop probability in \[0, 1\]/);
+    expect(() => dropout.forward([x], { p: 0.5, training: true, rng: {} as RandomState })).toThrow(/^rng: expected a RandomState/);
+    expect(() => stochasticDepth.forward([x], { p: 0.5, training: true, rng: new RandomState(0), mode: 'col' as 'row' })).toThrow(/^mode: expected 'row' or 'batch'/);
+  });
+});
+
 describe('cs231n faces share the ops', () => {
   test('max pooling propagates NaN (naive, fast reshape and fast im2col paths), as numpy and PyTorch', () => {
     const x = new RandomState(5).randn(1, 2, 4, 4);
@@ -184,5 +304,16 @@ describe('the harness itself', () => {
   test('an op that writes into its input fails', () => {
     const inPlace: Op<Record<string, never>, unknown> = { ...relu, name: 'inPlace', forward: (inp) => { const r = relu.forward(inp, {}); inp[0].data[0] = 7; return r; } };
     expect(() => checkOp(inPlace, { inputs: [x()], attrs: {}, gradCheck: false })).toThrow(/inPlace: forward or backward modified input 0/);
+  });
+});
+
+describe("cs231n's dropoutForward shares the dropout op's mask", () => {
+  test('keep probability q in cs231n = drop probability 1 − q in the op: same mask, same values', () => {
+    fc.assert(fc.property(fc.array(dim(5), { minLength: 1, maxLength: 3 }), fc.constantFrom(0.25, 0.5, 0.75, 1), seed, (shape, q, s) => {
+      const x = new RandomState(s).randn(...shape);
+      const a = dropoutForward(x, { p: q, mode: 'train', seed: s }).out;
+      const b = dropout.forward([x], { p: 1 - q, training: true, rng: new RandomState(s) }).out;
+      expect(Array.from(a.data)).toEqual(Array.from(b.data));
+    }), RUNS);
   });
 });

@@ -2,20 +2,15 @@ import type { DType } from '../core/dtype';
 import { defaultRandomState, type RandomState } from '../core/random';
 import { astype, type Tensor } from '../core/tensor';
 import {
-  affineBackward,
-  affineForward,
-  affineNormReluBackward,
-  affineNormReluForward,
-  affineReluBackward,
-  affineReluForward,
+  chainBackward,
+  chainForward,
   dropoutBackward,
   dropoutForward,
+  layerSteps,
+  normStep,
   softmaxLoss,
-  type AffineCache,
-  type AffineNormReluCache,
-  type AffineReluCache,
   type BatchnormParam,
-  type DropoutCache,
+  type ChainStep,
   type DropoutParam,
   type Labels,
   type LayernormParam,
@@ -85,13 +80,14 @@ export class ModularTwoLayerNet {
   loss(X: Tensor, y?: Labels | null): Tensor | LossAndGrads {
     const p = this.params;
     const x = astype(X, this.dtype);
-    const h = affineReluForward(x, p.W1, p.b1);
-    const s = affineForward(h.out, p.W2, p.b2);
-    if (y === undefined || y === null) return s.out;
-    const { loss: dataLoss, dx: dscores } = softmaxLoss(s.out, y);
-    const g2 = affineBackward(dscores, s.cache);
-    const g1 = affineReluBackward(g2.dx, h.cache);
-    const grads: Record<string, Tensor> = { W1: g1.dw, b1: g1.db, W2: g2.dw, b2: g2.db };
+    const { out: scores, cache } = chainForward(x, [
+      layerSteps.affine(p.W1, p.b1, { dw: 'W1', db: 'b1' }),
+      layerSteps.relu(),
+      layerSteps.affine(p.W2, p.b2, { dw: 'W2', db: 'b2' }),
+    ]);
+    if (y === undefined || y === null) return scores;
+    const { loss: dataLoss, dx: dscores } = softmaxLoss(scores, y);
+    const { dx: _dx, ...grads } = chainBackward(dscores, cache);
     const loss = dataLoss + addHalfL2(p, grads, ['W1', 'W2'], this.reg);
     return { loss, grads };
   }
@@ -125,11 +121,6 @@ export interface FullyConnectedNetOptions {
 }
 
 const FC_OPTIONS = ['hiddenDims', 'inputDim', 'numClasses', 'dropoutKeepRatio', 'normalization', 'reg', 'weightScale', 'dtype', 'seed', 'rng'];
-
-interface HiddenCache {
-  block: AffineReluCache | AffineNormReluCache;
-  dropout: DropoutCache | null;
-}
 
 /**
  * cs231n's `FullyConnectedNet`: `{affine – [batch/layer norm] – ReLU – [dropout]} × (L−1) –
@@ -203,48 +194,21 @@ export class FullyConnectedNet {
     if (this.normalization === 'batchnorm') for (const bp of this.bnParams) (bp as BatchnormParam).mode = mode;
     const p = this.params;
     const L = this.numLayers;
-    let h = astype(X, this.dtype);
-    const caches: HiddenCache[] = [];
-    for (let i = 1; i < L; i++) {
-      const W = p[`W${i}`];
-      const b = p[`b${i}`];
-      const fwd = this.normalization === null
-        ? affineReluForward(h, W, b)
-        : affineNormReluForward(h, W, b, p[`gamma${i}`], p[`beta${i}`], this.bnParams[i - 1], this.normalization);
-      h = fwd.out;
-      let dropout: DropoutCache | null = null;
-      if (this.useDropout) {
-        const d = dropoutForward(h, this.dropoutParam);
-        h = d.out;
-        dropout = d.cache;
+    // The net is one chain of the single layers; the step names map each gradient to its parameter.
+    const chain: ChainStep[] = [];
+    for (let i = 1; i <= L; i++) {
+      chain.push(layerSteps.affine(p[`W${i}`], p[`b${i}`], { dw: `W${i}`, db: `b${i}` }));
+      if (i === L) break;
+      if (this.normalization !== null) {
+        chain.push(normStep(this.normalization, p[`gamma${i}`], p[`beta${i}`], this.bnParams[i - 1], { dgamma: `gamma${i}`, dbeta: `beta${i}` }));
       }
-      caches.push({ block: fwd.cache, dropout });
+      chain.push(layerSteps.relu());
+      if (this.useDropout) chain.push({ forward: (h) => dropoutForward(h, this.dropoutParam), backward: dropoutBackward });
     }
-    const last = affineForward(h, p[`W${L}`], p[`b${L}`]);
-    if (mode === 'test') return last.out;
-    const { loss: dataLoss, dx: dscores } = softmaxLoss(last.out, y!);
-    const grads: Record<string, Tensor> = {};
-    const gl = affineBackward(dscores, last.cache as AffineCache);
-    grads[`W${L}`] = gl.dw;
-    grads[`b${L}`] = gl.db;
-    let dh = gl.dx;
-    for (let i = L - 1; i >= 1; i--) {
-      const c = caches[i - 1];
-      if (c.dropout) dh = dropoutBackward(dh, c.dropout).dx;
-      if (this.normalization === null) {
-        const g = affineReluBackward(dh, c.block as AffineReluCache);
-        grads[`W${i}`] = g.dw;
-        grads[`b${i}`] = g.db;
-        dh = g.dx;
-      } else {
-        const g = affineNormReluBackward(dh, c.block as AffineNormReluCache);
-        grads[`W${i}`] = g.dw;
-        grads[`b${i}`] = g.db;
-        grads[`gamma${i}`] = g.dgamma;
-        grads[`beta${i}`] = g.dbeta;
-        dh = g.dx;
-      }
-    }
+    const { out: scores, cache } = chainForward(astype(X, this.dtype), chain);
+    if (mode === 'test') return scores;
+    const { loss: dataLoss, dx: dscores } = softmaxLoss(scores, y!);
+    const { dx: _dx, ...grads } = chainBackward(dscores, cache);
     const weights = Array.from({ length: L }, (_, i) => `W${i + 1}`);
     const loss = dataLoss + addHalfL2(p, grads, weights, this.reg);
     return { loss, grads };

@@ -3,6 +3,7 @@ import { assertArg, assertSameShape, shapeStr } from '../core/check';
 import { allocFloat } from '../core/dtype';
 import { defaultRandomState, RandomState } from '../core/random';
 import { copy, dtypeOf, type Tensor } from '../core/tensor';
+import { applyMask, invertedDropoutMask } from '../ops/dropout';
 import { dense, modeOf } from './layerArgs';
 
 /** cs231n's `dropout_param`. */
@@ -57,17 +58,10 @@ export function dropoutForward(x: Tensor, dropoutParam: DropoutParam): { out: Te
   }
   const seed = dropoutParam.seed;
   const rng = seed === undefined || seed === null ? defaultRandomState() : new RandomState(seed);
-  const r = rng.rand(...shape).data;
-  const n = xd.data.length;
-  const keep = new Uint8Array(n);
-  const out = allocFloat(dtypeOf(xd), n);
-  const src = xd.data;
-  for (let i = 0; i < n; i++) {
-    if (r[i] < p) {
-      keep[i] = 1;
-      out[i] = src[i] * scale;
-    }
-  }
+  // The dropout op's mask (rand(shape) < p, each kept unit scaled by 1/p), with cs231n's keep probability.
+  const mask = invertedDropoutMask(rng, xd.data.length, p);
+  const out = applyMask(xd.data, mask, 1, dtypeOf(xd));
+  const keep = Uint8Array.from(mask, (m) => (m !== 0 ? 1 : 0));
   return { out: ndarray(out, shape), cache: { dropoutParam, mode, keep, scale, shape } };
 }
 

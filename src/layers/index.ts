@@ -16,3 +16,4 @@ export * from './spatialBatchnorm';
 export * from './spatialGroupnorm';
 export * from './losses';
 export * from './sandwich';
+export * from './chain';

@@ -1,47 +1,57 @@
 import type { Tensor } from '../core/tensor';
-import { affineBackward, affineForward, type AffineCache } from './affine';
-import { batchnormBackwardAlt, batchnormForward, type BatchnormCache, type BatchnormParam } from './batchnorm';
+import { chainBackward, chainForward, type ChainCache, type ChainStep } from './chain';
+import { affineBackward, affineForward } from './affine';
+import { batchnormBackwardAlt, batchnormForward, type BatchnormParam } from './batchnorm';
 import type { ConvParam } from './conv';
-import { convBackwardFast, convForwardFast, type ConvFastCache } from './convFast';
-import { layernormBackward, layernormForward, type LayernormCache, type LayernormParam } from './layernorm';
+import { convBackwardFast, convForwardFast } from './convFast';
+import { layernormBackward, layernormForward, type LayernormParam } from './layernorm';
 import type { PoolParam } from './pool';
-import { maxPoolBackwardFast, maxPoolForwardFast, type PoolFastCache } from './poolFast';
-import { reluBackward, reluForward, type ReluCache } from './relu';
-import { spatialBatchnormBackward, spatialBatchnormForward, type SpatialBatchnormCache } from './spatialBatchnorm';
+import { maxPoolBackwardFast, maxPoolForwardFast } from './poolFast';
+import { reluBackward, reluForward } from './relu';
+import { spatialBatchnormBackward, spatialBatchnormForward } from './spatialBatchnorm';
 
 /*
- * Common layer stacks (cs231n's layer_utils), composed from the single layers — no gradient is
- * derived here. Convolutions and pools use the fast versions, as cs231n's do.
+ * Common layer stacks (cs231n's layer_utils) as chains of the single layers (chain.ts): no cache
+ * is written and no gradient derived here. Convolutions and pools use the fast versions, as
+ * cs231n's do.
  */
 
-/** Cache of {@link affineReluForward}. */
-export interface AffineReluCache {
-  fcCache: AffineCache;
-  reluCache: ReluCache;
-}
+/** The chain steps of the single layers, for stacks built elsewhere (FullyConnectedNet). */
+export const layerSteps = {
+  affine: (w: Tensor, b: Tensor, names?: Record<string, string>): ChainStep => ({ forward: (h) => affineForward(h, w, b), backward: affineBackward, names }),
+  relu: (): ChainStep => ({ forward: reluForward, backward: reluBackward }),
+  batchnorm: (gamma: Tensor, beta: Tensor, p: BatchnormParam, names?: Record<string, string>): ChainStep => ({ forward: (h) => batchnormForward(h, gamma, beta, p), backward: batchnormBackwardAlt, names }),
+  layernorm: (gamma: Tensor, beta: Tensor, p: LayernormParam, names?: Record<string, string>): ChainStep => ({ forward: (h) => layernormForward(h, gamma, beta, p), backward: layernormBackward, names }),
+  conv: (w: Tensor, b: Tensor, convParam: ConvParam): ChainStep => ({ forward: (h) => convForwardFast(h, w, b, convParam), backward: convBackwardFast }),
+  maxPool: (poolParam: PoolParam): ChainStep => ({ forward: (h) => maxPoolForwardFast(h, poolParam), backward: maxPoolBackwardFast }),
+  spatialBatchnorm: (gamma: Tensor, beta: Tensor, p: BatchnormParam): ChainStep => ({ forward: (h) => spatialBatchnormForward(h, gamma, beta, p), backward: spatialBatchnormBackward }),
+};
+
+/** Cache of every sandwich layer: its chain. */
+export type AffineReluCache = ChainCache;
+export type AffineNormReluCache = ChainCache;
+export type ConvReluCache = ChainCache;
+export type ConvReluPoolCache = ChainCache;
+export type ConvBnReluCache = ChainCache;
 
 /** affine → ReLU. */
 export function affineReluForward(x: Tensor, w: Tensor, b: Tensor): { out: Tensor; cache: AffineReluCache } {
-  const a = affineForward(x, w, b);
-  const r = reluForward(a.out);
-  return { out: r.out, cache: { fcCache: a.cache, reluCache: r.cache } };
+  return chainForward(x, [layerSteps.affine(w, b), layerSteps.relu()]);
 }
 
 /** Backward of {@link affineReluForward}: `{ dx, dw, db }`. */
 export function affineReluBackward(dout: Tensor, cache: AffineReluCache): { dx: Tensor; dw: Tensor; db: Tensor } {
-  const { dx: da } = reluBackward(dout, cache.reluCache);
-  return affineBackward(da, cache.fcCache);
+  return chainBackward(dout, cache);
 }
 
 /** Which normalisation {@link affineNormReluForward} inserts. */
 export type Normalization = 'batchnorm' | 'layernorm';
 
-/** Cache of {@link affineNormReluForward}. */
-export interface AffineNormReluCache {
-  normalization: Normalization;
-  fcCache: AffineCache;
-  normCache: BatchnormCache | LayernormCache;
-  reluCache: ReluCache;
+/** The normalisation step of a hidden block (checks the name). */
+export function normStep(normalization: Normalization, gamma: Tensor, beta: Tensor, normParam: BatchnormParam | LayernormParam, names?: Record<string, string>): ChainStep {
+  if (normalization === 'batchnorm') return layerSteps.batchnorm(gamma, beta, normParam as BatchnormParam, names);
+  if (normalization === 'layernorm') return layerSteps.layernorm(gamma, beta, normParam as LayernormParam, names);
+  throw new RangeError(`normalization: expected 'batchnorm' or 'layernorm', got ${JSON.stringify(normalization)}`);
 }
 
 /**
@@ -51,93 +61,48 @@ export interface AffineNormReluCache {
 export function affineNormReluForward(
   x: Tensor, w: Tensor, b: Tensor, gamma: Tensor, beta: Tensor, normParam: BatchnormParam | LayernormParam, normalization: Normalization,
 ): { out: Tensor; cache: AffineNormReluCache } {
-  const a = affineForward(x, w, b);
-  let n: { out: Tensor; cache: BatchnormCache | LayernormCache };
-  if (normalization === 'batchnorm') n = batchnormForward(a.out, gamma, beta, normParam as BatchnormParam);
-  else if (normalization === 'layernorm') n = layernormForward(a.out, gamma, beta, normParam as LayernormParam);
-  else throw new RangeError(`normalization: expected 'batchnorm' or 'layernorm', got ${JSON.stringify(normalization)}`);
-  const r = reluForward(n.out);
-  return { out: r.out, cache: { normalization, fcCache: a.cache, normCache: n.cache, reluCache: r.cache } };
+  return chainForward(x, [layerSteps.affine(w, b), normStep(normalization, gamma, beta, normParam), layerSteps.relu()]);
 }
 
 /** Backward of {@link affineNormReluForward}: `{ dx, dw, db, dgamma, dbeta }`. */
 export function affineNormReluBackward(
   dout: Tensor, cache: AffineNormReluCache,
 ): { dx: Tensor; dw: Tensor; db: Tensor; dgamma: Tensor; dbeta: Tensor } {
-  const { dx: dn } = reluBackward(dout, cache.reluCache);
-  const { dx: da, dgamma, dbeta } = cache.normalization === 'batchnorm'
-    ? batchnormBackwardAlt(dn, cache.normCache as BatchnormCache)
-    : layernormBackward(dn, cache.normCache as LayernormCache);
-  const { dx, dw, db } = affineBackward(da, cache.fcCache);
-  return { dx, dw, db, dgamma, dbeta };
-}
-
-/** Cache of {@link convReluForward}. */
-export interface ConvReluCache {
-  convCache: ConvFastCache;
-  reluCache: ReluCache;
+  return chainBackward(dout, cache);
 }
 
 /** conv (fast) → ReLU. */
 export function convReluForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam): { out: Tensor; cache: ConvReluCache } {
-  const c = convForwardFast(x, w, b, convParam);
-  const r = reluForward(c.out);
-  return { out: r.out, cache: { convCache: c.cache, reluCache: r.cache } };
+  return chainForward(x, [layerSteps.conv(w, b, convParam), layerSteps.relu()]);
 }
 
 /** Backward of {@link convReluForward}: `{ dx, dw, db }`. */
 export function convReluBackward(dout: Tensor, cache: ConvReluCache): { dx: Tensor; dw: Tensor; db: Tensor } {
-  const { dx: da } = reluBackward(dout, cache.reluCache);
-  return convBackwardFast(da, cache.convCache);
-}
-
-/** Cache of {@link convReluPoolForward}. */
-export interface ConvReluPoolCache {
-  convCache: ConvFastCache;
-  reluCache: ReluCache;
-  poolCache: PoolFastCache;
+  return chainBackward(dout, cache);
 }
 
 /** conv (fast) → ReLU → max pool (fast). */
 export function convReluPoolForward(
   x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam, poolParam: PoolParam,
 ): { out: Tensor; cache: ConvReluPoolCache } {
-  const c = convForwardFast(x, w, b, convParam);
-  const r = reluForward(c.out);
-  const p = maxPoolForwardFast(r.out, poolParam);
-  return { out: p.out, cache: { convCache: c.cache, reluCache: r.cache, poolCache: p.cache } };
+  return chainForward(x, [layerSteps.conv(w, b, convParam), layerSteps.relu(), layerSteps.maxPool(poolParam)]);
 }
 
 /** Backward of {@link convReluPoolForward}: `{ dx, dw, db }`. */
 export function convReluPoolBackward(dout: Tensor, cache: ConvReluPoolCache): { dx: Tensor; dw: Tensor; db: Tensor } {
-  const { dx: ds } = maxPoolBackwardFast(dout, cache.poolCache);
-  const { dx: da } = reluBackward(ds, cache.reluCache);
-  return convBackwardFast(da, cache.convCache);
-}
-
-/** Cache of {@link convBnReluForward}. */
-export interface ConvBnReluCache {
-  convCache: ConvFastCache;
-  bnCache: SpatialBatchnormCache;
-  reluCache: ReluCache;
+  return chainBackward(dout, cache);
 }
 
 /** conv (fast) → spatial batch norm → ReLU. */
 export function convBnReluForward(
   x: Tensor, w: Tensor, b: Tensor, gamma: Tensor, beta: Tensor, convParam: ConvParam, bnParam: BatchnormParam,
 ): { out: Tensor; cache: ConvBnReluCache } {
-  const c = convForwardFast(x, w, b, convParam);
-  const n = spatialBatchnormForward(c.out, gamma, beta, bnParam);
-  const r = reluForward(n.out);
-  return { out: r.out, cache: { convCache: c.cache, bnCache: n.cache, reluCache: r.cache } };
+  return chainForward(x, [layerSteps.conv(w, b, convParam), layerSteps.spatialBatchnorm(gamma, beta, bnParam), layerSteps.relu()]);
 }
 
 /** Backward of {@link convBnReluForward}: `{ dx, dw, db, dgamma, dbeta }`. */
 export function convBnReluBackward(
   dout: Tensor, cache: ConvBnReluCache,
 ): { dx: Tensor; dw: Tensor; db: Tensor; dgamma: Tensor; dbeta: Tensor } {
-  const { dx: dn } = reluBackward(dout, cache.reluCache);
-  const { dx: dc, dgamma, dbeta } = spatialBatchnormBackward(dn, cache.bnCache);
-  const { dx, dw, db } = convBackwardFast(dc, cache.convCache);
-  return { dx, dw, db, dgamma, dbeta };
+  return chainBackward(dout, cache);
 }

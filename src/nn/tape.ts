@@ -1,6 +1,9 @@
 import ndarray from 'ndarray';
 import { assertSameShape } from '../core/check';
 import { ascontiguous, dtypeOf, zeros, type Tensor } from '../core/tensor';
+import { add } from '../ops/add';
+import { catChannels, narrowChannels } from '../ops/channels';
+import { flatten } from '../ops/flatten';
 import type { Op } from '../ops/op';
 import { Module } from './module';
 
@@ -59,79 +62,29 @@ export class Tape {
 
   /** a + b elementwise (a residual join); the gradient flows unchanged into both. */
   add(a: Tensor, b: Tensor): Tensor {
-    assertSameShape('a', a, 'b', b);
-    const x = ascontiguous(a).data;
-    const y = ascontiguous(b).data;
-    const out = zeros(a.shape, dtypeOf(a));
-    for (let i = 0; i < x.length; i++) out.data[i] = x[i] + y[i];
-    return this.multi([a, b], [out], ([g]) => [g, g])[0];
+    return this.op(add, [a, b], {});
   }
 
   /** Concatenation along the channel axis 1 of `(N, C_i, …)` tensors (`torch.cat(xs, 1)`). */
   concat(xs: Tensor[]): Tensor {
-    const [N] = xs[0].shape;
-    const rest = xs[0].shape.slice(2);
-    const T = rest.reduce((a, b) => a * b, 1);
-    const cs = xs.map((x, i) => {
-      if (x.shape[0] !== N || x.shape.slice(2).join() !== rest.join()) throw new RangeError(`concat: input ${i} has shape (${x.shape.join(', ')}), expected (${N}, C, ${rest.join(', ')})`);
-      return x.shape[1];
-    });
-    const C = cs.reduce((a, b) => a + b, 0);
-    const out = zeros([N, C, ...rest], dtypeOf(xs[0]));
-    let c0 = 0;
-    xs.forEach((x, i) => {
-      const d = ascontiguous(x).data;
-      const len = cs[i] * T;
-      for (let n = 0; n < N; n++) out.data.set(d.subarray(n * len, (n + 1) * len), (n * C + c0) * T);
-      c0 += cs[i];
-    });
-    return this.multi(xs, [out], ([g]) => {
-      const gd = ascontiguous(g).data;
-      let o = 0;
-      return xs.map((x, i) => {
-        const len = cs[i] * T;
-        const part = zeros(x.shape, dtypeOf(x));
-        for (let n = 0; n < N; n++) part.data.set(gd.subarray((n * C + o) * T, (n * C + o) * T + len), n * len);
-        o += cs[i];
-        return part;
-      });
-    })[0];
+    return this.op(catChannels, xs, {});
   }
 
   /** Splits `(N, C, …)` along channels into parts of `sizes` channels (`torch.split(x, sizes, 1)`). */
   split(x: Tensor, sizes: number[]): Tensor[] {
-    const [N, C] = x.shape;
-    const rest = x.shape.slice(2);
-    const T = rest.reduce((a, b) => a * b, 1);
+    const C = x.shape[1];
     if (sizes.reduce((a, b) => a + b, 0) !== C) throw new RangeError(`split: sizes ${sizes.join(' + ')} must add up to the ${C} channels`);
-    const d = ascontiguous(x).data;
-    let o = 0;
-    const outs = sizes.map((c) => {
-      const part = zeros([N, c, ...rest], dtypeOf(x));
-      for (let n = 0; n < N; n++) part.data.set(d.subarray((n * C + o) * T, (n * C + o + c) * T), n * c * T);
-      o += c;
+    let start = 0;
+    return sizes.map((length) => {
+      const part = this.op(narrowChannels, [x], { start, length });
+      start += length;
       return part;
-    });
-    return this.multi([x], outs, (gs) => {
-      const dx = zeros(x.shape, dtypeOf(x));
-      let off = 0;
-      gs.forEach((g, i) => {
-        const gd = ascontiguous(g).data;
-        const c = sizes[i];
-        for (let n = 0; n < N; n++) dx.data.set(gd.subarray(n * c * T, (n + 1) * c * T), (n * C + off) * T);
-        off += c;
-      });
-      return [dx];
     });
   }
 
   /** x `(N, …)` as `(N, prod(…))` (`torch.flatten(x, 1)`); the gradient is reshaped back. */
   flatten(x: Tensor): Tensor {
-    const c = ascontiguous(x);
-    const n = x.shape[0];
-    const rest = x.shape.slice(1).reduce((a, b) => a * b, 1);
-    const out = ndarray(c.data, [n, rest]);
-    return this.multi([x], [out], ([g]) => [ndarray(ascontiguous(g).data, x.shape.slice())])[0];
+    return this.op(flatten, [x], {});
   }
 
   /** Gradient of `x` (the block's input) given the gradient of `out` (its output). */

@@ -5,38 +5,76 @@ import { defineUnaryOp } from './unary';
  * loss instead of silently zeroed units). Gradients at the kinks are PyTorch's (torch 1.13,
  * checked in test/fixtures/ops): the boundary belongs to whichever piece PyTorch's backward
  * formula tests first, so ReLU and ReLU6 give 0 at 0 and 6, hardswish −0.5 at −3 and 1.5 at 3,
- * hardsigmoid 0 at ±3.
+ * hardsigmoid 0 at ±3. (PyTorch's vectorised CPU path gives hardswish dout, not 1.5·dout, at
+ * exactly 3; its scalar formula, the documented one, gives 1.5·dout — we follow the formula.)
  */
 
 /** max(0, x); gradient dout·[x > 0] (0 at the kink and at NaN, as cs231n's `relu_backward`). */
 export const relu = defineUnaryOp({
   name: 'relu',
-  f: (v) => (v <= 0 ? 0 : v),
-  grad: (g, x) => (x > 0 ? g : 0),
+  forward(x, o) {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      o[i] = v <= 0 ? 0 : v;
+    }
+  },
+  backward(g, x, dx) {
+    for (let i = 0; i < x.length; i++) dx[i] = x[i] > 0 ? g[i] : 0;
+  },
   saves: 'x',
 });
 
 /** min(max(0, x), 6); gradient dout·[0 < x < 6]. */
 export const relu6 = defineUnaryOp({
   name: 'relu6',
-  f: (v) => (v <= 0 ? 0 : v >= 6 ? 6 : v),
-  grad: (g, x) => (x > 0 && x < 6 ? g : 0),
+  forward(x, o) {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      o[i] = v <= 0 ? 0 : v >= 6 ? 6 : v;
+    }
+  },
+  backward(g, x, dx) {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      dx[i] = v > 0 && v < 6 ? g[i] : 0;
+    }
+  },
   saves: 'x',
 });
 
 /** x·relu6(x + 3)/6; gradient 0 for x < −3, dout·(x/3 + 1/2) on [−3, 3], dout above. */
 export const hardswish = defineUnaryOp({
   name: 'hardswish',
-  f: (v) => (v <= -3 ? 0 : v >= 3 ? v : (v * (v + 3)) / 6),
-  grad: (g, x) => (x < -3 ? 0 : x <= 3 ? g * (x / 3 + 0.5) : g),
+  forward(x, o) {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      o[i] = v <= -3 ? 0 : v >= 3 ? v : (v * (v + 3)) / 6;
+    }
+  },
+  backward(g, x, dx) {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      dx[i] = v < -3 ? 0 : v <= 3 ? g[i] * (v / 3 + 0.5) : g[i];
+    }
+  },
   saves: 'x',
 });
 
 /** relu6(x + 3)/6; gradient dout/6 strictly inside (−3, 3), else 0. */
 export const hardsigmoid = defineUnaryOp({
   name: 'hardsigmoid',
-  f: (v) => (v <= -3 ? 0 : v >= 3 ? 1 : v / 6 + 0.5),
-  grad: (g, x) => (x > -3 && x < 3 ? g / 6 : 0),
+  forward(x, o) {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      o[i] = v <= -3 ? 0 : v >= 3 ? 1 : v / 6 + 0.5;
+    }
+  },
+  backward(g, x, dx) {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      dx[i] = v > -3 && v < 3 ? g[i] / 6 : 0;
+    }
+  },
   saves: 'x',
 });
 
@@ -50,26 +88,39 @@ export function sigmoidValue(v: number): number {
 /** 1/(1 + e^−x); gradient dout·y·(1 − y), from the output. */
 export const sigmoid = defineUnaryOp({
   name: 'sigmoid',
-  f: sigmoidValue,
-  grad: (g, y) => g * y * (1 - y),
+  forward(x, o) {
+    for (let i = 0; i < x.length; i++) o[i] = sigmoidValue(x[i]);
+  },
+  backward(g, y, dx) {
+    for (let i = 0; i < y.length; i++) dx[i] = g[i] * y[i] * (1 - y[i]);
+  },
   saves: 'y',
 });
 
 /** tanh x; gradient dout·(1 − y²), from the output. */
 export const tanh = defineUnaryOp({
   name: 'tanh',
-  f: Math.tanh,
-  grad: (g, y) => g * (1 - y * y),
+  forward(x, o) {
+    for (let i = 0; i < x.length; i++) o[i] = Math.tanh(x[i]);
+  },
+  backward(g, y, dx) {
+    for (let i = 0; i < y.length; i++) dx[i] = g[i] * (1 - y[i] * y[i]);
+  },
   saves: 'y',
 });
 
 /** x·σ(x) (swish); gradient dout·σ(x)·(1 + x·(1 − σ(x))). */
 export const silu = defineUnaryOp({
   name: 'silu',
-  f: (v) => v * sigmoidValue(v),
-  grad: (g, x) => {
-    const s = sigmoidValue(x);
-    return g * s * (1 + x * (1 - s));
+  forward(x, o) {
+    for (let i = 0; i < x.length; i++) o[i] = x[i] * sigmoidValue(x[i]);
+  },
+  backward(g, x, dx) {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      const s = sigmoidValue(v);
+      dx[i] = g[i] * s * (1 + v * (1 - s));
+    }
   },
   saves: 'x',
 });

@@ -30,7 +30,8 @@ function bins(size: number, out: number): Int32Array {
   return b;
 }
 
-function outputSize(v: unknown, H: number, W: number): [number, number] {
+/** The output size `[H', W']` for an input of H×W (nulls keep the input's size); validates `v`. */
+export function adaptiveOutputSize(v: unknown, H: number, W: number): [number, number] {
   const pos = (d: unknown) => typeof d === 'number' && Number.isInteger(d) && d > 0;
   if (pos(v)) return [v as number, v as number];
   const ok = Array.isArray(v) && v.length === 2 && v.every((d) => d === null || pos(d));
@@ -50,7 +51,7 @@ export const adaptiveAvgPool2d = defineOp<AdaptiveAvgPool2dAttrs, AdaptiveAvgPoo
     assertNdim('x', x, 4);
     const [N, C, H, W] = x.shape;
     assertArg(H > 0 && W > 0, 'x', 'a non-empty spatial size', `shape (${x.shape.join(', ')})`);
-    const [outH, outW] = outputSize(attrs?.outputSize, H, W);
+    const [outH, outW] = adaptiveOutputSize(attrs?.outputSize, H, W);
     const dtype = dtypeOf(x);
     const xs = dense('x', x).data;
     const bh = bins(H, outH);

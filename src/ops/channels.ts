@@ -1,0 +1,174 @@
+import ndarray from 'ndarray';
+import { assertArg, assertSameShape, ShapeError, shapeStr } from '../core/check';
+import { allocFloat, type DType } from '../core/dtype';
+import { dtypeOf, type Tensor } from '../core/tensor';
+import { dense, denseAs } from '../layers/layerArgs';
+import { defineOp } from './op';
+
+/*
+ * Channel ops of NCHW (any rank ≥ 2: axis 1 is the channel axis, everything after it one
+ * contiguous block per channel): shuffle, concatenation and slicing. They only move blocks,
+ * so forward and backward are exact in either dtype.
+ */
+
+function checkRank(name: string, x: Tensor): { N: number; C: number; inner: number } {
+  assertArg(Array.isArray(x?.shape) && x.shape.length >= 2, name, 'an array of shape (N, C, …)', Array.isArray(x?.shape) ? shapeStr(x.shape) : String(x));
+  const [N, C, ...rest] = x.shape;
+  return { N, C, inner: rest.reduce((a, b) => a * b, 1) };
+}
+
+/** Attributes of {@link channelShuffle}. */
+export interface ChannelShuffleAttrs {
+  /** Number of groups g; C must be a multiple of g. */
+  groups: number;
+}
+
+/** Input channel `i·n + j` (group i of g, n = C/g per group) moves to output channel `j·g + i`. */
+function shuffle(src: ArrayLike<number>, dst: { [i: number]: number }, N: number, g: number, n: number, inner: number): void {
+  const C = g * n;
+  for (let b = 0; b < N; b++) {
+    for (let i = 0; i < g; i++) {
+      for (let j = 0; j < n; j++) {
+        const from = (b * C + i * n + j) * inner;
+        const to = (b * C + j * g + i) * inner;
+        for (let k = 0; k < inner; k++) dst[to + k] = src[from + k];
+      }
+    }
+  }
+}
+
+/** What {@link channelShuffle} keeps for backward. */
+export interface ChannelShuffleCache {
+  shape: number[];
+  groups: number;
+  dtype: DType;
+}
+
+/**
+ * ShuffleNet's channel shuffle: view `(N, g, C/g, …)`, swap the two channel axes, flatten back.
+ * Backward applies the inverse permutation (a shuffle with C/g groups).
+ */
+export const channelShuffle = defineOp<ChannelShuffleAttrs, ChannelShuffleCache>({
+  name: 'channel_shuffle',
+  forward(inputs, attrs) {
+    const [x] = inputs;
+    const { N, C, inner } = checkRank('x', x);
+    const g = attrs?.groups;
+    assertArg(typeof g === 'number' && Number.isInteger(g) && g > 0 && C % g === 0, 'groups', `a positive integer dividing the ${C} channels`, g);
+    const dtype = dtypeOf(x);
+    const out = allocFloat(dtype, x.size);
+    shuffle(dense('x', x).data, out, N, g, C / g, inner);
+    return { out: ndarray(out, x.shape.slice()), cache: { shape: x.shape.slice(), groups: g, dtype } };
+  },
+  backward(dout, cache) {
+    const { shape, groups, dtype } = cache;
+    assertSameShape('x', { shape }, 'dout', dout);
+    const [N, C] = shape;
+    const dx = allocFloat(dtype, dout.size);
+    shuffle(denseAs('dout', dout, dtype).data, dx, N, C / groups, groups, dout.size / (N * C));
+    return [ndarray(dx, shape.slice())];
+  },
+});
+
+/** What {@link catChannels} keeps for backward: each input's channel count. */
+export interface CatCache {
+  channels: number[];
+  shape: number[];
+  dtype: DType;
+}
+
+/** `torch.cat(inputs, dim=1)`: inputs agree on every axis but the channels; backward splits dout by channel ranges. */
+export const catChannels = defineOp<Record<string, never>, CatCache>({
+  name: 'cat',
+  forward(inputs) {
+    assertArg(inputs.length >= 1, 'inputs', 'at least one tensor', 'none');
+    const first = checkRank('inputs[0]', inputs[0]);
+    const dtype = dtypeOf(inputs[0]);
+    const channels: number[] = [];
+    inputs.forEach((t, i) => {
+      const r = checkRank(`inputs[${i}]`, t);
+      const same = t.shape.length === inputs[0].shape.length && t.shape.every((d, k) => k === 1 || d === inputs[0].shape[k]);
+      if (!same) throw new ShapeError(`inputs[${i}]: expected shape ${shapeStr(inputs[0].shape.map((d, k) => (k === 1 ? 'C' : d)))} (as inputs[0] except channels), got ${shapeStr(t.shape)}`);
+      if (dtypeOf(t) !== dtype) throw new TypeError(`inputs[${i}]: expected dtype ${dtype} (as inputs[0]), got ${dtypeOf(t)}`);
+      channels.push(r.C);
+    });
+    const Ctot = channels.reduce((a, b) => a + b, 0);
+    const { N, inner } = first;
+    const out = allocFloat(dtype, N * Ctot * inner);
+    let c0 = 0;
+    inputs.forEach((t, i) => {
+      const src = dense(`inputs[${i}]`, t).data;
+      const block = channels[i] * inner;
+      for (let n = 0; n < N; n++) out.set(src.subarray(n * block, (n + 1) * block), (n * Ctot + c0) * inner);
+      c0 += channels[i];
+    });
+    const shape = inputs[0].shape.slice();
+    shape[1] = Ctot;
+    return { out: ndarray(out, shape), cache: { channels, shape, dtype } };
+  },
+  backward(dout, cache) {
+    const { channels, shape, dtype } = cache;
+    assertSameShape('out', { shape }, 'dout', dout);
+    const d = denseAs('dout', dout, dtype).data;
+    const [N, Ctot] = shape;
+    const inner = dout.size / (N * Ctot);
+    let c0 = 0;
+    return channels.map((c) => {
+      const g = allocFloat(dtype, N * c * inner);
+      for (let n = 0; n < N; n++) g.set(d.subarray((n * Ctot + c0) * inner, (n * Ctot + c0 + c) * inner), n * c * inner);
+      c0 += c;
+      const s = shape.slice();
+      s[1] = c;
+      return ndarray(g, s) as Tensor;
+    });
+  },
+});
+
+/** Attributes of {@link narrowChannels}: channels [start, start + length). */
+export interface NarrowAttrs {
+  start: number;
+  length: number;
+}
+
+/** What {@link narrowChannels} keeps for backward. */
+export interface NarrowCache {
+  shape: number[];
+  start: number;
+  length: number;
+  dtype: DType;
+}
+
+/**
+ * A channel range `x[:, start:start+length]` (ShuffleNet V2's split is two of these, as
+ * `x.chunk(2, dim=1)`); backward writes dout into those channels of a zero gradient.
+ */
+export const narrowChannels = defineOp<NarrowAttrs, NarrowCache>({
+  name: 'narrow',
+  forward(inputs, attrs) {
+    const [x] = inputs;
+    const { N, C, inner } = checkRank('x', x);
+    const start = attrs?.start;
+    const length = attrs?.length;
+    assertArg(typeof start === 'number' && Number.isInteger(start) && start >= 0 && start < C, 'start', `an integer in [0, ${C})`, start);
+    assertArg(typeof length === 'number' && Number.isInteger(length) && length >= 1 && start + length <= C, 'length', `an integer in [1, ${C - start}]`, length);
+    const dtype = dtypeOf(x);
+    const src = dense('x', x).data;
+    const out = allocFloat(dtype, N * length * inner);
+    for (let n = 0; n < N; n++) out.set(src.subarray((n * C + start) * inner, (n * C + start + length) * inner), n * length * inner);
+    const shape = x.shape.slice();
+    shape[1] = length;
+    return { out: ndarray(out, shape), cache: { shape: x.shape.slice(), start, length, dtype } };
+  },
+  backward(dout, cache) {
+    const { shape, start, length, dtype } = cache;
+    const outShape = shape.slice();
+    outShape[1] = length;
+    assertSameShape('out', { shape: outShape }, 'dout', dout);
+    const [N, C] = shape;
+    const inner = dout.size / (N * length);
+    const d = denseAs('dout', dout, dtype).data;
+    const dx = allocFloat(dtype, N * C * inner);
+    for (let n = 0; n < N; n++) dx.set(d.subarray(n * length * inner, (n + 1) * length * inner), (n * C + start) * inner);
+    return [ndarray(dx, shape.slice())];
+  },
+});
