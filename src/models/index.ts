@@ -8,3 +8,5 @@ export * from './resnet';
 export * from './mobilenetV1';
 export * from './vgg';
 export * from './smallNets';
+export * from './alexnet';
+export * from './googlenet';

@@ -160,8 +160,9 @@ export class DeepConvNet extends Block {
     });
     this.fc1 = this.addModule('fc1', new Linear(64 * 4 * 4, 50, m));
     this.fc2 = this.addModule('fc2', new Linear(50, opts.numClasses ?? 10, m));
-    this.drop1 = dropout(p);
-    this.drop2 = dropout(p);
+    // Registered (no state) so that train()/eval() reach them.
+    this.drop1 = this.addModule('drop1', dropout(p, opts.rng));
+    this.drop2 = this.addModule('drop2', dropout(p, opts.rng));
     if (opts.init !== false) initGaussian([...this.convs, this.fc1, this.fc2], heStd, opts.rng);
   }
 

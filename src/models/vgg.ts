@@ -73,8 +73,8 @@ export class VGG extends Block {
     this.features = this.addModule('features', new Sequential(...features));
     this.avgpool = this.addModule('avgpool', adaptiveAvgPool(7));
     this.classifier = this.addModule('classifier', new Sequential(
-      new Linear(out * 7 * 7, hidden, m), reluLayer(), dropout(p),
-      new Linear(hidden, hidden, m), reluLayer(), dropout(p),
+      new Linear(out * 7 * 7, hidden, m), reluLayer(), dropout(p, opts.rng),
+      new Linear(hidden, hidden, m), reluLayer(), dropout(p, opts.rng),
       new Linear(hidden, opts.numClasses ?? 1000, m),
     ));
     if (opts.init !== false) initModel(this, { conv: 'kaimingFanOut', linear: 'normal0.01' }, opts.rng);
