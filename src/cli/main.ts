@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { runDataDownload } from './dataDownload';
 import { runDataInfo } from './dataInfo';
+import { runModelsList, runPredict, runSummary } from './models';
 import { runStart } from './start';
 
 /** The `cs231n` command line: `data info`, `data download`, `start`. */
@@ -39,6 +40,27 @@ export function buildProgram(): Command {
       if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new RangeError(`--seed: expected an integer in [0, 2**32-1], got ${o.seed}`);
       const r = await runStart({ data: o.data, out: o.out, quick: o.quick, seed, only: o.only?.split(',').map((s) => s.trim()) });
       if (r.failures.length) process.exitCode = 1;
+    });
+  program
+    .command('models')
+    .description('list every model of the zoo with its default input, parameters and MACs')
+    .action(() => runModelsList());
+  program
+    .command('summary')
+    .description('print the layer table of a model (output shapes, parameters, MACs)')
+    .argument('<model>', 'a name from `cs231n models`')
+    .option('--input <CxHxW>', 'input shape without the batch axis, e.g. 3x224x224 (default: the model\'s)')
+    .option('--num-classes <k>', 'classifier outputs (default: the model\'s)')
+    .action((name: string, o: { input?: string; numClasses?: string }) => runSummary(name, o));
+  program
+    .command('predict')
+    .description('classify a PNG with ImageNet weights (safetensors with torchvision\'s names) and print the top classes')
+    .argument('<image>', 'a PNG file')
+    .requiredOption('--model <name>', 'a torchvision model name, e.g. resnet18')
+    .requiredOption('--weights <file>', 'the model\'s ImageNet weights as .safetensors')
+    .option('--top <k>', 'how many classes to print', '5')
+    .action((image: string, o: { model: string; weights: string; top?: string }) => {
+      runPredict(image, o);
     });
   return program;
 }

@@ -1,0 +1,128 @@
+import type { Tensor } from '../core/tensor';
+import { BatchNorm2d } from '../nn/batchNorm';
+import { Conv2d } from '../nn/conv2d';
+import { Linear } from '../nn/linear';
+import type { Module } from '../nn/module';
+import { Sequential } from '../nn/sequential';
+import { Block, type Tape } from '../nn/tape';
+import { initModel, type LayerOptions } from './init';
+import { adaptiveAvgPool, channelShuffle, maxPool, reluLayer } from './layers';
+import { registerModel, type ModelOptions } from './registry';
+
+/*
+ * ShuffleNet V2 (Ma et al. 2018) as torchvision builds it: units that split the channels in
+ * two, transform one half (1×1 → depthwise 3×3 → 1×1), concatenate and shuffle with g = 2;
+ * downsampling units transform both halves. Plus the CIFAR-10 version: the same network with
+ * a stride-1 stem and no max pool (state-dict compatible with torchvision's).
+ */
+
+type Make = LayerOptions;
+
+const conv = (m: Make, cin: number, cout: number, k: number, stride = 1, groups = 1): Conv2d =>
+  new Conv2d(cin, cout, k, { stride, padding: (k - 1) >> 1, groups, bias: false, ...m });
+const bn = (m: Make, c: number): BatchNorm2d => new BatchNorm2d(c, { dtype: m.dtype });
+
+/**
+ * torchvision's `InvertedResidual` of ShuffleNet V2. Stride 1: the first half of the channels
+ * passes through, `branch2` transforms the second. Stride 2: `branch1` (depthwise 3×3/2-BN,
+ * 1×1-BN-ReLU) and `branch2` both see the whole input, doubling the width. Then concat and
+ * shuffle (g = 2) so the next unit's split mixes both halves.
+ */
+export class ShuffleV2Unit extends Block {
+  readonly branch1: Sequential | null;
+  readonly branch2: Sequential;
+  readonly shuffle: Module = channelShuffle(2);
+
+  constructor(m: Make, inp: number, oup: number, readonly stride: number) {
+    super();
+    if (oup % 2 !== 0) throw new RangeError(`oup: a ShuffleNet V2 unit needs an even width, got ${oup}`);
+    const half = oup / 2;
+    if (stride === 1 && inp !== oup) throw new RangeError(`inp: a stride-1 ShuffleNet V2 unit keeps its width, got ${inp} → ${oup}`);
+    // torchvision registers an empty Sequential as branch1 of stride-1 units: no state, so left out.
+    this.branch1 = stride > 1 ? this.addModule('branch1', new Sequential(conv(m, inp, inp, 3, stride, inp), bn(m, inp), conv(m, inp, half, 1), bn(m, half), reluLayer())) : null;
+    const cin2 = stride > 1 ? inp : half;
+    this.branch2 = this.addModule(
+      'branch2',
+      new Sequential(conv(m, cin2, half, 1), bn(m, half), reluLayer(), conv(m, half, half, 3, stride, half), bn(m, half), conv(m, half, half, 1), bn(m, half), reluLayer()),
+    );
+  }
+
+  protected run(x: Tensor, t: Tape): Tensor {
+    let joined: Tensor;
+    if (this.branch1) joined = t.concat([t.call(this.branch1, x), t.call(this.branch2, x)]);
+    else {
+      const c = x.shape[1] / 2;
+      const [x1, x2] = t.split(x, [c, c]);
+      joined = t.concat([x1, t.call(this.branch2, x2)]);
+    }
+    return t.call(this.shuffle, joined);
+  }
+}
+
+/** torchvision's `stages_out_channels` per width (stem, stage 2, 3, 4, conv5). */
+const WIDTHS: Record<string, readonly number[]> = {
+  '0.5': [24, 48, 96, 192, 1024],
+  '1': [24, 116, 232, 464, 1024],
+  '1.5': [24, 176, 352, 704, 1024],
+  '2': [24, 244, 488, 976, 2048],
+};
+const REPEATS = [4, 8, 4];
+
+/**
+ * ShuffleNet V2: `conv1` (3×3 to 24, BN, ReLU; stride 2, or 1 for CIFAR), `maxpool` (not in the
+ * CIFAR version), `stage2`–`stage4` of 4/8/4 units, `conv5` (1×1, BN, ReLU), global mean, `fc`.
+ */
+export class ShuffleNetV2 extends Block {
+  readonly conv1: Sequential;
+  readonly maxpool: Module | null;
+  readonly stages: Sequential[];
+  readonly conv5: Sequential;
+  readonly pool: Module = adaptiveAvgPool(1);
+  readonly fc: Linear;
+
+  constructor(widths: readonly number[], opts: ModelOptions, cifar = false) {
+    super();
+    const m: Make = { dtype: opts.dtype, rng: opts.rng, init: false };
+    this.conv1 = this.addModule('conv1', new Sequential(conv(m, 3, widths[0], 3, cifar ? 1 : 2), bn(m, widths[0]), reluLayer()));
+    this.maxpool = cifar ? null : this.addModule('maxpool', maxPool(3, 2, 1));
+    let cin = widths[0];
+    this.stages = REPEATS.map((n, i) => {
+      const cout = widths[i + 1];
+      const units: Module[] = [];
+      for (let j = 0; j < n; j++) units.push(new ShuffleV2Unit(m, j === 0 ? cin : cout, cout, j === 0 ? 2 : 1));
+      cin = cout;
+      return this.addModule(`stage${i + 2}`, new Sequential(...units));
+    });
+    const last = widths[4];
+    this.conv5 = this.addModule('conv5', new Sequential(conv(m, cin, last, 1), bn(m, last), reluLayer()));
+    this.fc = this.addModule('fc', new Linear(last, opts.numClasses ?? 1000, m));
+    // torchvision leaves PyTorch's default initialisation in place.
+    if (opts.init !== false) initModel(this, { conv: 'default', linear: 'default' }, opts.rng);
+  }
+
+  protected run(x: Tensor, t: Tape): Tensor {
+    let h = t.call(this.conv1, x);
+    if (this.maxpool) h = t.call(this.maxpool, h);
+    // torchvision's x.mean([2, 3]): the same average as a 1×1 adaptive pool.
+    h = t.seq(h, ...this.stages, this.conv5, this.pool);
+    return t.call(this.fc, t.flatten(h));
+  }
+}
+
+const SHUFFLE = { options: [] as string[], numClasses: 1000, input: [3, 224, 224] as [number, number, number] };
+for (const [suffix, w] of [['x0_5', '0.5'], ['x1_0', '1'], ['x1_5', '1.5'], ['x2_0', '2']] as const) {
+  registerModel({
+    ...SHUFFLE, name: `shufflenet_v2_${suffix}`, description: `ShuffleNet V2 ${w}× (Ma et al. 2018), torchvision`,
+    build: (o) => new ShuffleNetV2(WIDTHS[w], o),
+  });
+}
+registerModel({
+  name: 'shufflenet_v2_cifar', description: 'ShuffleNet V2 for CIFAR-10 (torchvision\'s, stride-1 stem, no max pool; widthMult 0.5/1/1.5/2)', options: ['widthMult'],
+  numClasses: 10, input: [3, 32, 32],
+  build: (o) => {
+    const w = o.widthMult ?? 1;
+    const widths = WIDTHS[String(w)];
+    if (!widths) throw new RangeError(`widthMult: shufflenet_v2_cifar has the widths 0.5, 1, 1.5, 2 of torchvision's builders, got ${JSON.stringify(w)}`);
+    return new ShuffleNetV2(widths, o, true);
+  },
+});
