@@ -1,6 +1,5 @@
 import ndarray from 'ndarray';
-import type { Tensor } from '../core/tensor';
-import { dtypeOf, full } from '../core/tensor';
+import { dtypeOf, full, type Tensor } from '../core/tensor';
 import { BatchNorm2d } from '../nn/batchNorm';
 import { Conv2d } from '../nn/conv2d';
 import { Linear } from '../nn/linear';

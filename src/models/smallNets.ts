@@ -8,7 +8,7 @@ import { Block, type Tape } from '../nn/tape';
 import type { LayerOptions } from './init';
 import { checkInput } from './inputCheck';
 import { dropout, maxPool, reluLayer } from './layers';
-import { positiveInt, probability, registerModel, type ModelOptions } from './registry';
+import { positiveInt, positiveNumber, probability, registerModel, type ModelOptions } from './registry';
 
 /*
  * The small networks of the course and the book as nn modules, so they train with the same
@@ -23,13 +23,6 @@ function inputDimOption(v: unknown, fallback: [number, number, number]): [number
   if (v === undefined) return fallback;
   if (!Array.isArray(v) || v.length !== 3) throw new RangeError(`inputDim: expected [C, H, W], got ${JSON.stringify(v)}`);
   return [positiveInt('inputDim[0]', v[0]), positiveInt('inputDim[1]', v[1]), positiveInt('inputDim[2]', v[2])];
-}
-
-/** A positive finite number option (weight scales), or its default. */
-function scaleOption(name: string, v: unknown, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`${name}: expected a finite number > 0, got ${JSON.stringify(v)}`);
-  return v;
 }
 
 /**
@@ -78,7 +71,7 @@ export class ThreeLayerConvNet extends Block {
     const F = positiveInt('numFilters', opts.numFilters ?? 32);
     const k = positiveInt('filterSize', opts.filterSize ?? 7);
     const hidden = positiveInt('hiddenDim', opts.hiddenDim ?? 100);
-    const ws = scaleOption('weightScale', opts.weightScale, 1e-3);
+    const ws = positiveNumber('weightScale', opts.weightScale ?? 1e-3);
     const pad = Math.floor((k - 1) / 2);
     const m: LayerOptions = { dtype: opts.dtype, rng: opts.rng, init: false };
     this.conv = this.addModule('conv', new Conv2d(C, F, k, { padding: pad, ...m }));
@@ -114,7 +107,7 @@ export class SimpleConvNet extends Block {
     const F = positiveInt('numFilters', opts.numFilters ?? 30);
     const k = positiveInt('filterSize', opts.filterSize ?? 5);
     const hidden = positiveInt('hiddenDim', opts.hiddenDim ?? 100);
-    const std = scaleOption('weightScale', opts.weightScale, 0.01);
+    const std = positiveNumber('weightScale', opts.weightScale ?? 0.01);
     const m: LayerOptions = { dtype: opts.dtype, rng: opts.rng, init: false };
     this.conv1 = this.addModule('conv1', new Conv2d(C, F, k, m));
     const feats = F * convPoolSize('filterSize', H, k, 0) * convPoolSize('filterSize', W, k, 0);
