@@ -36,17 +36,20 @@ export function quickRun(name: string, opts: ModelOptions, shape: number[], make
     evalLogits.push(m.forward(x));
     m.train();
     const y = m.forward(x);
-    expect(y.shape[0]).toBe(shape[0]);
+    expect(y.shape).toEqual([shape[0], opts.numClasses ?? y.shape[1]]);
     expect(finite(y)).toBe(true);
     m.zeroGrad();
     const dx = m.backward(copy(zooInput(y.shape, 'dout'), dtype));
     expect(dx.shape).toEqual(shape);
     expect(finite(dx)).toBe(true);
+    let nonzero = 0;
     for (const [k, p] of m.namedParameters()) {
       if (!p.grad) throw new Error(`${name} (${dtype}): ${k} got no gradient`);
       expect(p.grad.shape).toEqual(p.data.shape);
       if (!finite(p.grad)) throw new Error(`${name} (${dtype}): ${k} has a non-finite gradient`);
+      if (p.grad.data.some((v) => v !== 0)) nonzero++;
     }
+    expect(nonzero).toBeGreaterThan(0);
   }
   const [a, b] = evalLogits.map((t) => Array.from(copy(t, 'float64').data));
   const scale = Math.max(1, ...b.map(Math.abs));
