@@ -16,7 +16,7 @@
  * Peak memory, both sides measured the same way, each in a fresh process: build the model and
  * a batch-128 input, read the resident set size (RSS), run two training steps (the second is
  * the steady state, with momentum buffers and gradients allocated), then read the process's
- * peak RSS (getrusage ru_maxrss). The table gives that peak and its rise over the RSS before
+ * peak RSS (VmHWM of /proc/self/status). The table gives that peak and its rise over the RSS before
  * the steps. Ours counts everything in the process: the V8 heap, typed-array stores and the
  * worker threads' shared arena.
  *
@@ -114,13 +114,23 @@ function rssNow(): number {
   return process.memoryUsage().rss;
 }
 
+/**
+ * Peak RSS of this process image (VmHWM, bytes). WHY not getrusage's ru_maxrss: Linux keeps
+ * that across fork and exec, so a child spawned by this bench would report the parent's peak.
+ */
+export function peakRss(): number {
+  const m = /VmHWM:\s*(\d+)\s*kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  if (!m) throw new Error('peak memory: /proc/self/status has no VmHWM line');
+  return Number(m[1]) * 1024;
+}
+
 /** Child mode (`--peak name`): two batch-128 training steps; prints {rssBefore, maxRss}. */
 function peakChild(name: string): void {
   const { train } = setup(name, PEAK_BATCH);
   const rssBefore = rssNow();
   train();
   train();
-  console.log(JSON.stringify({ rssBefore, maxRss: process.resourceUsage().maxRSS * 1024 }));
+  console.log(JSON.stringify({ rssBefore, maxRss: peakRss() }));
 }
 
 function lastJson<T>(stdout: string): T {
@@ -178,7 +188,7 @@ function render(rows: Row[]): string {
     'float32; one train step = zeroGrad + forward + softmax cross-entropy + backward + SGD (momentum 0.9); eval = eval-mode forward under noGrad / torch.no_grad().',
     'Times are the best of `reps` runs after `warm` warm-up runs, ms per batch; the ratio is ours / PyTorch (lower is better).',
     `PyTorch: bench/cnn_torch.py (Debian python3-torch ${torchVersion()}), the zoo fixture structures, \`torch.set_num_threads\` = our thread count, run with \`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE\`.`,
-    `Peak memory: MiB of peak RSS (ru_maxrss) of a fresh process running two batch-${PEAK_BATCH} train steps, and in brackets its rise over the RSS before the steps (model and input built).`,
+    `Peak memory: MiB of peak RSS (VmHWM) of a fresh process running two batch-${PEAK_BATCH} train steps, and in brackets its rise over the RSS before the steps (model and input built).`,
     `Machine: ${cpu.model}; ${os.cpus().length} logical CPUs, shared with other jobs: each row gives the 1/5/15-minute load average when it was measured.`,
     `Flags (SIMD): ${cpu.flags}.`,
     '',

@@ -3,7 +3,7 @@
 Usage: /usr/bin/python3 cnn_torch.py '<json config>'  — prints one JSON line.
   config: {model, input: [C, H, W], batch, threads, reps, warm, mode: 'time' | 'peak'}
   'time' → {torch, threads, train, eval} (best seconds of `reps` runs after `warm` warm-up runs)
-  'peak' → {torch, rssBefore, maxRss} (bytes; two training steps at `batch`)
+  'peak' → {torch, rssBefore, maxRss} (bytes, VmHWM; two training steps at `batch`)
   a model with no PyTorch structure here → {missing: '<why>'}
 
 The structures are the zoo fixtures' (test/fixtures/zoo/make_zoo_*.py): each script's CASES
@@ -15,7 +15,6 @@ import glob
 import importlib
 import json
 import os
-import resource
 import sys
 import time
 
@@ -52,6 +51,15 @@ def find_builder(name):
     return None
 
 
+def peak_rss():
+    """VmHWM in bytes: this process image's peak RSS (ru_maxrss would carry the parent's across fork/exec)."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError('no VmHWM in /proc/self/status')
+
+
 def best_of(f, reps, warm):
     for _ in range(warm):
         f()
@@ -86,13 +94,11 @@ def main():
 
     if cfg['mode'] == 'peak':
         model.train()
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         with open('/proc/self/statm') as f:
             rss_before = int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
         for _ in range(2):
             train_step()
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(json.dumps({'torch': torch.__version__, 'rssBefore': rss_before, 'maxRss': max(before, peak) * 1024}))
+        print(json.dumps({'torch': torch.__version__, 'rssBefore': rss_before, 'maxRss': peak_rss()}))
         return
 
     model.train()
