@@ -23,6 +23,7 @@ import { RandomState } from '../src/core/random';
 import { astype, type Tensor } from '../src/core/tensor';
 import type { DType } from '../src/core/dtype';
 import { convBackwardFast, convBackwardNaive, convForwardFast, convForwardNaive, maxPoolBackwardFast, maxPoolForwardFast } from '../src/layers';
+import { cpuInfo, PYTHON } from './machine';
 import { writeResultsSection } from './results';
 import { bestOf } from './timing';
 
@@ -165,7 +166,7 @@ function runNumpy(reps: number, tmp: string): { numpy: string; rows: NumpyRow[] 
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   const arg = JSON.stringify([CASES, DTYPES, reps, tmp]);
-  const r = spawnSync('python3', ['-c', NUMPY_SCRIPT, arg], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(PYTHON, ['-c', NUMPY_SCRIPT, arg], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.error) return { error: r.error.message };
   if (r.status !== 0) return { error: (r.stderr || `exit ${r.status}`).trim().split('\n').pop() ?? 'failed' };
   try {
@@ -337,13 +338,14 @@ function main(): void {
       console.log(`round ${round + 1}/${rounds} done (load ${os.loadavg()[0].toFixed(2)})`);
     }
     const load1 = os.loadavg()[0];
-    const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+    const cpu = cpuInfo();
     const flags = `${repsArg === null ? '' : ` --reps ${repsArg}`}${roundsArg === null ? '' : ` --rounds ${roundsArg}`}`;
     const body = [
       `Command: \`npx tsx bench/assignment2.ts${flags}\` (${started.toISOString()})`,
       '',
-      `Machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}; ours: the pure-TS path (fused per-sample im2col + the matmul's wasm tiles on ${threadCount()} thread(s)); ` +
-        `numpy ${numpyVersion} (im2col via sliding_window_view + one GEMM, col2im as strided adds; OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for its process).`,
+      `Machine: \`lscpu\` model ${cpu.model}, ${os.cpus().length} cores, SIMD flags: ${cpu.simd}; node ${process.version}; ours: the pure-TS path ` +
+        `(fused per-sample im2col + the matmul's wasm tiles, float32 in float32, on ${threadCount()} thread(s)); ` +
+        `numpy ${numpyVersion} (im2col via sliding_window_view + one GEMM, col2im as strided adds) under \`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ${PYTHON}\` (unpinned).`,
       '',
       'Fast layers against numpy (same inputs; "same result" compares Σv² of every output, relative tolerance 1e-9 in float64, 1e-4 in float32):',
       '',

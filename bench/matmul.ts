@@ -4,9 +4,12 @@
  *
  *   npx tsx bench/matmul.ts            # all sizes, both dtypes
  *   npx tsx bench/matmul.ts --reps 2   # fewer timed repetitions
+ *   node --experimental-wasm-relaxed-simd --import tsx bench/matmul.ts   # float32 with FMA tiles (node 20)
  *
- * Prints a table and writes it, with the command, into the `## matmul` section of
- * bench/RESULTS.md (other sections of that file are kept as they are).
+ * Prints a table and writes it, with the command, the machine's `lscpu` model and SIMD flags,
+ * into the `## matmul` section of bench/RESULTS.md (`## matmul, relaxed-SIMD FMA` when the
+ * float32 tiles use FMA); other sections of that file are kept as they are. The float32 /
+ * float64 table is this package's acceptance check: float32 at ≥ 1.8× float64's GFLOP/s.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -14,10 +17,12 @@ import { spawnSync } from 'node:child_process';
 import ndarray from 'ndarray';
 import { matmul } from '../src/core/matmul';
 import { threadCount } from '../src/core/gemm/workers';
+import { gemmFma } from '../src/core/gemm/gemm';
 import type { DType } from '../src/core/dtype';
 import type { Tensor } from '../src/core/tensor';
+import { cpuInfo, PYTHON } from './machine';
 import { writeResultsSection } from './results';
-import { bestOf } from './timing';
+import { bestCpuAlternating, bestOf, bestOfAlternating } from './timing';
 
 /** Warm-up before timing: at least 2 runs and 0.5 s (V8 tiering, worker start-up). */
 const WARM = { runs: 2, ms: 500 };
@@ -47,7 +52,7 @@ const THIN: Array<{ M: number; K: number; N: number; transA: boolean; transB: bo
   { M: 500, K: 3072, N: 5000, transA: false, transB: true, dtypes: ['float64'], what: 'kNN no-loop cross term X·Xtrᵀ' },
 ];
 const RESULTS = path.join(__dirname, 'RESULTS.md');
-const SECTION = '## matmul';
+const SECTION = gemmFma() ? '## matmul, relaxed-SIMD FMA' : '## matmul';
 
 interface Row {
   M: number;
@@ -59,6 +64,8 @@ interface Row {
   transA?: boolean;
   transB?: boolean;
   what?: string;
+  /** Best CPU time of the product on one thread (square shapes). */
+  cpu1?: number;
 }
 
 function parseReps(argv: string[]): number | null {
@@ -82,9 +89,11 @@ function filled(rows: number, cols: number, dtype: DType, seed: number): Tensor 
 
 /*
  * The numpy side. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE may be set on the dev machines (for
- * old OpenBLAS builds); they slow a current numpy, so they are removed for this child only.
+ * old OpenBLAS builds); they slow a current numpy, so they are removed for this child only
+ * (as `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3` would).
  * The kernel actually running is reported via threadpoolctl, or OpenBLAS's own
- * get_corename through ctypes when threadpoolctl is not installed.
+ * get_corename through ctypes (on the BLAS libraries the process has mapped) when
+ * threadpoolctl is not installed.
  */
 const NUMPY_SCRIPT = String.raw`
 import json, sys, time, glob, os, ctypes
@@ -96,6 +105,8 @@ try:
     info["blas"] = [{k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads")} for d in threadpool_info()]
 except Exception:
     libs = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "*openblas*"))
+    with open("/proc/self/maps") as maps:
+        libs += sorted({l.split()[-1] for l in maps if "openblas" in l.lower() and "/" in l})
     for lib in libs:
         try:
             h = ctypes.CDLL(lib)
@@ -139,7 +150,7 @@ function runNumpy(M: number, K: number, N: number, dtype: DType, reps: number, t
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync('python3', ['-c', NUMPY_SCRIPT, JSON.stringify([M, K, N, dtype, reps, transA, transB])], { env, encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(PYTHON, ['-c', NUMPY_SCRIPT, JSON.stringify([M, K, N, dtype, reps, transA, transB])], { env, encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.error) return { error: r.error.message };
   if (r.status !== 0) return { error: (r.stderr || `exit ${r.status}`).trim().split('\n').pop() ?? 'failed' };
   try {
@@ -163,6 +174,34 @@ function table(rows: Row[]): string {
       `| ${r.M}×${r.K}×${r.N} | ${r.dtype} | ${fmtT(r.ours)} | ${gflops(r.M, r.K, r.N, r.ours).toFixed(2)} | ` +
         `${np === null ? 'n/a' : fmtT(np)} | ${np === null ? 'n/a' : gflops(r.M, r.K, r.N, np).toFixed(1)} | ` +
         `${np === null ? 'n/a' : `${(r.ours / np).toFixed(1)}×`} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * float32 against float64 on the same shapes, ours and numpy's: GFLOP/s of each and their
+ * ratio (f32x4 lanes hold twice the f64x2 ones, so 2× is WebAssembly SIMD's ceiling).
+ */
+function ratioTable(rows: Row[]): string {
+  const lines = [
+    '| M×K×N | ours float64 GFLOP/s | ours float32 GFLOP/s | ours float32 / float64 | 1 thread, CPU time: float64 / float32 GFLOP/s | ratio | numpy float64 GFLOP/s | numpy float32 GFLOP/s | numpy float32 / float64 |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const key = (r: Row) => `${r.M}×${r.K}×${r.N}`;
+  for (const r64 of rows.filter((r) => r.dtype === 'float64')) {
+    const r32 = rows.find((r) => r.dtype === 'float32' && key(r) === key(r64));
+    if (r32 === undefined) continue;
+    const g = (r: Row, t: number) => gflops(r.M, r.K, r.N, t);
+    const np64 = r64.numpy === null ? null : g(r64, r64.numpy);
+    const np32 = r32.numpy === null ? null : g(r32, r32.numpy);
+    lines.push(
+      `| ${key(r64)} | ${g(r64, r64.ours).toFixed(1)} | ${g(r32, r32.ours).toFixed(1)} | **${(r64.ours / r32.ours).toFixed(2)}×** | ` +
+        (r64.cpu1 !== undefined && r32.cpu1 !== undefined
+          ? `${g(r64, r64.cpu1).toFixed(1)} / ${g(r32, r32.cpu1).toFixed(1)} | **${(r64.cpu1 / r32.cpu1).toFixed(2)}×** | `
+          : 'n/a | n/a | ') +
+        `${np64 === null ? 'n/a' : np64.toFixed(1)} | ${np32 === null ? 'n/a' : np32.toFixed(1)} | ` +
+        `${np64 === null || np32 === null ? 'n/a' : `${(np32 / np64).toFixed(2)}×`} |`,
     );
   }
   return lines.join('\n');
@@ -200,13 +239,19 @@ function main(): void {
   let numpyVersion = '';
   const problems: string[] = [];
   for (const [M, K, N] of SIZES) {
-    for (const dtype of DTYPES) {
-      const big = M * K * N > 2e9;
-      const reps = repsArg ?? (big ? 3 : 5);
-      const A = filled(M, K, dtype, 1);
-      const B = filled(K, N, dtype, 2);
-      // Allocates its result each call, as `A @ B` does on the numpy side.
-      const ours = bestOf(reps, () => matmul(A, B), WARM);
+    const big = M * K * N > 2e9;
+    const reps = repsArg ?? (big ? 4 : 10);
+    const ops = DTYPES.map((dtype) => ({ dtype, A: filled(M, K, dtype, 1), B: filled(K, N, dtype, 2) }));
+    // Both dtypes alternate run by run (their ratio is the point); each allocates its result
+    // per call, as `A @ B` does on the numpy side.
+    const ours = bestOfAlternating(reps, ops.map((o) => () => matmul(o.A, o.B)), WARM);
+    // The same on one thread in CPU time: the float32 / float64 ratio a busy machine barely moves.
+    const saved = process.env.CS231N_THREADS;
+    process.env.CS231N_THREADS = '1';
+    const cpu1 = bestCpuAlternating(Math.max(2, Math.ceil(reps / 2)), ops.map((o) => () => matmul(o.A, o.B)), WARM);
+    if (saved === undefined) delete process.env.CS231N_THREADS;
+    else process.env.CS231N_THREADS = saved;
+    ops.forEach(({ dtype }, i) => {
       const np = runNumpy(M, K, N, dtype, reps);
       let numpy: number | null = null;
       if ('error' in np) {
@@ -216,10 +261,10 @@ function main(): void {
         numpyVersion = np.numpy;
         for (const b of np.blas ?? []) blasSeen.add(JSON.stringify(b));
       }
-      const row: Row = { M, K, N, dtype, ours, numpy };
+      const row: Row = { M, K, N, dtype, ours: ours[i], numpy, cpu1: cpu1[i] };
       rows.push(row);
       console.log(table([row]).split('\n')[2]);
-    }
+    });
   }
   const thinRows: Row[] = [];
   for (const t of THIN) {
@@ -240,16 +285,26 @@ function main(): void {
     }
   }
   const load1 = os.loadavg()[0];
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const cpu = cpuInfo();
+  const fma = gemmFma();
+  const cmd = `${fma ? 'node --experimental-wasm-relaxed-simd --import tsx' : 'npx tsx'} bench/matmul.ts${repsArg === null ? '' : ` --reps ${repsArg}`}`;
   const body = [
-    `Command: \`npx tsx bench/matmul.ts${repsArg === null ? '' : ` --reps ${repsArg}`}\` (${started.toISOString()})`,
+    `Command: \`${cmd}\` (${started.toISOString()})`,
     '',
-    `Machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}; ours on ${threadCount()} thread(s)` +
-      ` (main + ${threadCount() - 1} worker), numpy ${numpyVersion || 'n/a'} with ` +
-      `OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for its process.`,
+    `Machine: \`lscpu\` model ${cpu.model}, ${os.cpus().length} cores, SIMD flags: ${cpu.simd}; node ${process.version};` +
+      ` ours on ${threadCount()} thread(s) (main + ${threadCount() - 1} worker), float32 tiles ${fma ? 'with relaxed-SIMD FMA' : 'mul + add (no relaxed SIMD)'};` +
+      ` numpy ${numpyVersion || 'n/a'} under \`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ${PYTHON}\` (unpinned).`,
     `numpy BLAS: ${blasSeen.size ? [...blasSeen].join('; ') : 'unknown'}.`,
     '',
     table(rows),
+    '',
+    '### float32 against float64',
+    '',
+    'Same shapes; WebAssembly SIMD is 128 bits wide whatever the CPU, so float32 can reach at most twice float64 here,',
+    'while numpy\'s BLAS uses the CPU\'s own vector width (AVX2 / AVX-512 in the flags above). The 1-thread columns time',
+    'the same products on the main thread alone in CPU time, which other processes on a busy machine barely move.',
+    '',
+    ratioTable(rows),
     '',
     '### Thin shapes',
     '',
@@ -258,7 +313,8 @@ function main(): void {
     '',
     thinTable(thinRows),
     '',
-    `Time is the best of several runs after warm-up runs (3 timed runs for products over 2e9 multiply-adds, else 5); GFLOP/s = 2·M·K·N / time.` +
+    `Time is the best of several runs after warm-up runs (square shapes: float64 and float32 alternating run by run, 4 timed runs each over 2e9` +
+      ` multiply-adds, else 10; thin shapes: 3 over 2e9, else 5); GFLOP/s = 2·M·K·N / time.` +
       ` ours / numpy < 1 would mean faster than numpy.` +
       ` Load average (1 min) was ${load0.toFixed(2)} at the start and ${load1.toFixed(2)} at the end:` +
       ` the machine is shared, so both columns may be slowed by other work.`,

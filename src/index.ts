@@ -37,3 +37,4 @@ export * as nn from './nn';
 export * as ops from './ops';
 export * as models from './models';
 export * as training from './training';
+export type { AssignmentScript, ScriptContext, ScriptFamily, ScriptOptions } from './cli/script';

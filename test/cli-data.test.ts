@@ -2,11 +2,12 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { PNG } from 'pngjs';
-import { buildProgram } from '../src/cli/main';
+import { buildProgram, listScripts } from '../src/cli/main';
 import { runDataInfo } from '../src/cli/dataInfo';
 import { runDataDownload } from '../src/cli/dataDownload';
 import { runStart } from '../src/cli/start';
-import { SHARED_MINI, tmpDir } from './dataFixtures';
+import { SCRIPT_FAMILIES } from '../assignments/registry';
+import { SHARED_MINI, tmpDir, writeMnistLike } from './dataFixtures';
 
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
@@ -47,7 +48,7 @@ describe('cs231n data info / start', () => {
   test('start with no data anywhere: first line says it uses the embedded MNIST digits, then runs the notebooks', async () => {
     const lines: string[] = [];
     const out = path.join(t.dir, 'o');
-    const r = await runStart({ out, log: (s) => lines.push(s), resolve: hermetic, quick: true, only: ['knn'] });
+    const r = await runStart(SCRIPT_FAMILIES, { out, log: (s) => lines.push(s), resolve: hermetic, quick: true, only: ['knn'] });
     expect(lines[0]).toMatch(/^Using the embedded MNIST digits \(8000 train \/ 2000 test/);
     expect(lines.filter((l) => l.startsWith('Using'))).toHaveLength(1);
     expect(r).toEqual({ notebooks: ['knn'], failures: [] });
@@ -55,8 +56,8 @@ describe('cs231n data info / start', () => {
   });
 
   test('start rejects unknown notebook names, listing the known ones', async () => {
-    await expect(runStart({ only: ['knn', 'rnn'], log: () => undefined, resolve: hermetic })).rejects.toThrow(
-      /only: expected names among knn, svm, softmax, twoLayerNet, features, got rnn/,
+    await expect(runStart(SCRIPT_FAMILIES, { only: ['knn', 'rnn'], log: () => undefined, resolve: hermetic })).rejects.toThrow(
+      /only: expected names among knn, svm, softmax, twoLayerNet, features, fullyConnectedNets, batchNormalization, dropout, convolutionalNetworks, .*, got rnn/,
     );
   });
 
@@ -74,7 +75,7 @@ describe('cs231n data info / start', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, HOME: t.dir, XDG_CACHE_HOME: path.join(t.dir, 'cache'), CS231N_QUIET: '1' };
     delete env.CS231N_DATA;
     const out = path.join(t.dir, 'o');
-    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), path.join(root, 'src/cli/main.ts'), 'start', '--data', SHARED_MINI, '--out', out, '--quick', '--only', 'softmax'], {
+    const r = spawnSync(process.execPath, [path.join(root, 'bin/cs231n.js'), 'start', '--data', SHARED_MINI, '--out', out, '--quick', '--only', 'softmax'], {
       cwd: t.dir,
       env,
       encoding: 'utf8',
@@ -90,7 +91,7 @@ describe('cs231n data info / start', () => {
 
   test('the real command line: an error is one line on stderr and exit status 1', () => {
     const root = path.resolve(__dirname, '..');
-    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), path.join(root, 'src/cli/main.ts'), 'data', 'info', '--data', path.join(t.dir, 'nope')], {
+    const r = spawnSync(process.execPath, [path.join(root, 'bin/cs231n.js'), 'data', 'info', '--data', path.join(t.dir, 'nope')], {
       cwd: t.dir,
       env: { ...process.env, HOME: t.dir, CS231N_QUIET: '1' },
       encoding: 'utf8',
@@ -98,5 +99,29 @@ describe('cs231n data info / start', () => {
     });
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toMatch(/^error: path: expected an existing directory, got .*nope$/);
+  });
+
+  test('list shows every registered script with its description; run refuses unknown names, bad seeds and a useless --backend in one line', () => {
+    const lines = listScripts(SCRIPT_FAMILIES);
+    for (const f of SCRIPT_FAMILIES) {
+      expect(lines).toContain(`${f.title} (${f.folder})`);
+      for (const sc of f.scripts) expect(lines.some((l) => l.includes(` ${sc.name} `) && l.includes(sc.description))).toBe(true);
+    }
+    expect(lines.some((l) => /^  convolutionalNetworks\s+ConvolutionalNetworks\.ipynb/.test(l))).toBe(true);
+    const root = path.resolve(__dirname, '..');
+    const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin/cs231n.js'), ...args], { cwd: t.dir, env: { ...process.env, HOME: t.dir, CS231N_QUIET: '1' }, encoding: 'utf8', timeout: 60000 });
+    const list = cli('list');
+    expect(list.status).toBe(0);
+    expect(list.stdout).toMatch(/^assignment 1 \(assignments\/assignment1\)\n  knn /);
+    expect(list.stdout).toMatch(/\n  dropout +Dropout\.ipynb/);
+    for (const [args, message] of [
+      [['run', 'knn', '--seed', 'abc'], /^error: --seed: expected an integer in \[0, 2\*\*32-1\], got "abc"$/],
+      [['run', 'rnn'], /^error: names: expected names among knn, .*convolutionalNetworks, .*, got rnn$/],
+      [['run', 'dropout', '--backend', 'webasm'], /^error: --backend: dropout has no gpu\.js kernels/],
+    ] as const) {
+      const r = cli(...args);
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim()).toMatch(message);
+    }
   });
 });

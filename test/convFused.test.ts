@@ -4,8 +4,8 @@
  * unfused im2col paths they fall back to for images too large for their budget.
  */
 import fc from 'fast-check';
-import { convBackwardFused, convForwardFused } from '../src/core/convFused';
-import { setGemmKernel } from '../src/core/gemm/gemm';
+import { convBackwardFused, convForwardFused, convFusedPlan, type ConvGeometry } from '../src/core/convFused';
+import { setGemmFma, setGemmKernel } from '../src/core/gemm/gemm';
 import { workerStats } from '../src/core/gemm/workers';
 import { RandomState } from '../src/core/random';
 import { astype, fromData, type Tensor } from '../src/core/tensor';
@@ -178,5 +178,165 @@ describe('fused conv backward', () => {
       expect(rel(naive.dw, g.dw)).toBeLessThan(1e-12);
       expect(rel(naive.db, g.db)).toBeLessThan(1e-12);
     }
+  });
+});
+
+/** The four results of a forward + backward, in the call's dtype. */
+type Results = [out: Float32Array | Float64Array, dx: Float32Array | Float64Array, dw: Float32Array | Float64Array, db: Float32Array | Float64Array];
+
+/** Deterministic values in [-1, 1) (an LCG: big layers need no fast-check shrinking). */
+function lcg(n: number, seed: number): Float64Array {
+  const d = new Float64Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    d[i] = s / 2147483648 - 1;
+  }
+  return d;
+}
+
+/** A layer's data as float64 arrays whose values are all float32 (so both dtypes see the same numbers). */
+interface Layer { g: ConvGeometry; F: number; groups: number; x: Float64Array; w: Float64Array; b: Float64Array; dout: Float64Array }
+
+function layer(N: number, C: number, H: number, W: number, F: number, k: number, stride: number, pad: number, groups: number, seed: number): Layer {
+  const g = windowGeometry([N, C, H, W], k, k, stride, pad);
+  const r32 = (d: Float64Array) => Float64Array.from(Float32Array.from(d));
+  return {
+    g, F, groups,
+    x: r32(lcg(N * C * H * W, seed)), w: r32(lcg(F * (C / groups) * k * k, seed + 1)), b: r32(lcg(F, seed + 2)),
+    dout: r32(lcg(N * F * g.outH * g.outW, seed + 3)),
+  };
+}
+
+/** Forward and backward of the fused kernels in `dtype` (they must not decline). */
+function runFused(L: Layer, dtype: 'float32' | 'float64', map: (v: number) => number = (v) => v): Results {
+  const C = dtype === 'float32' ? Float32Array : Float64Array;
+  const cv = (d: Float64Array) => {
+    const a = new C(d.length);
+    for (let i = 0; i < d.length; i++) a[i] = map(d[i]);
+    return a;
+  };
+  const { g, F, groups } = L;
+  const out = new C(g.N * F * g.outH * g.outW);
+  const dx = new C(L.x.length);
+  const dw = new C(L.w.length);
+  const db = new C(F);
+  expect(convForwardFused(cv(L.x), cv(L.w), cv(L.b), g, F, groups, out)).toBe(true);
+  expect(convBackwardFused(cv(L.x), cv(L.w), cv(L.dout), g, F, groups, dx, dw, db)).toBe(true);
+  return [out, dx, dw, db];
+}
+
+const diffBits = (a: Results, b: Results): number[] => a.map((arr, t) => {
+  let d = 0;
+  for (let i = 0; i < arr.length; i++) if (!Object.is(arr[i], b[t][i])) d++;
+  return d;
+});
+
+/**
+ * Asserts the documented float32 bounds (convFused.ts) against float64 results on the same
+ * inputs (`exact`) and on their absolute values (`mag`): out (K + 2)·u·Σ|w||x| (+|b|),
+ * dx (Fg + fh·fw + 1)·u·Σ|w||dout|, dw and db (P + 2)·u·Σ|dout||x| (Σ|dout|).
+ */
+function expectWithinFloat32Bounds(got: Results, exact: Results, mag: Results, L: Layer): void {
+  const { g, F, groups } = L;
+  const u = 2 ** -24;
+  const factors = [(g.C / groups) * g.fh * g.fw + 2, F / groups + g.fh * g.fw + 1, g.outH * g.outW + 2, g.outH * g.outW + 2];
+  got.forEach((arr, t) => {
+    let worst = 0;
+    for (let i = 0; i < arr.length; i++) worst = Math.max(worst, Math.abs(arr[i] - exact[t][i]) / (1.01 * factors[t] * u * mag[t][i] + 1e-300));
+    expect({ result: ['out', 'dx', 'dw', 'db'][t], worst: worst <= 1 }).toEqual({ result: ['out', 'dx', 'dw', 'db'][t], worst: true });
+  });
+}
+
+describe('fused conv in float32', () => {
+  // The FMA tiles (where the runtime has relaxed SIMD) are checked in a child process by
+  // matmul.test.ts; off here so the JS tile's bits can be compared.
+  beforeAll(() => {
+    expect(setGemmFma(false)).toBe(false);
+  });
+  afterAll(() => {
+    setGemmFma(null);
+  });
+
+  test('random shapes and groups: float32 within the documented bounds of float64 on the same values; float64 equals the unfused path', () => {
+    const arb = fc
+      .record({
+        N: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 1, max: 3 }), Cg: fc.integer({ min: 1, max: 5 }), Fg: fc.integer({ min: 1, max: 9 }),
+        H: fc.integer({ min: 1, max: 12 }), W: fc.integer({ min: 1, max: 12 }), k: fc.integer({ min: 1, max: 5 }),
+        stride: fc.integer({ min: 1, max: 3 }), pad: fc.integer({ min: 0, max: 2 }), seed: fc.nat(),
+      })
+      .filter((c) => c.H + 2 * c.pad >= c.k && c.W + 2 * c.pad >= c.k);
+    fc.assert(fc.property(arb, (c) => {
+      const L = layer(c.N, c.groups * c.Cg, c.H, c.W, c.groups * c.Fg, c.k, c.stride, c.pad, c.groups, c.seed);
+      const got = runFused(L, 'float32');
+      expect(got[0]).toBeInstanceOf(Float32Array);
+      const exact = runFused(L, 'float64');
+      expectWithinFloat32Bounds(got, exact, runFused(L, 'float64', Math.abs), L);
+      // The float64 path against the unfused one, independent code.
+      const unfused = new Float64Array(exact[0].length);
+      im2colForward(L.x, L.w, L.b, L.g, L.F, L.groups, unfused);
+      for (let i = 0; i < unfused.length; i++) expect(Math.abs(exact[0][i] - unfused[i])).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(unfused[i])));
+    }), { numRuns: 60 });
+  });
+
+  test('same bits on 1, 2 and 4 threads (both dtypes), and with the JS tile (float32 without FMA)', () => {
+    const L = layer(12, 6, 17, 15, 20, 3, 1, 1, 2, 99);
+    for (const dtype of ['float32', 'float64'] as const) {
+      const before = workerStats().threadedJobs;
+      const runs = ['1', '2', '4'].map((t) => withThreads(t, () => runFused(L, dtype)));
+      expect(workerStats().threadedJobs).toBeGreaterThan(before);
+      for (const r of runs.slice(1)) expect(diffBits(r, runs[0])).toEqual([0, 0, 0, 0]);
+      setGemmKernel('js');
+      try {
+        expect(diffBits(withThreads('2', () => runFused(L, dtype)), runs[0])).toEqual([0, 0, 0, 0]);
+      } finally {
+        setGemmKernel(null);
+      }
+    }
+  });
+
+  test('a 64-channel 56×56 layer fits the budget at 1, 2, 4 and 64 threads (blocks of output rows)', () => {
+    const L = layer(2, 64, 56, 56, 64, 3, 1, 1, 1, 5);
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const pass of ['forward', 'backward'] as const) {
+        for (const t of [1, 2, 4, 64]) {
+          const plan = withThreads(String(t), () => convFusedPlan(L.g, L.F, 1, dtype, pass));
+          expect(plan).not.toBeNull();
+          expect(plan!.elements).toBeLessThanOrEqual(plan!.budget);
+          // All threads up to 4; 64 threads' scratch does not all fit next to a sample, most of it does.
+          if (t <= 4) expect(plan!.threads).toBe(t);
+          else expect(plan!.threads).toBeGreaterThanOrEqual(16);
+          // A sample's whole unfolding (580 × 3136 entries) is cut into blocks of rows.
+          expect(plan!.rowsPerBlock).toBeLessThan(56);
+        }
+      }
+    }
+  });
+
+  test.each([
+    ['64 channels 56×56, 3×3 pad 1', [2, 64, 56, 56, 64, 3, 1, 1, 1]],
+    ['48 channels 45×45, 5×5 stride 2 pad 2, 2 groups', [2, 48, 45, 45, 32, 5, 2, 2, 2]],
+  ] as const)('in blocks of output rows (%s): same bits on 1, 2 and 4 threads, float64 = the unfused path, float32 within its bounds', (_what, dims) => {
+    const [N, C, H, W, F, k, stride, pad, groups] = dims;
+    const L = layer(N, C, H, W, F, k, stride, pad, groups, 5);
+    expect(convFusedPlan(L.g, F, groups, 'float32', 'backward')!.rowsPerBlock).toBeLessThan(L.g.outH);
+    expect(convFusedPlan(L.g, F, groups, 'float64', 'forward')!.rowsPerBlock).toBeLessThan(L.g.outH);
+    const res: Record<string, Results> = {};
+    for (const dtype of ['float32', 'float64'] as const) {
+      const runs = ['1', '2', '4'].map((t) => withThreads(t, () => runFused(L, dtype)));
+      for (const r of runs.slice(1)) expect(diffBits(r, runs[0])).toEqual([0, 0, 0, 0]);
+      res[dtype] = runs[0];
+    }
+    // float64 against the unfused full-batch path (independent code).
+    const out = new Float64Array(res.float64[0].length);
+    const cols = im2colForward(L.x, L.w, L.b, L.g, F, groups, out);
+    const g = { dx: new Float64Array(L.x.length), dw: new Float64Array(L.w.length), db: new Float64Array(F) };
+    im2colBackward(L.dout, cols, L.x, L.w, L.g, F, groups, g.dx, g.dw, g.db);
+    [out, g.dx, g.dw, g.db].forEach((e, t) => {
+      let worst = 0;
+      for (let i = 0; i < e.length; i++) worst = Math.max(worst, Math.abs(res.float64[t][i] - e[i]) / (1 + Math.abs(e[i])));
+      expect(worst).toBeLessThan(1e-10);
+    });
+    expectWithinFloat32Bounds(res.float32, res.float64, withThreads('2', () => runFused(L, 'float64', Math.abs)), L);
   });
 });

@@ -4,7 +4,7 @@ import {
   arange, array, ascontiguous, concatRows, copy, isContiguous, linspace, reshape, sizeOf, takeRows, toArray,
   toNested, transpose, zeros, fromData, type Tensor,
 } from '../src/core/tensor';
-import { argmax, max, mean, min, sum } from '../src/core/reduce';
+import { argmax, max, mean, min, std, sum } from '../src/core/reduce';
 import { addCol, addRow, divCol, mulRow, subRow } from '../src/core/broadcast';
 import { assertShape, ShapeError } from '../src/core/check';
 import type { DType } from '../src/core/dtype';
@@ -144,6 +144,18 @@ describe('reductions equal loops', () => {
   });
   test('argmax takes the first of equal maxima, as numpy', () => {
     expect(toArray(argmax(array([[1, 3, 3], [2, 2, 0]]), 1))).toEqual([1, 0]);
+  });
+});
+
+describe('std', () => {
+  test('biased std along an axis, two-pass (a large offset does not cancel the spread), in the input dtype', () => {
+    const a = array([[1, 2], [3, 6]]);
+    expect(Array.from(std(a, 0).data)).toEqual([1, 2]);
+    expect(Array.from(std(a, 1).data)).toEqual([0.5, 1.5]);
+    expect(std(a, -1, { keepdims: true }).shape).toEqual([2, 1]);
+    expect(Array.from(std(array([[1e9 + 1], [1e9 + 3]]), 0).data)).toEqual([1]);
+    expect(std(array([[1, 2]], 'float32'), 1).data).toBeInstanceOf(Float32Array);
+    expect(() => std(a, 2)).toThrow(/axis: expected an integer in \[-2, 1\], got 2/);
   });
 });
 

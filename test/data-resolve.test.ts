@@ -124,4 +124,29 @@ describe('dataset resolution (SPEC §5 order)', () => {
     expect(best.dataset.Xtr.shape).toEqual([50000, 32, 32, 3]);
     expect(best.description).toMatch(/^Using CIFAR-10 \(50000 train \/ 10000 test\) from .* \(found in the user cache; the full dataset\)/);
   });
+
+  test('--dataset fashion-mnist uses Fashion-MNIST even when CIFAR-10 is found, or says why not', () => {
+    writeTinyCifar(path.join(t.dir, 'cwd', 'datasets'), 20);
+    expect(() => loadBestDataset({ ...base, dataset: 'fashion-mnist' })).toThrow(/dataset: no Fashion-MNIST found in .*cwd\/datasets; get it with `cs231n data download fashion-mnist`/);
+    writeMnistLike(path.join(t.dir, 'cwd', 'datasets', 'fashion-mnist'), 30, 10);
+    const best = loadBestDataset({ ...base, dataset: 'fashion-mnist' });
+    expect(best.dataset.name).toBe('Fashion-MNIST');
+    expect(best.dataset.Xtr.shape).toEqual([30, 28, 28, 1]);
+    expect(best.dataset.classNames[9]).toBe('Ankle boot');
+    expect(best.description).toMatch(/^Using Fashion-MNIST \(30 train \/ 10 test\) from .*fashion-mnist \(found in \.\/datasets; asked for with --dataset fashion-mnist\)/);
+    expect(loadBestDataset(base).dataset.name).toBe('CIFAR-10');
+  });
+
+  test('--dataset mnist falls back to the embedded digits; --dataset cifar10 without CIFAR-10 is an error', () => {
+    expect(loadBestDataset({ ...base, dataset: 'mnist' }).description).toMatch(/^Using the embedded MNIST digits .*no MNIST files found on disk/);
+    expect(() => loadBestDataset({ ...base, dataset: 'cifar10' })).toThrow(/dataset: no CIFAR-10 found/);
+  });
+
+  test('--data pointing at an MNIST-format directory uses it instead of the embedded digits', () => {
+    const dir = path.join(t.dir, 'explicit', 'fashion');
+    writeMnistLike(dir, 20, 10);
+    const best = loadBestDataset({ ...base, path: dir });
+    expect(best.dataset.name).toBe('Fashion-MNIST');
+    expect(best.description).toMatch(/no CIFAR-10 in --data .*fashion, which holds Fashion-MNIST/);
+  });
 });

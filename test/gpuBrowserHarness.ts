@@ -12,18 +12,48 @@ import ts from 'typescript';
 import { chromium, type Page } from 'playwright-core';
 
 /** Where Debian's chromium package puts the browser. */
-export const CHROMIUM = '/usr/bin/chromium';
+export const SYSTEM_CHROMIUM = '/usr/bin/chromium';
 /** The flags the project runs Chromium with (no background traffic on a closed network). */
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
+/** A headless Chromium to launch: where it is, with which flags, and where it came from. */
+export interface ChromiumBinary {
+  executablePath: string;
+  args: string[];
+  source: 'system' | 'npm';
+}
+
+/**
+ * The system's Chromium when there is one (Debian's package, as .ci/run installs), else the
+ * headless build that the npm package @sparticuz/chromium ships inside itself (a devDependency,
+ * so `npm install` brings it on any x64 Linux machine; it unpacks to the temp directory on
+ * first use). Its own flags are kept because they select SwiftShader for WebGL, which a
+ * machine without a GPU needs.
+ */
+export async function findChromium(): Promise<ChromiumBinary> {
+  if (fs.existsSync(SYSTEM_CHROMIUM)) return { executablePath: SYSTEM_CHROMIUM, args: CHROMIUM_FLAGS, source: 'system' };
+  let pkg: { executablePath(): Promise<string>; args: string[] };
+  try {
+    const mod = require('@sparticuz/chromium');
+    pkg = mod.default ?? mod;
+  } catch (e) {
+    throw new Error(`no Chromium: ${SYSTEM_CHROMIUM} does not exist and the npm package @sparticuz/chromium cannot be loaded (${(e as Error).message}); run npm install, or apt-get install chromium`);
+  }
+  const executablePath = await pkg.executablePath();
+  // Playwright passes its own headless flag; the package's --headless='shell' would clash with it.
+  const args = [...new Set([...CHROMIUM_FLAGS, ...pkg.args.filter((a) => !a.startsWith('--headless'))])];
+  return { executablePath, args, source: 'npm' };
+}
+
 const ROOT = path.join(__dirname, '..');
-/** The browser-safe part of src/gpu: kernels, plans and the runner. */
-const MODULES = ['kernelSource', 'kernelCall', 'matView', 'tiling', 'gemmSteps', 'distanceSteps', 'linearLossSteps', 'voteSteps', 'runner'];
+/** The browser-safe part of src/gpu (kernels, plans, the runner) and what it imports, as paths under src/. */
+const MODULES = ['layers/softmaxRow', 'gpu/kernelSource', 'gpu/kernelCall', 'gpu/matView', 'gpu/tiling', 'gpu/gemmSteps', 'gpu/distanceSteps', 'gpu/linearLossSteps', 'gpu/voteSteps', 'gpu/runner'];
 
 /** Each module transpiled to CommonJS and wrapped for the page's loader. */
 function moduleBundle(): string {
-  const parts = MODULES.map((name) => {
-    const src = fs.readFileSync(path.join(ROOT, 'src', 'gpu', `${name}.ts`), 'utf8');
+  const parts = MODULES.map((file) => {
+    const name = path.basename(file);
+    const src = fs.readFileSync(path.join(ROOT, 'src', `${file}.ts`), 'utf8');
     const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText;
     return `__define(${JSON.stringify(name)}, function (module, exports, require) {\n${js}\n});`;
   });
@@ -39,7 +69,8 @@ function pageHtml(script: string): string {
   function __define(name, fn) { defs[name] = fn; }
   function __require(name) {
     if (name === 'gpu.js') return window.GPU;
-    const key = name.replace(/^\\.\\//, '');
+    // Modules are keyed by file name: './runner' and '../layers/softmaxRow' alike.
+    const key = name.replace(/^.*\\//, '');
     if (cache[key]) return cache[key].exports;
     if (!defs[key]) throw new Error('no module ' + name);
     const m = { exports: {} };
@@ -59,13 +90,11 @@ export interface GpuPage {
 }
 
 /**
- * Serves the page with `script` and opens it in a fresh Chromium profile. Throws (so a test
- * fails, never skips) when Chromium is missing or the page has no gpu.js WebGL2.
+ * Serves the page with `script` and opens it in a fresh Chromium profile ({@link findChromium}).
+ * Throws (so a test fails, never skips) when no Chromium runs or the page has no gpu.js WebGL2.
  */
 export async function openGpuPage(script: string): Promise<GpuPage> {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is required for the WebGL2 runs and is not installed at ${CHROMIUM}: install the Debian package 'chromium' (apt-get install -y chromium; .ci/run does)`);
-  }
+  const browser = await findChromium();
   const files: Record<string, { type: string; body: string | Buffer }> = {
     '/': { type: 'text/html', body: pageHtml(script) },
     '/gpu-browser.js': { type: 'text/javascript', body: fs.readFileSync(require.resolve('gpu.js/dist/gpu-browser.js')) },
@@ -90,7 +119,7 @@ export async function openGpuPage(script: string): Promise<GpuPage> {
   };
   let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
   try {
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+    context = await chromium.launchPersistentContext(userDataDir, { executablePath: browser.executablePath, headless: true, args: browser.args });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

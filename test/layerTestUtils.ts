@@ -1,6 +1,6 @@
 /* Helpers shared by the layer and optimizer tests (not a test file itself). */
 import ndarray from 'ndarray';
-import { RandomState } from '../src/core/random';
+import { mean, std } from '../src/core/reduce';
 import { copy, fromData, linspace, reshape, sizeOf, type Tensor } from '../src/core/tensor';
 import { evalNumericalGradientArray } from '../src/gradientCheck';
 
@@ -12,14 +12,6 @@ export function linspaceShaped(a: number, b: number, shape: number[]): Tensor {
 /** A Float64 tensor from a flat or nested array, with a shape. */
 export function t64(values: number[], shape: number[]): Tensor {
   return fromData(Float64Array.from(values), shape);
-}
-
-/** `scale · randn(shape) + shift` drawn from rng (as the notebooks write it). */
-export function randnScaled(rng: RandomState, shape: number[], scale = 1, shift = 0): Tensor {
-  const r = rng.randn(...shape);
-  const d = r.data;
-  for (let i = 0; i < d.length; i++) d[i] = scale * d[i] + shift;
-  return r;
 }
 
 /** Max |a − b| over all elements (arrays of equal length). */
@@ -49,7 +41,10 @@ export function numGrad(f: (x: Tensor) => Tensor, x: Tensor, dout: Tensor, h = 1
 }
 
 /** Mean and (biased) std per column of an (R, D) array: the assignment scripts' helper. */
-export { columnStats as colStats } from '../assignments/assignment2/shared';
+/** Per-column mean and biased std of an (R, D) array, as plain arrays. */
+export function colStats(a: Tensor): { means: number[]; stds: number[] } {
+  return { means: Array.from(mean(a, 0).data), stds: Array.from(std(a, 0).data) };
+}
 
 /** (N, C, H, W) → (N·H·W, C), for per-channel statistics. */
 export function channelsLast(x: Tensor): Tensor {

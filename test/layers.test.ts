@@ -40,7 +40,7 @@ import {
 } from '../src/layers';
 import { evalNumericalGradient } from '../src/gradientCheck';
 import reference from './fixtures/layersReference.json';
-import { channelsLast, colStats, expectClose, flatten, linspaceShaped, numGrad, randnScaled, t64 } from './layerTestUtils';
+import { channelsLast, colStats, expectClose, flatten, linspaceShaped, numGrad, t64 } from './layerTestUtils';
 
 const ones = (n: number): Tensor => fromData(new Float64Array(n).fill(1), [n]);
 const zeros = (n: number): Tensor => fromData(new Float64Array(n), [n]);
@@ -116,7 +116,7 @@ describe('affine / relu (FullyConnectedNets)', () => {
 
 describe('svm_loss / softmax_loss, seed 231', () => {
   const rng = new RandomState(231);
-  const x = randnScaled(rng, [50, 10], 0.001);
+  const x = rng.normal(0, 0.001, [50, 10]);
   const y = rng.randint(10, null, 50);
 
   test('svm_loss ≈ 8.999602749096233, dx ~1e-9', () => {
@@ -193,7 +193,7 @@ describe('batch normalization (BatchNormalization notebook)', () => {
   test('backward (graph), seed 231: errors between 1e-13 and 1e-8', () => {
     const rng = new RandomState(231);
     const [N, D] = [4, 5];
-    const x = randnScaled(rng, [N, D], 5, 12);
+    const x = rng.normal(12, 5, [N, D]);
     const gamma = rng.randn(D);
     const beta = rng.randn(D);
     const dout = rng.randn(N, D);
@@ -206,7 +206,7 @@ describe('batch normalization (BatchNormalization notebook)', () => {
   test('backward_alt equals the graph backward (N, D = 100, 500): dx ~1e-12, dgamma/dbeta equal', () => {
     const rng = new RandomState(231);
     const [N, D] = [100, 500];
-    const x = randnScaled(rng, [N, D], 5, 12);
+    const x = rng.normal(12, 5, [N, D]);
     const gamma = rng.randn(D);
     const beta = rng.randn(D);
     const dout = rng.randn(N, D);
@@ -240,7 +240,7 @@ describe('layer normalization', () => {
   test('backward, seed 231: errors between 1e-12 and 1e-8', () => {
     const rng = new RandomState(231);
     const [N, D] = [4, 5];
-    const x = randnScaled(rng, [N, D], 5, 12);
+    const x = rng.normal(12, 5, [N, D]);
     const gamma = rng.randn(D);
     const beta = rng.randn(D);
     const dout = rng.randn(N, D);
@@ -255,7 +255,7 @@ describe('dropout (Dropout notebook)', () => {
   test('forward statistics: the mask continues the global np.random stream after seed 231', () => {
     const rng = defaultRandomState();
     rng.seed(231);
-    const x = randnScaled(rng, [500, 500], 1, 10);
+    const x = rng.normal(10, 1, [500, 500]);
     const mean = (t: Tensor) => Array.from(t.data).reduce((s, v) => s + v, 0) / t.data.length;
     const zeroFrac = (t: Tensor) => Array.from(t.data).filter((v) => v === 0).length / t.data.length;
     expect(Math.abs(mean(x) - 10.000207878477502)).toBeLessThan(1e-11);
@@ -286,7 +286,7 @@ describe('dropout (Dropout notebook)', () => {
 
   test('backward, seed 231 (p 0.2, seed 123): error ~1e-10 or less', () => {
     const rng = new RandomState(231);
-    const x = randnScaled(rng, [10, 10], 1, 10);
+    const x = rng.normal(10, 1, [10, 10]);
     const dout = rng.randn(10, 10);
     const param = { mode: 'train' as const, p: 0.2, seed: 123 };
     const { cache } = dropoutForward(x, param);
@@ -373,7 +373,7 @@ describe('convolution and pooling (ConvolutionalNetworks notebook)', () => {
 describe('spatial batch norm and group norm (ConvolutionalNetworks notebook)', () => {
   test('spatial BN train-time statistics, seed 231', () => {
     const rng = new RandomState(231);
-    const x = randnScaled(rng, [2, 3, 4, 5], 4, 10);
+    const x = rng.normal(10, 4, [2, 3, 4, 5]);
     const before = colStats(channelsLast(x));
     expectClose(before.means, [9.33463814, 8.90909116, 9.11056338], 1e-8);
     expectClose(before.stds, [3.61447857, 3.19347686, 3.5168142], 1e-8);
@@ -390,9 +390,9 @@ describe('spatial batch norm and group norm (ConvolutionalNetworks notebook)', (
     const rng = new RandomState(231);
     const [N, C, H, W] = [10, 4, 11, 12];
     const bnParam: BatchnormParam = { mode: 'train' };
-    for (let t = 0; t < 50; t++) spatialBatchnormForward(randnScaled(rng, [N, C, H, W], 2.3, 13), ones(C), zeros(C), bnParam);
+    for (let t = 0; t < 50; t++) spatialBatchnormForward(rng.normal(13, 2.3, [N, C, H, W]), ones(C), zeros(C), bnParam);
     bnParam.mode = 'test';
-    const { out } = spatialBatchnormForward(randnScaled(rng, [N, C, H, W], 2.3, 13), ones(C), zeros(C), bnParam);
+    const { out } = spatialBatchnormForward(rng.normal(13, 2.3, [N, C, H, W]), ones(C), zeros(C), bnParam);
     const s = colStats(channelsLast(out));
     expectClose(s.means, [-0.08034406, 0.07562881, 0.05716371, 0.04378383], 1e-8);
     expectClose(s.stds, [0.96718744, 1.0299714, 1.02887624, 1.00585577], 1e-8);
@@ -401,7 +401,7 @@ describe('spatial batch norm and group norm (ConvolutionalNetworks notebook)', (
   test('spatial BN backward, seed 231: errors 1e-12 ~ 1e-6', () => {
     const rng = new RandomState(231);
     const [N, C, H, W] = [2, 3, 4, 5];
-    const x = randnScaled(rng, [N, C, H, W], 5, 12);
+    const x = rng.normal(12, 5, [N, C, H, W]);
     const gamma = rng.randn(C);
     const beta = rng.randn(C);
     const dout = rng.randn(N, C, H, W);
@@ -415,7 +415,7 @@ describe('spatial batch norm and group norm (ConvolutionalNetworks notebook)', (
     const rng = new RandomState(231);
     const [N, C, H, W] = [2, 6, 4, 5];
     const G = 2;
-    const x = randnScaled(rng, [N, C, H, W], 4, 10);
+    const x = rng.normal(10, 4, [N, C, H, W]);
     const perGroup = (t: Tensor) => colStats(reshape(t, [N * G, -1]).transpose(1, 0) as Tensor);
     expectClose(perGroup(x).means, [9.72505327, 8.51114185, 8.9147544, 9.43448077], 1e-8);
     const gamma = fromData(new Float64Array(C).fill(1), [1, C, 1, 1]);
@@ -430,7 +430,7 @@ describe('spatial batch norm and group norm (ConvolutionalNetworks notebook)', (
     const rng = new RandomState(231);
     const [N, C, H, W] = [2, 6, 4, 5];
     const G = 2;
-    const x = randnScaled(rng, [N, C, H, W], 5, 12);
+    const x = rng.normal(12, 5, [N, C, H, W]);
     const gamma = rng.randn(1, C, 1, 1);
     const beta = rng.randn(1, C, 1, 1);
     const dout = rng.randn(N, C, H, W);

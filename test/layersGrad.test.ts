@@ -47,7 +47,7 @@ import {
   svmLoss,
   type Normalization,
 } from '../src/layers';
-import { gradError, numGrad, randnScaled } from './layerTestUtils';
+import { gradError, numGrad } from './layerTestUtils';
 
 const RUNS = { numRuns: 15 };
 /*
@@ -100,7 +100,7 @@ describe('gradient checks on random shapes (fast-check)', () => {
   test('batch norm: graph and alt backward (train) and test mode', () => {
     fc.assert(fc.property(dim(6, 3), dim(5), fc.constantFrom<'train' | 'test'>('train', 'test'), seed, (N, D, mode, s) => {
       const rng = new RandomState(s);
-      const inp = { x: randnScaled(rng, [N, D], 5, 12), gamma: rng.randn(D), beta: rng.randn(D) };
+      const inp = { x: rng.normal(12, 5, [N, D]), gamma: rng.randn(D), beta: rng.randn(D) };
       const dout = rng.randn(N, D);
       const runningMean = rng.randn(D);
       const runningVar = rng.uniform(0.5, 3, D);
@@ -117,7 +117,7 @@ describe('gradient checks on random shapes (fast-check)', () => {
   test('layer norm', () => {
     fc.assert(fc.property(dim(4), dim(6, 3), seed, (N, D, s) => {
       const rng = new RandomState(s);
-      const inp = { x: randnScaled(rng, [N, D], 5, 12), gamma: rng.randn(D), beta: rng.randn(D) };
+      const inp = { x: rng.normal(12, 5, [N, D]), gamma: rng.randn(D), beta: rng.randn(D) };
       const dout = rng.randn(N, D);
       const f = (i: Record<string, Tensor>) => layernormForward(i.x, i.gamma, i.beta, {}).out;
       const { dx, dgamma, dbeta } = layernormBackward(dout, layernormForward(inp.x, inp.gamma, inp.beta, {}).cache);
@@ -128,7 +128,7 @@ describe('gradient checks on random shapes (fast-check)', () => {
   test('dropout with a fixed seed, train and test', () => {
     fc.assert(fc.property(dim(5), dim(6), fc.double({ min: 0.05, max: 1, noNaN: true }), fc.constantFrom<'train' | 'test'>('train', 'test'), seed, (N, D, p, mode, s) => {
       const rng = new RandomState(s);
-      const x = randnScaled(rng, [N, D], 1, 10);
+      const x = rng.normal(10, 1, [N, D]);
       const dout = rng.randn(N, D);
       const param = { p, mode, seed: s };
       const { dx } = dropoutBackward(dout, dropoutForward(x, param).cache);
@@ -214,7 +214,7 @@ describe('gradient checks on random shapes (fast-check)', () => {
       fc.pre(N * H * W >= 3);
       const rng = new RandomState(s);
       const pshape = fourD ? [1, C, 1, 1] : [C];
-      const inp = { x: randnScaled(rng, [N, C, H, W], 5, 12), gamma: rng.randn(...pshape), beta: rng.randn(...pshape) };
+      const inp = { x: rng.normal(12, 5, [N, C, H, W]), gamma: rng.randn(...pshape), beta: rng.randn(...pshape) };
       const dout = rng.randn(N, C, H, W);
       const f = (i: Record<string, Tensor>) => spatialBatchnormForward(i.x, i.gamma, i.beta, { mode: 'train' }).out;
       const { dx, dgamma, dbeta } = spatialBatchnormBackward(dout, spatialBatchnormForward(inp.x, inp.gamma, inp.beta, { mode: 'train' }).cache);
@@ -230,7 +230,7 @@ describe('gradient checks on random shapes (fast-check)', () => {
       const rng = new RandomState(s);
       const C = G * perGroup;
       const pshape = fourD ? [1, C, 1, 1] : [C];
-      const inp = { x: randnScaled(rng, [N, C, H, W], 5, 12), gamma: rng.randn(...pshape), beta: rng.randn(...pshape) };
+      const inp = { x: rng.normal(12, 5, [N, C, H, W]), gamma: rng.randn(...pshape), beta: rng.randn(...pshape) };
       const dout = rng.randn(N, C, H, W);
       const f = (i: Record<string, Tensor>) => spatialGroupnormForward(i.x, i.gamma, i.beta, G, {}).out;
       const { dx, dgamma, dbeta } = spatialGroupnormBackward(dout, spatialGroupnormForward(inp.x, inp.gamma, inp.beta, G, {}).cache);

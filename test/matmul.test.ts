@@ -1,8 +1,11 @@
 import fc from 'fast-check';
 import ndarray from 'ndarray';
-import { matmul, gemmPlan } from '../src/core/matmul';
-import { workerStats, threadCount } from '../src/core/gemm/workers';
-import { gemmKernel, setGemmKernel, type GemmPlan } from '../src/core/gemm/gemm';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { matmul, gemmPlan, float32ErrorBound } from '../src/core/matmul';
+import { workerStats, threadCount, MAX_THREADS } from '../src/core/gemm/workers';
+import { gemmKernel, setGemmFma, setGemmKernel, GEMM_KC, type GemmPlan } from '../src/core/gemm/gemm';
 import { STREAM_COLS, STREAM_ROWS, STREAM_SLICES } from '../src/core/gemm/kernel';
 import type { Tensor } from '../src/core/tensor';
 import type { DType } from '../src/core/dtype';
@@ -44,8 +47,11 @@ function makeTensor(rows: number, cols: number, dtype: DType, layout: Layout, ra
   }
 }
 
-/** op(A) · op(B) by the textbook triple loop, plus the sum of |a||b| for an error bound. */
-function naive(A: Tensor, B: Tensor, transA: boolean, transB: boolean): { C: Float64Array; mag: Float64Array } {
+/** A float64 reference: C, the sums Σ|a||b| an error bound scales with, and k. */
+interface Ref { C: Float64Array; mag: Float64Array; k: number }
+
+/** op(A) (m×k) and op(B)ᵀ (n×k) as dense row-major float64 copies. */
+function dense(A: Tensor, B: Tensor, transA: boolean, transB: boolean): { ad: Float64Array; bd: Float64Array; m: number; n: number; k: number } {
   const a = transA ? A.transpose(1, 0) : A;
   const b = transB ? B.transpose(1, 0) : B;
   const [m, k] = a.shape;
@@ -56,11 +62,44 @@ function naive(A: Tensor, B: Tensor, transA: boolean, transB: boolean): { C: Flo
   const bd = new Float64Array(k * n);
   for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) ad[i * k + p] = a.get(i, p);
   for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) bd[j * k + p] = b.get(p, j);
+  return { ad, bd, m, n, k };
+}
+
+/** op(A) · op(B) by the textbook triple loop, plus the sum of |a||b| for an error bound. */
+function naive(A: Tensor, B: Tensor, transA: boolean, transB: boolean): Ref {
+  const { ad, bd, m, n, k } = dense(A, B, transA, transB);
   return tripleLoop(ad, bd, m, n, k);
 }
 
+/**
+ * The float32 product as matmul documents it, one scalar at a time: per element, each
+ * GEMM_KC-long k-slice summed as s = f32(s + f32(a·b)) in p order, the slice sums then added
+ * in order in float32. Rounds through a Float32Array rather than Math.fround (a Math call
+ * keeps this loop from being optimised inside jest's VM context).
+ */
+function float32Emulated(A: Tensor, B: Tensor, transA: boolean, transB: boolean): Float32Array {
+  const { ad, bd, m, n, k } = dense(A, B, transA, transB);
+  const C = new Float32Array(m * n);
+  const r = new Float32Array(3);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      r[1] = 0;
+      for (let p0 = 0; p0 < k; p0 += GEMM_KC) {
+        r[0] = 0;
+        for (let p = p0; p < Math.min(k, p0 + GEMM_KC); p++) {
+          r[2] = ad[i * k + p] * bd[j * k + p]; // the float32 product, rounded once
+          r[0] = r[0] + r[2];
+        }
+        r[1] = p0 === 0 ? r[0] : r[1] + r[0];
+      }
+      C[i * n + j] = r[1];
+    }
+  }
+  return C;
+}
+
 /** C[i][j] = Σ_p a[i][p] · bᵀ[j][p] on dense row-major arrays. */
-function tripleLoop(ad: Float64Array, bd: Float64Array, m: number, n: number, k: number): { C: Float64Array; mag: Float64Array } {
+function tripleLoop(ad: Float64Array, bd: Float64Array, m: number, n: number, k: number): Ref {
   const C = new Float64Array(m * n);
   const mag = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
@@ -78,24 +117,27 @@ function tripleLoop(ad: Float64Array, bd: Float64Array, m: number, n: number, k:
       mag[i * n + j] = g;
     }
   }
-  return { C, mag };
+  return { C, mag, k };
 }
 
-/** Asserts |C - ref| ≤ rtol · Σ|a||b| elementwise (the natural bound for dot products). */
-function expectClose(C: Tensor, ref: { C: Float64Array; mag: Float64Array }, rtol: number): void {
+/**
+ * Asserts |C - ref| ≤ bound elementwise: float64, 1e-12 · Σ|a||b| (the natural bound for dot
+ * products); float32, the documented float32ErrorBound(k, Σ|a||b|) — the reference is exact
+ * to float64 on the very float32 inputs, so this is the whole float32 error.
+ */
+function expectClose(C: Tensor, ref: Ref, dtype: DType): void {
   const [m, n] = C.shape;
   let worst = 0;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       const err = Math.abs(C.get(i, j) - ref.C[i * n + j]);
-      const bound = rtol * ref.mag[i * n + j] + 1e-300;
+      const mag = ref.mag[i * n + j];
+      const bound = (dtype === 'float64' ? 1e-12 * mag : float32ErrorBound(ref.k, mag)) + 1e-300;
       worst = Math.max(worst, err / bound);
     }
   }
   expect(worst).toBeLessThanOrEqual(1);
 }
-
-const rtolOf = (dtype: DType) => (dtype === 'float64' ? 1e-12 : 1e-5);
 
 /** Runs `f` with CS231N_THREADS set to `value` (undefined removes it), restoring it after. */
 function withThreads<T>(value: string | undefined, f: () => T): T {
@@ -147,7 +189,7 @@ describe.each(['wasm', 'js'] as const)('matmul with the %s tile equals the naive
         if (out) expect(C).toBe(out);
         expect(C.shape).toEqual([c.m, c.n]);
         expect(C.data).toBeInstanceOf(Ctor);
-        expectClose(C, naive(A, B, c.transA, c.transB), rtolOf(c.dtype));
+        expectClose(C, naive(A, B, c.transA, c.transB), c.dtype);
       }),
       { numRuns: 250 },
     );
@@ -159,7 +201,7 @@ describe.each(['wasm', 'js'] as const)('matmul with the %s tile equals the naive
       for (const dtype of ['float64', 'float32'] as DType[]) {
         const A = makeTensor(m, k, dtype, 'c', rand);
         const B = makeTensor(k, n, dtype, 'slice', rand);
-        expectClose(matmul(A, B), naive(A, B, false, false), rtolOf(dtype));
+        expectClose(matmul(A, B), naive(A, B, false, false), dtype);
       }
     }
   });
@@ -180,7 +222,7 @@ describe.each(['wasm', 'js'] as const)('matmul with the %s tile equals the naive
     const B = makeTensor(30, 25, 'float64', 'f', rand);
     const C = matmul(A, B);
     expect(C.data).toBeInstanceOf(Float32Array);
-    expectClose(C, naive(A, B, false, false), 1e-5);
+    expectClose(C, naive(A, B, false, false), 'float32');
   });
 
   test('out may alias an input', () => {
@@ -190,7 +232,7 @@ describe.each(['wasm', 'js'] as const)('matmul with the %s tile equals the naive
     const ref = naive(A, B, false, true);
     const C = matmul(A, B, { transB: true, out: A });
     expect(C).toBe(A);
-    expectClose(C, ref, 1e-12);
+    expectClose(C, ref, 'float64');
   });
 });
 
@@ -209,7 +251,7 @@ describe('threaded path', () => {
       // full reference loop is 27M steps, which takes seconds when the shared machine is
       // loaded. All of C is still tied bit for bit to the one-thread path just below.
       const rowsOfA = transA ? A.step(1, 5) : A.step(5, 1);
-      expectClose(C.step(5, 1), naive(rowsOfA, B, transA, transB), rtolOf(dtype));
+      expectClose(C.step(5, 1), naive(rowsOfA, B, transA, transB), dtype);
       const one = withThreads('1', () => matmul(A, B, { transA, transB }));
       // Each element sees the same sequence of operations whichever thread computes it.
       let differ = 0;
@@ -240,7 +282,7 @@ describe('threaded path', () => {
           for (let i = 0; i < C.data.length; i++) if (!Object.is(one.data[i], C.data[i])) differ++;
           expect(differ).toBe(0);
           const rowsOfA = c.transA ? A.step(1, 7) : A.step(7, 1);
-          expectClose(C.step(7, 1), naive(rowsOfA, B, c.transA, c.transB), rtolOf(c.dtype));
+          expectClose(C.step(7, 1), naive(rowsOfA, B, c.transA, c.transB), c.dtype);
         },
       ),
       { numRuns: 8 },
@@ -268,7 +310,7 @@ describe('threaded path', () => {
     const out = ndarray(new Float64Array(130 * 140).fill(NaN), [140, 130]).transpose(1, 0);
     const C = withThreads('2', () => matmul(A, B, { out }));
     expect(C).toBe(out);
-    expectClose(C, naive(A, B, false, false), 1e-12);
+    expectClose(C, naive(A, B, false, false), 'float64');
   });
 
   test('the WebAssembly SIMD tile is the default here, and the JS tile matches it bit for bit', () => {
@@ -290,17 +332,98 @@ describe('threaded path', () => {
       for (let i = 0; i < r.data.length; i++) if (!Object.is(r.data[i], results[0].data[i])) differ++;
       expect(differ).toBe(0);
     }
-    expectClose(results[0], naive(A, B, false, false), 1e-12);
+    expectClose(results[0], naive(A, B, false, false), 'float64');
   });
 
-  test('CS231N_THREADS picks the thread count; junk values fall back to the default', () => {
+  test('CS231N_THREADS picks the thread count; the default is every core; junk values fall back to it', () => {
     expect(withThreads('1', threadCount)).toBe(1);
     expect(withThreads('3', threadCount)).toBe(3);
+    expect(withThreads('1000', threadCount)).toBe(MAX_THREADS);
     const dflt = withThreads(undefined, threadCount);
-    expect(dflt).toBeGreaterThanOrEqual(1);
-    expect(dflt).toBeLessThanOrEqual(4);
+    const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+    expect(dflt).toBe(Math.min(cores, MAX_THREADS));
     expect(withThreads('zero', threadCount)).toBe(dflt);
     expect(withThreads('0', threadCount)).toBe(dflt);
+  });
+});
+
+describe('float32 products are computed in float32', () => {
+  // The FMA tiles (where the runtime has relaxed SIMD) round once per step: off here, so
+  // every float32 result below is the documented mul-then-add sequence, on either tile.
+  beforeAll(() => {
+    expect(setGemmFma(false)).toBe(false);
+  });
+  afterAll(() => {
+    setGemmFma(null);
+  });
+
+  // Each path of the schedule: packed both, split-k, copied rows / columns, streamed chunks.
+  const shapes: Array<[number, number, number, boolean, boolean]> = [
+    [70, 300, 50, false, false], [130, 600, 90, true, true], [9, 900, 13, false, true], [1500, 300, 12, false, false],
+    [27, 32, 3000, true, false], [300, 20, 260, false, true],
+  ];
+
+  test.each(['wasm', 'js'] as const)('the %s tile gives exactly the float32 slice sums, on 1, 2 and 4 threads', (kernel) => {
+    const rand = prng(404);
+    try {
+      expect(setGemmKernel(kernel)).toBe(kernel);
+      for (const [m, k, n, transA, transB] of shapes) {
+        const { A, B } = operands(m, k, n, transA, transB, 'float32', 'c', transB ? 'slice' : 'c', rand);
+        const want = float32Emulated(A, B, transA, transB);
+        for (const threads of ['1', '2', '4']) {
+          const C = withThreads(threads, () => matmul(A, B, { transA, transB }));
+          let differ = 0;
+          for (let i = 0; i < want.length; i++) if (!Object.is(C.data[i], want[i])) differ++;
+          expect({ m, k, n, threads, differ }).toEqual({ m, k, n, threads, differ: 0 });
+        }
+      }
+    } finally {
+      setGemmKernel(null);
+    }
+  });
+
+  test('float32 accumulation really is float32: it differs from float64 sums rounded once, within the documented bound', () => {
+    const rand = prng(17);
+    const { A, B } = operands(64, 2000, 64, false, false, 'float32', 'c', 'c', rand);
+    const C = matmul(A, B);
+    const ref = naive(A, B, false, false);
+    expectClose(C, ref, 'float32');
+    const roundedOnce = Float32Array.from(ref.C);
+    let differ = 0;
+    for (let i = 0; i < roundedOnce.length; i++) if (C.data[i] !== roundedOnce[i]) differ++;
+    // k = 2000 float32 roundings per element leave most elements some ulps off the exact sum.
+    expect(differ).toBeGreaterThan(roundedOnce.length / 2);
+  });
+
+  test('property: float32 and float64 give the same bits on 1, 2 and 4 threads, random shapes, flags and layouts', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          m: fc.integer({ min: 20, max: 160 }), k: fc.integer({ min: 20, max: 700 }), n: fc.integer({ min: 20, max: 160 }),
+          transA: fc.boolean(), transB: fc.boolean(), dtype: fc.constantFrom<DType>('float64', 'float32'),
+          layoutA: fc.constantFrom(...LAYOUTS), layoutB: fc.constantFrom(...LAYOUTS), seed: fc.integer(),
+        }),
+        (c) => {
+          const { A, B } = operands(c.m, c.k, c.n, c.transA, c.transB, c.dtype, c.layoutA, c.layoutB, prng(c.seed));
+          const opts = { transA: c.transA, transB: c.transB };
+          const one = withThreads('1', () => matmul(A, B, opts));
+          for (const threads of ['2', '4']) expect(bitDiffs(withThreads(threads, () => matmul(A, B, opts)), one)).toBe(0);
+          const rowsOfA = c.transA ? A.step(1, 7) : A.step(7, 1);
+          expectClose(one.step(7, 1), naive(rowsOfA, B, c.transA, c.transB), c.dtype);
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+
+  test('with relaxed SIMD (a child node with --experimental-wasm-relaxed-simd) the FMA tiles run: same bits on 1, 2 and 4 threads, within the bound', () => {
+    const script = path.join(__dirname, 'gemmFmaChild.ts');
+    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', script], {
+      cwd: path.join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, CS231N_THREADS: '' }, timeout: 110_000,
+    });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+    expect(out).toMatchObject({ fma: true, fmaOff: false, threadDiffs: 0, convThreadDiffs: 0, withinBound: true, convWithinBound: true });
   });
 });
 
@@ -333,7 +456,7 @@ function checkThin(A: Tensor, B: Tensor, transA: boolean, transB: boolean, dtype
   if (m * n * k >= 1e6 && (m * n >= 512 || plan?.split === true)) expect(workerStats().threadedJobs).toBeGreaterThan(before);
   const one = withThreads('1', () => matmul(A, B, opts));
   expect(bitDiffs(two, one)).toBe(0);
-  expectClose(two, naive(A, B, transA, transB), rtolOf(dtype));
+  expectClose(two, naive(A, B, transA, transB), dtype);
   return two;
 }
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { RandomState } from '../src/core/random';
-import { copy, type Tensor } from '../src/core/tensor';
+import { astype, copy, type Tensor } from '../src/core/tensor';
 import { batchNorm, type BatchNormAttrs } from '../src/ops/batchNorm';
 import { conv2d, convProblem, type Conv2dAttrs } from '../src/ops/conv2d';
 import { kernelsOf, withKernel } from '../src/ops/kernelRegistry';
@@ -55,15 +55,17 @@ describe('conv2d op', () => {
     );
   });
 
-  it('depthwise forward is bit-identical to the direct reference', () => {
+  it.each(['float64', 'float32'] as const)('depthwise forward is bit-identical to the direct reference (%s)', (dtype) => {
     const rng = new RandomState(3);
-    const x = rng.randn(2, 6, 9, 7);
-    const w = rng.randn(6, 1, 3, 3);
-    const b = rng.randn(6);
-    const attrs = { stride: 2, padding: 1, groups: 6 };
-    const a = withKernel('conv2d', 'depthwise-direct', () => conv2d.forward([x, w, b], attrs)).out;
-    const r = withKernel('conv2d', 'direct', () => conv2d.forward([x, w, b], attrs)).out;
-    expect(Array.from(a.data)).toEqual(Array.from(r.data));
+    for (const [k, stride, pad, dilation] of [[3, 1, 1, 1], [3, 2, 1, 1], [5, 2, 2, 1], [3, 1, 2, 2], [5, 1, 0, 1]]) {
+      const x = astype(rng.randn(2, 6, 9, 7), dtype);
+      const w = astype(rng.randn(6, 1, k, k), dtype);
+      const b = astype(rng.randn(6), dtype);
+      const attrs = { stride, padding: pad, dilation, groups: 6 };
+      const a = withKernel('conv2d', 'depthwise-direct', () => conv2d.forward([x, w, b], attrs)).out;
+      const r = withKernel('conv2d', 'direct', () => conv2d.forward([x, w, b], attrs)).out;
+      expect(Array.from(a.data)).toEqual(Array.from(r.data));
+    }
   });
 
   it('rejects bad shapes and attributes with errors naming them', () => {

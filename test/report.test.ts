@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Report } from '../src/vis/report';
-import { errorBarSpec, heatmapSpec, lineSpec, writeSvg } from '../src/vis/plot';
+import { barSpec, errorBarSpec, heatmapSpec, lineSpec, renderSvg, writeSvg } from '../src/vis/plot';
 import { writeFileAtomic } from '../src/util/atomicWrite';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cs231n-report-'));
@@ -47,6 +47,20 @@ describe('plots', () => {
     const svg2 = await writeSvg(path.join(dir, 'hm.svg'), heatmapSpec(['1e-7', '1e-6'], ['2.5e4', '5e4'], [[0.3, 0.35], [0.2, 0.1]], { title: 'val acc' }));
     expect(svg2).toContain('0.350');
     expect(fs.existsSync(path.join(dir, 'hm.svg'))).toBe(true);
+  });
+  test('bars on a log scale (the kNN timing chart) each have a visible height, ordered by value', async () => {
+    const bars = [{ label: 'two loops', value: 2.5 }, { label: 'one loop', value: 0.8 }, { label: 'no loops', value: 0.012 }];
+    for (const logY of [true, false]) {
+      const svg = await renderSvg(barSpec(bars, { logY }));
+      const heights = bars.map((b) => {
+        const m = new RegExp(`aria-label="label: ${b.label}; value: ${b.value}"[^>]* d="M[\\d.]+,[\\d.]+h[\\d.]+v([\\d.]+)h`).exec(svg);
+        expect(m).not.toBeNull();
+        return Number(m![1]);
+      });
+      heights.forEach((h) => expect(h).toBeGreaterThan(1));
+      expect(heights[0]).toBeGreaterThan(heights[1]);
+      expect(heights[1]).toBeGreaterThan(heights[2]);
+    }
   });
   test('lineSpec rejects series with mismatched lengths', () => {
     expect(() => lineSpec([{ name: 'a', x: [1, 2], y: [1] }])).toThrow(/series a: x has 2 values but y has 1/);

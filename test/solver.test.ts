@@ -191,6 +191,9 @@ describe('training', () => {
       },
     };
     const s = new Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, { ...quiet, seed: 3 });
+    // The constructor scores one training row to learn the class count.
+    expect(sizes).toEqual([1]);
+    sizes.length = 0;
     expect(s.checkAccuracy(X, y, { batchSize: 10 })).toBeCloseTo(9 / 25, 15);
     expect(sizes).toEqual([10, 10, 5]);
     const idx = new RandomState(3).choice(N, 7).data;

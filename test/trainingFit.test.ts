@@ -7,6 +7,7 @@ import type { Tensor } from '../src/core/tensor';
 import { Module } from '../src/nn/module';
 import { Parameter } from '../src/nn/parameter';
 import { CheckpointError } from '../src/solver/arrayFile';
+import { loadSafetensors } from '../src/data/safetensors';
 import { CosineAnnealingLR, DataLoader, fit, NonFiniteLossError, randomHorizontalFlip, SGD, type Transform } from '../src/training';
 
 /** A linear softmax classifier on flattened images, forward and backward by hand. */
@@ -111,22 +112,60 @@ describe('fit', () => {
     expect(c.optimizer.lr).toBe(a.optimizer.lr);
   });
 
-  test('a cut-short or corrupted checkpoint is refused with a clear error; the previous one still resumes', () => {
-    const dir = path.join(tmp, 'bad');
+  test('the checkpoint directory holds model.safetensors (the live weights) beside training.ckpt, and prev/ the epoch before', () => {
+    const dir = path.join(tmp, 'layout');
     const a = setup();
     fit(a.model, { ...a, epochs: 2, progress: false, checkpointDir: dir });
-    const last = path.join(dir, 'last.ckpt');
-    const bytes = fs.readFileSync(last);
-    fs.writeFileSync(last, bytes.subarray(0, bytes.length - 100));
-    const b = setup();
-    expect(() => fit(b.model, { ...b, epochs: 3, progress: false, checkpointDir: dir, resume: true })).toThrow(/last\.ckpt: checkpoint is truncated/);
-    const flipped = Buffer.from(bytes);
-    flipped[flipped.length - 200] ^= 0xff;
-    fs.writeFileSync(last, flipped);
-    expect(() => fit(b.model, { ...b, epochs: 3, progress: false, checkpointDir: dir, resume: true })).toThrow(CheckpointError);
+    const { tensors, metadata } = loadSafetensors(path.join(dir, 'model.safetensors'));
+    expect(Object.keys(tensors)).toEqual(['bias', 'weight']);
+    expect(Array.from(tensors.weight.data)).toEqual(Array.from(a.model.weight.data.data));
+    expect(metadata.epoch).toBe('2');
+    expect(loadSafetensors(path.join(dir, 'prev', 'model.safetensors')).metadata.epoch).toBe('1');
+    expect(fs.existsSync(path.join(dir, 'prev', 'training.ckpt'))).toBe(true);
+    expect(fs.readdirSync(dir).sort()).toEqual(['model.safetensors', 'prev', 'training.ckpt']); // no temporary files left
+  });
+
+  test('a cut-short or corrupted checkpoint is refused with a clear error; the previous one still resumes bit-exactly', () => {
+    const dir = path.join(tmp, 'bad');
+    const ref = setup();
+    fit(ref.model, { ...ref, epochs: 3, progress: false });
+    const a = setup();
+    fit(a.model, { ...a, epochs: 2, progress: false, checkpointDir: dir });
+    const resume = () => {
+      const b = setup();
+      return fit(b.model, { ...b, epochs: 3, progress: false, checkpointDir: dir, resume: true });
+    };
+    const modelFile = path.join(dir, 'model.safetensors');
+    const stateFile = path.join(dir, 'training.ckpt');
+    const model = fs.readFileSync(modelFile);
+    const state = fs.readFileSync(stateFile);
+    fs.writeFileSync(modelFile, model.subarray(0, model.length - 40));
+    expect(resume).toThrow(/model\.safetensors: model weights are \d+ bytes, .*training\.ckpt \(epoch 2\) says \d+: the file was cut short .*previous checkpoint .*prev is still usable/);
+    const flipped = Buffer.from(model);
+    flipped[flipped.length - 3] ^= 0x10; // inside a weight: safetensors itself would accept it
+    fs.writeFileSync(modelFile, flipped);
+    expect(resume).toThrow(/model\.safetensors: model weights are corrupt or from another epoch: SHA-256/);
+    fs.rmSync(modelFile);
+    expect(resume).toThrow(/model\.safetensors: cannot read the model weights \(ENOENT\)/);
+    // A crash between the two writes: the model of epoch 1 beside the state of epoch 2.
+    fs.copyFileSync(path.join(dir, 'prev', 'model.safetensors'), modelFile);
+    expect(resume).toThrow(/model weights are corrupt or from another epoch/);
+    fs.writeFileSync(modelFile, model);
+    fs.writeFileSync(stateFile, state.subarray(0, state.length - 100));
+    expect(resume).toThrow(/training\.ckpt: checkpoint is truncated/);
+    const bad = Buffer.from(state);
+    bad[bad.length - 200] ^= 0xff;
+    fs.writeFileSync(stateFile, bad);
+    expect(resume).toThrow(CheckpointError);
+    // Refused checkpoints changed nothing: the previous one (epoch 1) resumes to the uninterrupted run's bits.
     const c = setup();
-    const r = fit(c.model, { ...c, epochs: 3, progress: false, checkpointDir: dir, resume: path.join(dir, 'prev.ckpt') });
-    expect(r.history.map((h) => h.epoch)).toEqual([1, 2, 3]); // prev.ckpt held epoch 1
+    const r = fit(c.model, { ...c, epochs: 3, progress: false, checkpointDir: dir, resume: path.join(dir, 'prev') });
+    expect(r.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
+    expect(Array.from(c.model.weight.data.data)).toEqual(Array.from(ref.model.weight.data.data));
+    expect(Array.from(c.model.bias.data.data)).toEqual(Array.from(ref.model.bias.data.data));
+    // …and the run from it wrote a good checkpoint again.
+    const d = setup();
+    expect(fit(d.model, { ...d, epochs: 3, progress: false, checkpointDir: dir, resume: true }).epochsDone).toBe(3);
   });
 
   test('a checkpoint of another optimizer or model is refused naming the mismatch', () => {

@@ -3,7 +3,7 @@ import { summary } from '../src/nn';
 import { checkZooFixture, loadZooFixture } from './zooHarness';
 import { checkForwardBackward } from './zooSmoke';
 
-/* B5–B7 logits are in zooEfficientnetLarge.test.ts (float64 forwards of 30–66M parameters take seconds each). */
+/* B4–B7 logits are in zooEfficientnetLarge.test.ts (float64 forwards of 19–66M parameters take seconds each). */
 describe('EfficientNet', () => {
   it.each([
     ['efficientnet_b0', 224, 5_288_548, 385_814_752],
@@ -15,7 +15,7 @@ describe('EfficientNet', () => {
     ['efficientnet_b6', 528, 43_040_704, 19_067_593_536],
     ['efficientnet_b7', 600, 66_347_960, 37_745_884_192],
     ['efficientnet_b0_cifar', 32, 4_020_358, 31_979_392],
-  ] as const)('%s at %i×%i: params and MACs as the reference', (name, crop, params, macs) => {
+  ] as const)('%s at its crop size %i: params and MACs as the reference', (name, crop, params, macs) => {
     const m = createModel(name, { init: false });
     expect(m.numParameters()).toBe(params);
     expect(summary(m, [3, crop, crop]).macs).toBe(macs);
@@ -32,18 +32,17 @@ describe('EfficientNet', () => {
   });
 
   // B0: eval logits, then a train-mode step (dropout 0, stochasticDepthProb 0): gradients and running statistics.
-  it.each(['efficientnet_b0', 'efficientnet_b1', 'efficientnet_b2', 'efficientnet_b3', 'efficientnet_b4', 'efficientnet_b0_cifar'])(
+  it.each(['efficientnet_b0', 'efficientnet_b1', 'efficientnet_b2', 'efficientnet_b3', 'efficientnet_b0_cifar'])(
     '%s: torchvision keys in order, strict load, eval logits equal PyTorch',
     (name) => {
       checkZooFixture(loadZooFixture(name));
     },
   );
 
-  it.each([
-    ['efficientnet_b0', { stochasticDepthProb: 0.5 }, [2, 3, 32, 32]],
-    ['efficientnet_b0_cifar', {}, [2, 3, 16, 16]],
-  ] as const)('%s %j: runs forward and backward in float32 and float64 (dropout and stochastic depth on)', (name, opts, shape) => {
-    checkForwardBackward(name, opts, [...shape]);
+  // One float32 + float64 step with dropout and stochastic depth on: the CIFAR B0 has every block
+  // B0–B7 are made of (B0 itself is checked in float64 against PyTorch's train step above).
+  it('efficientnet_b0_cifar (stochasticDepthProb 0.5): runs forward and backward in float32 and float64', () => {
+    checkForwardBackward('efficientnet_b0_cifar', { stochasticDepthProb: 0.5 }, [2, 3, 8, 8]);
   });
 
   it('rejects impossible options, naming them', () => {

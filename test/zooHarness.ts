@@ -12,7 +12,7 @@ import { createModel, type ModelOptions } from '../src/models';
 import type { Module } from '../src/nn/module';
 import { zooInput, zooStateDict } from './zooWeights';
 
-interface Summary {
+export interface Summary {
   n: number;
   sum: number;
   sumsq: number;
@@ -37,7 +37,7 @@ export function loadZooFixture(name: string): ZooFixture {
   return JSON.parse(readFileSync(join(__dirname, 'fixtures', 'zoo', `${name}.json`), 'utf8')) as ZooFixture;
 }
 
-function summarize(t: Tensor): Summary {
+export function summarize(t: Tensor): Summary {
   const d = copy(t, 'float64').data;
   let sum = 0;
   let sumsq = 0;
@@ -48,7 +48,7 @@ function summarize(t: Tensor): Summary {
   return { n: d.length, sum, sumsq, at: [d[0], d[d.length >> 1], d[d.length - 1]] };
 }
 
-function expectSummary(what: string, a: Summary, b: Summary, tol: number): void {
+export function expectSummary(what: string, a: Summary, b: Summary, tol: number): void {
   const scale = Math.max(1, Math.sqrt(b.sumsq));
   const bad: string[] = [];
   if (a.n !== b.n) bad.push(`n ${a.n} ≠ ${b.n}`);
@@ -67,9 +67,13 @@ export function zooModel(fx: ZooFixture, name = fx.name): Module {
   return model;
 }
 
-/** Runs every check of the fixture against our model `name` (default: the fixture's name). */
-export function checkZooFixture(fx: ZooFixture, name = fx.name, tol = 1e-9): void {
-  const model = createModel(name, { ...fx.options, numClasses: fx.logitsShape[1], dtype: 'float64', init: false });
+/**
+ * Runs every check of the fixture against our model `name` (default: the fixture's name);
+ * `build` replaces `createModel` for a model checked at a reduced configuration.
+ */
+export function checkZooFixture(fx: ZooFixture, name = fx.name, tol = 1e-9, build?: (opts: ModelOptions) => Module): void {
+  const opts: ModelOptions = { ...fx.options, numClasses: fx.logitsShape[1], dtype: 'float64', init: false };
+  const model = build ? build(opts) : createModel(name, opts);
   expect(Object.keys(model.stateDict())).toEqual(fx.stateKeys);
   model.loadStateDict(zooStateDict(model), { strict: true });
   const x = zooInput(fx.input);

@@ -30,6 +30,12 @@ describe('ShuffleNet V1', () => {
       .toEqual([696, 6_972, 10_860, 21_240, 40_920, 80_880, 158_640, 961_000]);
   });
 
+  it('builds every width of the paper\'s Table 2 for every group count (mid rounded down to a multiple of g)', () => {
+    for (const groups of [1, 2, 3, 4, 8]) for (const widthMult of [0.25, 0.5, 1, 1.5, 2]) expect(() => createModel('shufflenet_v1', { groups, widthMult, init: false })).not.toThrow();
+    const mid = createModel('shufflenet_v1', { groups: 2, widthMult: 0.5, init: false }).stateDict()['features.1.branch_main_1.0.weight'].shape[0];
+    expect(mid).toBe(24);
+  });
+
   it('widthMult scales the stage widths (stem stays 24)', () => {
     const m = createModel('shufflenet_v1', { groups: 3, widthMult: 0.5, numClasses: 10, init: false });
     const sd = m.stateDict();
@@ -42,6 +48,7 @@ describe('ShuffleNet V1', () => {
     ['shufflenet_v1_g1', 'shufflenet_v1'],
     ['shufflenet_v1_g3', 'shufflenet_v1'],
     ['shufflenet_v1_g8_w0_5', 'shufflenet_v1'],
+    ['shufflenet_v1_g2_w0_5', 'shufflenet_v1'],
     ['shufflenet_v1_g2_cifar', 'shufflenet_v1_g2_cifar'],
     ['shufflenet_v1_g3_cifar', 'shufflenet_v1_g3_cifar'],
   ])('%s: keys, strict load and eval logits equal the PyTorch rebuild', (fixture, name) => {
@@ -58,8 +65,8 @@ describe('ShuffleNet V1', () => {
   it('rejects impossible options and inputs with errors naming them', () => {
     expect(() => createModel('shufflenet_v1', { groups: 5 })).toThrow(/groups: .*1, 2, 3, 4, 8/);
     expect(() => createModel('shufflenet_v1', { widthMult: 0 })).toThrow(/widthMult/);
-    // 0.5 × 272 = 136 channels, whose bottleneck of 34 channels 4 groups cannot split.
-    expect(() => createModel('shufflenet_v1', { groups: 4, widthMult: 0.5, init: false })).toThrow(/groups: 4 must divide the 34 bottleneck/);
+    // 0.33 × 384 = 126 channels: the first unit's main branch makes 126 − 24 = 102, which 8 groups cannot split.
+    expect(() => createModel('shufflenet_v1', { groups: 8, widthMult: 0.33, init: false })).toThrow(/groups: 8 must divide the 102 output \(stage 2\) channels/);
     const cifar = createModel('shufflenet_v1_g2_cifar', { init: false });
     expect(() => cifar.forward(zeros([1, 3, 64, 64], 'float32'))).toThrow(/x: shufflenet_v1_g2_cifar expects 32×32/);
   });

@@ -75,7 +75,6 @@ async function run({ opts, best, report, outDir }: ScriptContext): Promise<void>
   const { comparable, note } = comparability(ds, quick);
   const rng = new RandomState(opts.seed);
   const numClasses = ds.classNames.length;
-  if (opts.backend) report.text(`--backend ${opts.backend}: this script uses the pure-TS path.`);
 
   const data = extractAndNormalize(ds.Xtr, ds.ytr, ds.Xte, ds.yte, report, quick, ds.name, note);
   const chance = 1 / numClasses;
@@ -227,9 +226,10 @@ function showMistakes(report: Report, outDir: string, file: string, who: string,
 export const script: AssignmentScript = {
   name: 'features',
   title: 'Image features exercise',
+  description: 'features.ipynb: HOG and colour-histogram features, a linear SVM and a two-layer net trained on them',
   run,
 };
 
 export default script;
 
-if (require.main === module) main(script, 'cs231n assignment 1: the image features notebook (features.ipynb)');
+if (require.main === module) main(script);

@@ -169,9 +169,11 @@ async function run({ opts, best, report, outDir, backend }: ScriptContext): Prom
 export const script: AssignmentScript = {
   name: 'knn',
   title: 'k-Nearest Neighbor (kNN)',
+  description: 'knn.ipynb: the three L2 distance routines (checked against each other and timed), k = 1 and 5, 5-fold cross-validation over k',
+  usesBackend: true,
   run,
 };
 
 export default script;
 
-if (require.main === module) main(script, 'cs231n assignment 1: the k-nearest-neighbour notebook (knn.ipynb)');
+if (require.main === module) main(script);

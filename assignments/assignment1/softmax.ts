@@ -35,9 +35,11 @@ async function run(ctx: Parameters<AssignmentScript['run']>[0]): Promise<void> {
 export const script: AssignmentScript = {
   name: 'softmax',
   title: 'Softmax exercise',
+  description: 'softmax.ipynb: naive and vectorized softmax loss and gradient, SGD, a learning-rate × reg search, the learned weights',
+  usesBackend: true,
   run,
 };
 
 export default script;
 
-if (require.main === module) main(script, 'cs231n assignment 1: the softmax classifier notebook (softmax.ipynb)');
+if (require.main === module) main(script);

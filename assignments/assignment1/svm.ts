@@ -43,9 +43,11 @@ async function run(ctx: Parameters<AssignmentScript['run']>[0]): Promise<void> {
 export const script: AssignmentScript = {
   name: 'svm',
   title: 'Multiclass Support Vector Machine',
+  description: 'svm.ipynb: naive and vectorized SVM loss and gradient (gradient-checked, timed), SGD, a learning-rate × reg search, the learned weights',
+  usesBackend: true,
   run,
 };
 
 export default script;
 
-if (require.main === module) main(script, 'cs231n assignment 1: the linear SVM notebook (svm.ipynb)');
+if (require.main === module) main(script);

@@ -50,7 +50,6 @@ async function run({ opts, best, report, outDir }: ScriptContext): Promise<void>
   const ds = best.dataset;
   const quick = opts.quick;
   const { comparable, note } = comparability(ds, quick);
-  if (opts.backend) report.text(`--backend ${opts.backend}: this script uses the pure-TS path.`);
 
   await runToyChecks(report, outDir);
 
@@ -132,9 +131,10 @@ async function writeSearchHeatmap(file: string, results: Array<NetSettings & { v
 export const script: AssignmentScript = {
   name: 'twoLayerNet',
   title: 'Two-Layer Neural Network',
+  description: 'two_layer_net.ipynb: a two-layer net checked on a toy problem, then trained and tuned on the data; its first-layer weights',
   run,
 };
 
 export default script;
 
-if (require.main === module) main(script, 'cs231n assignment 1: the two-layer net notebook (two_layer_net.ipynb, 2019/20)');
+if (require.main === module) main(script);

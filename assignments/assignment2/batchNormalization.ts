@@ -15,7 +15,7 @@ import { batchnormBackward, batchnormBackwardAlt, batchnormForward, layernormBac
 import { Solver, type LossAndGrads } from '../../src/solver';
 import { main, type AssignmentScript, type ScriptContext } from '../common';
 import {
-  checkArray, checkError, columnStats, firstRows, layerGradError, loadSplits, logspace, modelGradErrors, plot, plotSolvers, randnScaled, timed,
+  checkArray, checkError, columnStats, firstRows, layerGradError, loadSplits, logspace, modelGradErrors, plot, plotSolvers, timed,
   trainOrReport, type Splits,
 } from './shared';
 
@@ -57,7 +57,7 @@ function bnForwardChecks({ report }: ScriptContext): void {
 function bnBackwardChecks({ report }: ScriptContext): void {
   report.section('Batch normalization: backward');
   let rng = new RandomState(231);
-  const x = randnScaled(rng, [4, 5], 5, 12);
+  const x = rng.normal(12, 5, [4, 5]);
   const gamma = rng.randn(5);
   const beta = rng.randn(5);
   const dout = rng.randn(4, 5);
@@ -70,7 +70,7 @@ function bnBackwardChecks({ report }: ScriptContext): void {
   report.section('Batch normalization: alternative backward');
   rng = new RandomState(231);
   const [N, D] = [100, 500];
-  const xa = randnScaled(rng, [N, D], 5, 12);
+  const xa = rng.normal(12, 5, [N, D]);
   const ga = rng.randn(D);
   const ba = rng.randn(D);
   const da = rng.randn(N, D);
@@ -211,7 +211,7 @@ function layernormChecks({ report }: ScriptContext): void {
 
   report.section('Layer normalization: backward');
   rng = new RandomState(231);
-  const x = randnScaled(rng, [4, 5], 5, 12);
+  const x = rng.normal(12, 5, [4, 5]);
   const gamma = rng.randn(5);
   const beta = rng.randn(5);
   const dout = rng.randn(4, 5);
@@ -242,6 +242,7 @@ function smallData(data: Splits, n: number, nVal: number) {
 export const script: AssignmentScript = {
   name: 'batchNormalization',
   title: 'Batch Normalization (assignment 2)',
+  description: 'BatchNormalization.ipynb: batch and layer normalization, deep nets with and without, weight-scale and batch-size studies',
   async run(ctx) {
     const print = ctx.opts.print ?? ((l: string) => console.log(l));
     bnForwardChecks(ctx);
@@ -258,4 +259,4 @@ export const script: AssignmentScript = {
 
 export default script;
 
-if (require.main === module) main(script, 'cs231n assignment 2: batch and layer normalization');
+if (require.main === module) main(script);

@@ -23,7 +23,7 @@ import { visualizeGrid, writePng } from '../../src/vis/grid';
 import { main, type AssignmentScript, type ScriptContext } from '../common';
 import { CONV_FORWARD_OUT, POOL_FORWARD_OUT } from './references';
 import {
-  accuracyCheck, checkArray, checkError, columnStats, firstRows, layerGradError, loadSplits, modelGradErrors, plotSolvers, randnScaled, timed,
+  accuracyCheck, checkArray, checkError, columnStats, firstRows, layerGradError, loadSplits, modelGradErrors, plotSolvers, timed,
   writeFilterGrid, type Splits,
 } from './shared';
 
@@ -223,7 +223,7 @@ async function trainConvNets(ctx: ScriptContext, data: Splits, print: (l: string
 function spatialNormChecks({ report }: ScriptContext): void {
   report.section('Spatial batch normalization: forward');
   let rng = new RandomState(231);
-  const x = randnScaled(rng, [2, 3, 4, 5], 4, 10);
+  const x = rng.normal(10, 4, [2, 3, 4, 5]);
   const before = columnStats(channelsLast(x));
   checkArray(report, 'before spatial batch normalization: means', before.means, [9.33463814, 8.90909116, 9.11056338], 1e-8);
   checkArray(report, 'before spatial batch normalization: stds', before.stds, [3.61447857, 3.19347686, 3.5168142], 1e-8);
@@ -236,15 +236,15 @@ function spatialNormChecks({ report }: ScriptContext): void {
   rng = new RandomState(231);
   const [N, C, H, W] = [10, 4, 11, 12];
   const bnParam: BatchnormParam = { mode: 'train' };
-  for (let t = 0; t < 50; t++) spatialBatchnormForward(randnScaled(rng, [N, C, H, W], 2.3, 13), filled([C], 1), filled([C], 0), bnParam);
+  for (let t = 0; t < 50; t++) spatialBatchnormForward(rng.normal(13, 2.3, [N, C, H, W]), filled([C], 1), filled([C], 0), bnParam);
   bnParam.mode = 'test';
-  const test = columnStats(channelsLast(spatialBatchnormForward(randnScaled(rng, [N, C, H, W], 2.3, 13), filled([C], 1), filled([C], 0), bnParam).out));
+  const test = columnStats(channelsLast(spatialBatchnormForward(rng.normal(13, 2.3, [N, C, H, W]), filled([C], 1), filled([C], 0), bnParam).out));
   checkArray(report, 'after spatial batch normalization (test-time): means', test.means, [-0.08034406, 0.07562881, 0.05716371, 0.04378383], 1e-8);
   checkArray(report, 'after spatial batch normalization (test-time): stds', test.stds, [0.96718744, 1.0299714, 1.02887624, 1.00585577], 1e-8);
 
   report.section('Spatial batch normalization: backward');
   rng = new RandomState(231);
-  const xb = randnScaled(rng, [2, 3, 4, 5], 5, 12);
+  const xb = rng.normal(12, 5, [2, 3, 4, 5]);
   const gamma = rng.randn(3);
   const beta = rng.randn(3);
   const dout = rng.randn(2, 3, 4, 5);
@@ -257,14 +257,14 @@ function spatialNormChecks({ report }: ScriptContext): void {
   report.section('Spatial group normalization');
   rng = new RandomState(231);
   const G = 2;
-  const xg = randnScaled(rng, [2, 6, 4, 5], 4, 10);
+  const xg = rng.normal(10, 4, [2, 6, 4, 5]);
   const perGroup = (t: Tensor) => columnStats(transpose(reshape(t, [2 * G, -1]), [1, 0]));
   checkArray(report, 'before group normalization: means', perGroup(xg).means, [9.72505327, 8.51114185, 8.9147544, 9.43448077], 1e-8);
   const gn = spatialGroupnormForward(xg, filled([1, 6, 1, 1], 1), filled([1, 6, 1, 1], 0), G, {}).out;
   checkArray(report, 'after group normalization: means', perGroup(gn).means, [0, 0, 0, 0], 1e-8);
   checkArray(report, 'after group normalization: stds', perGroup(gn).stds, [0.99999963, 0.99999948, 0.99999973, 0.99999968], 1e-8);
   rng = new RandomState(231);
-  const xgb = randnScaled(rng, [2, 6, 4, 5], 5, 12);
+  const xgb = rng.normal(12, 5, [2, 6, 4, 5]);
   const gg = rng.randn(1, 6, 1, 1);
   const bg = rng.randn(1, 6, 1, 1);
   const dg = rng.randn(2, 6, 4, 5);
@@ -281,6 +281,7 @@ function spatialNormChecks({ report }: ScriptContext): void {
 export const script: AssignmentScript = {
   name: 'convolutionalNetworks',
   title: 'Convolutional Networks (assignment 2)',
+  description: 'ConvolutionalNetworks.ipynb: naive and fast convolution and pooling, the three-layer convnet, spatial batch and group norm',
   async run(ctx) {
     const print = ctx.opts.print ?? ((l: string) => console.log(l));
     convChecks(ctx);
@@ -296,4 +297,4 @@ export const script: AssignmentScript = {
 
 export default script;
 
-if (require.main === module) main(script, 'cs231n assignment 2: convolutional networks');
+if (require.main === module) main(script);

@@ -11,7 +11,7 @@ import { FullyConnectedNet } from '../../src/classifiers';
 import { dropoutBackward, dropoutForward, type DropoutParam } from '../../src/layers';
 import { Solver, type LossAndGrads } from '../../src/solver';
 import { main, type AssignmentScript, type ScriptContext } from '../common';
-import { checkError, firstRows, layerGradError, loadSplits, modelGradErrors, plotSolvers, randnScaled, type Splits } from './shared';
+import { checkError, firstRows, layerGradError, loadSplits, modelGradErrors, plotSolvers, type Splits } from './shared';
 
 const mean = (t: Tensor): number => Array.from(t.data).reduce((s, v) => s + v, 0) / t.data.length;
 const zeroFrac = (t: Tensor): number => Array.from(t.data).filter((v) => v === 0).length / t.data.length;
@@ -20,7 +20,7 @@ function forwardChecks({ report }: ScriptContext): void {
   report.section('Dropout: forward');
   // The notebook draws x and every mask from np.random (seeded once): the default RandomState.
   random.seed(231);
-  const x = randnScaled(defaultRandomState(), [500, 500], 1, 10);
+  const x = defaultRandomState().normal(10, 1, [500, 500]);
   report.check('mean of input', mean(x), 10.000207878477502, { absTol: 1e-11 });
   const expected: Array<[number, number, number]> = [[0.25, 10.014059116977283, 0.749784], [0.4, 9.977917658761159, 0.600796], [0.7, 9.987811912159426, 0.30074]];
   for (const [p, trainMean, zeros] of expected) {
@@ -36,7 +36,7 @@ function forwardChecks({ report }: ScriptContext): void {
 function backwardChecks({ report }: ScriptContext): void {
   report.section('Dropout: backward');
   const rng = new RandomState(231);
-  const x = randnScaled(rng, [10, 10], 1, 10);
+  const x = rng.normal(10, 1, [10, 10]);
   const dout = rng.randn(10, 10);
   const param: DropoutParam = { mode: 'train', p: 0.2, seed: 123 };
   const dx = dropoutBackward(dout, dropoutForward(x, param).cache).dx;
@@ -95,6 +95,7 @@ async function regularization(ctx: ScriptContext, data: Splits, print: (l: strin
 export const script: AssignmentScript = {
   name: 'dropout',
   title: 'Dropout (assignment 2)',
+  description: 'Dropout.ipynb: dropout forward/backward and nets with and without dropout on a small training set',
   async run(ctx) {
     const print = ctx.opts.print ?? ((l: string) => console.log(l));
     forwardChecks(ctx);
@@ -108,4 +109,4 @@ export const script: AssignmentScript = {
 
 export default script;
 
-if (require.main === module) main(script, 'cs231n assignment 2: dropout');
+if (require.main === module) main(script);

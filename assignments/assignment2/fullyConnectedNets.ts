@@ -16,7 +16,7 @@ import { adam, rmsprop, sgdMomentum } from '../../src/optim';
 import { Solver, type LossAndGrads } from '../../src/solver';
 import { main, type AssignmentScript, type ScriptContext } from '../common';
 import { ADAM, AFFINE_FORWARD_OUT, RELU_FORWARD_OUT, RMSPROP, SGD_MOMENTUM, TWO_LAYER_SCORES } from './references';
-import { accuracyCheck, checkError, firstRows, layerGradError, loadSplits, modelGradErrors, plot, plotSolvers, randnScaled, type Splits } from './shared';
+import { accuracyCheck, checkError, firstRows, layerGradError, loadSplits, modelGradErrors, plot, plotSolvers, type Splits } from './shared';
 
 /** numpy's `np.linspace(a, b, num=prod(shape)).reshape(shape)`. */
 const lin = (a: number, b: number, shape: number[]): Tensor => reshape(linspace(a, b, sizeOf(shape)), shape);
@@ -59,7 +59,7 @@ function layerChecks({ report }: ScriptContext): void {
 
   report.section('Loss layers: softmax and SVM');
   rng = new RandomState(231);
-  const scores = randnScaled(rng, [50, 10], 0.001);
+  const scores = rng.normal(0, 0.001, [50, 10]);
   const y = rng.randint(10, null, 50);
   const svm = svmLoss(scores, y);
   report.check('svm_loss loss (notebook "around 9")', svm.loss, 8.999602749096233, { absTol: 1e-12 });
@@ -231,6 +231,7 @@ async function bestModel(ctx: ScriptContext, data: Splits, solverPrint: (l: stri
 export const script: AssignmentScript = {
   name: 'fullyConnectedNets',
   title: 'Fully-Connected Neural Nets (assignment 2)',
+  description: 'FullyConnectedNets.ipynb: affine/ReLU layers and losses gradient-checked, the Solver, deep nets, SGD+momentum, RMSProp and Adam',
   async run(ctx) {
     const print = ctx.opts.print ?? ((l: string) => console.log(l));
     layerChecks(ctx);
@@ -248,4 +249,4 @@ export const script: AssignmentScript = {
 
 export default script;
 
-if (require.main === module) main(script, 'cs231n assignment 2: fully-connected nets, the Solver and update rules');
+if (require.main === module) main(script);

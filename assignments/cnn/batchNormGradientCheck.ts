@@ -13,6 +13,7 @@ import { cnnMain, loadBookData, rngFor } from './shared';
 export const script: AssignmentScript = {
   name: 'batch_norm_gradient_check',
   title: 'ch06 batch_norm_gradient_check: backprop vs numerical gradient with batch norm',
+  description: 'Backprop vs numerical gradient with batch norm',
   async run({ opts, report }) {
     const data = loadBookData(opts, { flatten: true, maxTrain: 2, maxTest: 1 });
     report.text(data.description);

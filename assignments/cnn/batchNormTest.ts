@@ -17,6 +17,7 @@ import { cnnMain, loadBookData, rngFor } from './shared';
 export const script: AssignmentScript = {
   name: 'batch_norm_test',
   title: 'ch06 batch_norm_test: training with and without batch norm over 16 weight scales',
+  description: 'Training with and without batch norm over 16 weight scales',
   async run({ opts, report, outDir }) {
     const data = loadBookData(opts, { flatten: true, maxTrain: opts.quick ? 300 : 1000 });
     report.text(data.description);

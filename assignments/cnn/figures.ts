@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { transpose, type Tensor } from '../../src/core/tensor';
+import { copy, transpose, type Tensor } from '../../src/core/tensor';
 import { visualizeGrid, writePng } from '../../src/vis/grid';
 import { lineSpec, writeSvg, type VegaLiteSpec } from '../../src/vis/plot';
 import type { Report } from '../../src/vis/report';
@@ -95,9 +95,18 @@ export function writeFilterGrid(report: Report, outDir: string, file: string, ca
   report.figure(file, caption);
 }
 
-/** Images `(N, 1, H, W)` in [0, 1] as a PNG grid, `cols` per row, unscaled. */
-export function writeImageGrid(report: Report, outDir: string, file: string, caption: string, X: Tensor, cols: number, scale = 3): void {
-  const grid = visualizeGrid(transpose(X, [0, 2, 3, 1]), { cols, padding: 2, ubound: 255 });
+/**
+ * Images `(N, 1, H, W)` as a PNG grid, `cols` per row, each tile min-max scaled; with `raw`,
+ * values in [0, 1] are drawn as they are (0 black, 1 white), so brightness changes show.
+ */
+export function writeImageGrid(report: Report, outDir: string, file: string, caption: string, X: Tensor, cols: number, scale = 3, raw = false): void {
+  let src = X;
+  if (raw) {
+    src = copy(X, 'float64');
+    for (let i = 0; i < src.data.length; i++) src.data[i] *= 255;
+  }
+  const tiles = transpose(src, [0, 2, 3, 1]);
+  const grid = visualizeGrid(tiles, { cols, padding: 2, ubound: 255, normalize: !raw });
   writePng(path.join(outDir, file), grid, { scale });
   report.figure(file, caption);
 }

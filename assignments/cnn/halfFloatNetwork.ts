@@ -11,7 +11,7 @@ import { roundArrayToFloat16 } from '../../src/core/float16';
 import { copy, sliceRows, type IntTensor, type Tensor } from '../../src/core/tensor';
 import * as dlfs from '../../src/dlfs';
 import type { AssignmentScript } from '../common';
-import { cnnMain, loadBookData, paramsPath, rngFor, trainedOrTrain } from './shared';
+import { cnnMain, loadBookData, trainedDeepConvNet } from './shared';
 
 /** Accuracy with every layer's output passed through `round` (identity, or to binary16). */
 function accuracyRounded(net: dlfs.BookNet, x: Tensor, t: IntTensor, round: (a: Tensor) => Tensor): number {
@@ -33,14 +33,12 @@ function accuracyRounded(net: dlfs.BookNet, x: Tensor, t: IntTensor, round: (a: 
 export const script: AssignmentScript = {
   name: 'half_float_network',
   title: 'ch08 half_float_network: DeepConvNet inference in float64, float32 and float16',
+  description: 'DeepConvNet inference in float64, float32 and float16',
   async run(ctx) {
     const { opts, report } = ctx;
     const data = loadBookData(opts, { flatten: false, maxTrain: opts.quick ? 500 : undefined, maxTest: opts.quick ? 500 : undefined });
     report.text(data.description);
-    const net = new dlfs.DeepConvNet({ rng: rngFor(opts, 1) });
-    trainedOrTrain(ctx, net, paramsPath(opts, 'deep_convnet', 'deep_convnet_params.ckpt'), 'DeepConvNet', () => {
-      new dlfs.Trainer(net, data.xTrain, data.tTrain, data.xTest, data.tTest, { epochs: opts.quick ? 1 : 5, optimizer: 'Adam', optimizerParam: { lr: 0.001 }, evaluateSampleNumPerEpoch: 500, verbose: false, rng: rngFor(opts, 2) }).train();
-    });
+    const net = trainedDeepConvNet(ctx);
     const acc64 = net.accuracy(data.xTest, data.tTest);
     report.text(`caluculate accuracy (float64) ... ${acc64}`);
     // float32: parameters and inputs in float32; every layer then computes in its input's dtype.

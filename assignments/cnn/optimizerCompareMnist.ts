@@ -15,6 +15,7 @@ import { checkRange, cnnMain, isFull, loadBookData, rngFor } from './shared';
 export const script: AssignmentScript = {
   name: 'optimizer_compare_mnist',
   title: 'ch06 optimizer_compare_mnist: four optimizers on a 5-layer net',
+  description: 'Four optimizers on a 5-layer net',
   async run({ opts, report, outDir }) {
     const data = loadBookData(opts, { flatten: true, maxTrain: opts.quick ? 2000 : undefined });
     report.text(data.description);

@@ -32,6 +32,7 @@ const RUNS: Array<{ name: string; make: () => dlfs.Optimizer; one: [number, numb
 export const script: AssignmentScript = {
   name: 'optimizer_compare_naive',
   title: 'ch06 optimizer_compare_naive: SGD, Momentum, AdaGrad, Adam on x²/20 + y²',
+  description: 'SGD, Momentum, AdaGrad, Adam on x²/20 + y²',
   async run({ report, outDir }) {
     report.section('30 updates from (−7, 2)');
     const specs = [];

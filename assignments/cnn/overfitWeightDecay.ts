@@ -40,6 +40,7 @@ export function overfitRun(ctx: ScriptContext, data: BookData, net: dlfs.BookNet
 export const script: AssignmentScript = {
   name: 'overfit_weight_decay',
   title: 'ch06 overfit_weight_decay: overfitting 300 images, and weight decay λ = 0.1',
+  description: 'Overfitting 300 images, and weight decay λ = 0.1',
   async run(ctx) {
     const { opts, report, outDir } = ctx;
     const data = loadBookData(opts, { flatten: true, maxTrain: 300, maxTest: opts.quick ? 500 : undefined });

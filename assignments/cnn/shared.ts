@@ -147,7 +147,8 @@ export function parseCnnArgs(name: string, description: string, argv: string[] =
     else if (a.startsWith('--dataset=')) dataset = a.slice('--dataset='.length);
     else rest.push(a);
   }
-  const opts: CnnScriptOptions = { ...parseScriptArgs(name, `${description} (--dataset mnist|fashion-mnist)`, rest) };
+  const { dataset: _shared, ...base } = parseScriptArgs(name, `${description} (--dataset mnist|fashion-mnist)`, rest);
+  const opts: CnnScriptOptions = { ...base };
   if (dataset !== undefined) {
     if (dataset !== 'mnist' && dataset !== 'fashion-mnist') throw new RangeError(`--dataset: expected mnist or fashion-mnist, got ${JSON.stringify(dataset)}`);
     opts.dataset = dataset;
@@ -182,4 +183,43 @@ export function cnnMain(script: AssignmentScript, description: string): void {
 /** A check that passes when lo ≤ value ≤ hi (printed with the band as the reference). */
 export function checkRange(report: ScriptContext['report'], name: string, value: number, lo: number, hi: number, digits = 4): boolean {
   return report.check(name, value, `${lo}–${hi}`, { ok: value >= lo && value <= hi, digits });
+}
+
+/** The book's `SimpleConvNet()` (conv 30×5×5, hidden 100), as ch07/train_convnet builds it. */
+export function bookSimpleConvNet(opts: ScriptOptions): dlfs.SimpleConvNet {
+  return new dlfs.SimpleConvNet({ inputDim: [1, 28, 28], convParam: { filterNum: 30, filterSize: 5, pad: 0, stride: 1 }, hiddenSize: 100, outputSize: 10, weightInitStd: 0.01, rng: rngFor(opts, 1) });
+}
+
+/**
+ * The SimpleConvNet that ch07/train_convnet saved (its params.pkl), for visualize_filter and
+ * apply_filter; without one, a shorter run of the same training (2 epochs on 1000 images with
+ * --quick, 3 epochs on the whole training set otherwise) is done here and saved.
+ */
+export function trainedSimpleConvNet(ctx: ScriptContext): dlfs.SimpleConvNet {
+  const { opts } = ctx;
+  const net = bookSimpleConvNet(opts);
+  trainedOrTrain(ctx, net, paramsPath(opts, 'train_convnet', 'params.ckpt'), 'SimpleConvNet', () => {
+    const data = loadBookData(opts, { flatten: false, maxTrain: opts.quick ? 1000 : undefined, maxTest: opts.quick ? 500 : undefined });
+    const tr = new dlfs.Trainer(net, data.xTrain, data.tTrain, data.xTest, data.tTest, { epochs: opts.quick ? 2 : 3, miniBatchSize: 100, optimizer: 'Adam', optimizerParam: { lr: 0.001 }, evaluateSampleNumPerEpoch: 1000, verbose: false, rng: rngFor(opts, 2) });
+    tr.train();
+    ctx.report.text(`SimpleConvNet trained here: test accuracy ${tr.finalTestAcc.toFixed(4)}`);
+  });
+  return net;
+}
+
+/**
+ * The DeepConvNet that ch08/train_deepnet saved (deep_convnet_params.pkl), for
+ * misclassified_mnist and half_float_network; without one, a shorter run (1 epoch on 500
+ * images with --quick, 5 epochs on the whole training set otherwise) is done here and saved.
+ */
+export function trainedDeepConvNet(ctx: ScriptContext): dlfs.DeepConvNet {
+  const { opts } = ctx;
+  const net = new dlfs.DeepConvNet({ rng: rngFor(opts, 1) });
+  trainedOrTrain(ctx, net, paramsPath(opts, 'deep_convnet', 'deep_convnet_params.ckpt'), 'DeepConvNet', () => {
+    const data = loadBookData(opts, { flatten: false, maxTrain: opts.quick ? 500 : undefined, maxTest: opts.quick ? 500 : undefined });
+    const tr = new dlfs.Trainer(net, data.xTrain, data.tTrain, data.xTest, data.tTest, { epochs: opts.quick ? 1 : 5, optimizer: 'Adam', optimizerParam: { lr: 0.001 }, evaluateSampleNumPerEpoch: 500, verbose: false, rng: rngFor(opts, 2) });
+    tr.train();
+    ctx.report.text(`DeepConvNet trained here: test accuracy ${tr.finalTestAcc.toFixed(4)}`);
+  });
+  return net;
 }

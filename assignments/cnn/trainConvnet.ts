@@ -8,16 +8,17 @@
 import * as dlfs from '../../src/dlfs';
 import type { AssignmentScript } from '../common';
 import { figure, lines } from './figures';
-import { cnnMain, isFull, loadBookData, paramsPath, rngFor } from './shared';
+import { bookSimpleConvNet, cnnMain, isFull, loadBookData, paramsPath, rngFor } from './shared';
 
 export const script: AssignmentScript = {
   name: 'train_convnet',
   title: 'ch07 train_convnet: SimpleConvNet, 20 epochs of Adam',
+  description: 'SimpleConvNet, 20 epochs of Adam',
   async run({ opts, report, outDir }) {
     const data = loadBookData(opts, { flatten: false, maxTrain: opts.quick ? 1000 : undefined, maxTest: opts.quick ? 500 : undefined });
     report.text(data.description);
     const epochs = opts.quick ? 2 : 20;
-    const net = new dlfs.SimpleConvNet({ inputDim: [1, 28, 28], convParam: { filterNum: 30, filterSize: 5, pad: 0, stride: 1 }, hiddenSize: 100, outputSize: 10, weightInitStd: 0.01, rng: rngFor(opts, 1) });
+    const net = bookSimpleConvNet(opts);
     const t0 = Date.now();
     const tr = new dlfs.Trainer(net, data.xTrain, data.tTrain, data.xTest, data.tTest, { epochs, miniBatchSize: 100, optimizer: 'Adam', optimizerParam: { lr: 0.001 }, evaluateSampleNumPerEpoch: 1000, verbose: false, rng: rngFor(opts, 2) });
     tr.train();

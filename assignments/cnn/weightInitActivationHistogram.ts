@@ -45,6 +45,7 @@ export function activations(x: Tensor, scale: number, act: 'sigmoid' | 'relu', r
 export const script: AssignmentScript = {
   name: 'weight_init_activation_histogram',
   title: 'ch06 weight_init_activation_histogram: activation distributions per initialisation',
+  description: 'Activation distributions per initialisation',
   async run({ opts, report, outDir }) {
     const x = rngFor(opts, 1).randn(1000, 100);
     const cases: Array<{ key: string; label: string; scale: number; act: 'sigmoid' | 'relu' }> = [

@@ -15,6 +15,7 @@ import { cnnMain, loadBookData, rngFor } from './shared';
 export const script: AssignmentScript = {
   name: 'weight_init_compare',
   title: 'ch06 weight_init_compare: std 0.01 vs Xavier vs He',
+  description: 'Std 0.01 vs Xavier vs He',
   async run({ opts, report, outDir }) {
     const data = loadBookData(opts, { flatten: true, maxTrain: opts.quick ? 2000 : undefined });
     report.text(data.description);

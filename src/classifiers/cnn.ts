@@ -1,5 +1,5 @@
 import type { DType } from '../core/dtype';
-import { ShapeError, shapeStr } from '../core/check';
+import { ShapeError, shapeStr, showValue } from '../core/check';
 import { defaultRandomState, type RandomState } from '../core/random';
 import { astype, type Tensor } from '../core/tensor';
 import {
@@ -14,7 +14,8 @@ import {
   type Labels,
   type PoolParam,
 } from '../layers';
-import { addHalfL2, type LossAndGrads, checkDtype, checkOptionNames, gaussian, nonNegativeOption, positiveIntOption, zerosOf } from './netParams';
+import type { LossAndGrads } from '../layers/losses';
+import { addHalfL2, checkDtype, checkOptionNames, gaussian, nonNegativeOption, positiveIntOption, zerosOf } from './netParams';
 
 /** Options of {@link ThreeLayerConvNet}; defaults are cs231n's. */
 export interface ThreeLayerConvNetOptions {
@@ -64,7 +65,7 @@ export class ThreeLayerConvNet {
   constructor(opts: ThreeLayerConvNetOptions = {}) {
     checkOptionNames('ThreeLayerConvNet', opts, CNN_OPTIONS);
     const inputDim = opts.inputDim ?? [3, 32, 32];
-    if (!Array.isArray(inputDim) || inputDim.length !== 3) throw new ShapeError(`inputDim: expected [C, H, W], got ${JSON.stringify(inputDim)}`);
+    if (!Array.isArray(inputDim) || inputDim.length !== 3) throw new ShapeError(`inputDim: expected [C, H, W], got ${showValue(inputDim)}`);
     const [C, H, W] = inputDim.map((v, i) => positiveIntOption(`inputDim[${i}]`, v));
     const F = positiveIntOption('numFilters', opts.numFilters ?? 32);
     const fs = positiveIntOption('filterSize', opts.filterSize ?? 7);

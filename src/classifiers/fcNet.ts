@@ -1,3 +1,4 @@
+import { showValue } from '../core/check';
 import type { DType } from '../core/dtype';
 import { defaultRandomState, type RandomState } from '../core/random';
 import { astype, type Tensor } from '../core/tensor';
@@ -15,7 +16,8 @@ import {
   type Labels,
   type LayernormParam,
 } from '../layers';
-import { addHalfL2, type LossAndGrads, checkDtype, checkOptionNames, gaussian, nonNegativeOption, onesOf, positiveIntOption, zerosOf } from './netParams';
+import type { LossAndGrads } from '../layers/losses';
+import { addHalfL2, checkDtype, checkOptionNames, gaussian, nonNegativeOption, onesOf, positiveIntOption, zerosOf } from './netParams';
 
 /*
  * cs231n's fc_net.py: the modular two-layer net and the fully connected net of any depth with
@@ -150,15 +152,15 @@ export class FullyConnectedNet {
     if (!opts || typeof opts !== 'object') throw new TypeError('FullyConnectedNet: expected options { hiddenDims, … }');
     checkOptionNames('FullyConnectedNet', opts, FC_OPTIONS);
     const { hiddenDims } = opts;
-    if (!Array.isArray(hiddenDims)) throw new TypeError(`hiddenDims: expected an array of layer sizes, got ${JSON.stringify(hiddenDims)}`);
+    if (!Array.isArray(hiddenDims)) throw new TypeError(`hiddenDims: expected an array of layer sizes, got ${showValue(hiddenDims)}`);
     hiddenDims.forEach((h, i) => positiveIntOption(`hiddenDims[${i}]`, h));
     const D = positiveIntOption('inputDim', opts.inputDim ?? 3 * 32 * 32);
     const C = positiveIntOption('numClasses', opts.numClasses ?? 10);
     const keep = opts.dropoutKeepRatio ?? 1;
-    if (!(typeof keep === 'number' && keep > 0 && keep <= 1)) throw new RangeError(`dropoutKeepRatio: expected a keep probability in (0, 1], got ${JSON.stringify(keep)}`);
+    if (!(typeof keep === 'number' && keep > 0 && keep <= 1)) throw new RangeError(`dropoutKeepRatio: expected a keep probability in (0, 1], got ${showValue(keep)}`);
     const norm = opts.normalization ?? null;
     if (norm !== null && norm !== 'batchnorm' && norm !== 'layernorm') {
-      throw new RangeError(`normalization: expected null, 'batchnorm' or 'layernorm', got ${JSON.stringify(norm)}`);
+      throw new RangeError(`normalization: expected null, 'batchnorm' or 'layernorm', got ${showValue(norm)}`);
     }
     this.reg = nonNegativeOption('reg', opts.reg ?? 0);
     const ws = nonNegativeOption('weightScale', opts.weightScale ?? 1e-2);

@@ -84,6 +84,14 @@ export function assertFinite(name: string, x: unknown): asserts x is number {
   assertArg(typeof x === 'number' && Number.isFinite(x), name, 'a finite number', x);
 }
 
+/**
+ * Checks that `x` is a finite number >= 0: a regularization strength or learning rate below 0
+ * climbs the loss instead of descending it, which trains "successfully" into nonsense.
+ */
+export function assertNonNegative(name: string, x: unknown): asserts x is number {
+  assertArg(typeof x === 'number' && Number.isFinite(x) && x >= 0, name, 'a finite number >= 0', x);
+}
+
 /** Checks that `x` is an integer in [lo, hi] (hi optional). */
 export function assertInt(name: string, x: unknown, lo: number, hi?: number): asserts x is number {
   const ok = typeof x === 'number' && Number.isInteger(x) && x >= lo && (hi === undefined || x <= hi);
@@ -104,7 +112,7 @@ export interface LossArgs {
 
 /**
  * Validates `(W, X, y, reg)` of the linear losses: W (D, C) float, X (N, D) float with N ≥ 1,
- * y (N,) labels in [0, C), reg finite. X is converted to W's dtype because the gradient is
+ * y (N,) labels in [0, C), reg finite and >= 0. X is converted to W's dtype because the gradient is
  * returned in W's dtype and both products should run in it.
  */
 export function checkLossArgs(W: Tensor, X: Tensor, y: NdArray<NumStore>, reg: number): LossArgs {
@@ -115,7 +123,7 @@ export function checkLossArgs(W: Tensor, X: Tensor, y: NdArray<NumStore>, reg: n
   if (N === 0) throw new ShapeError(`X: expected at least one example, got shape ${shapeStr(X.shape)}`);
   if (C === 0) throw new ShapeError(`W: expected at least one class column, got shape ${shapeStr(W.shape)}`);
   const labels = labelArray('y', y, N, C);
-  assertFinite('reg', reg);
+  assertNonNegative('reg', reg);
   return { X: astype(X, dtype), labels, N, D, C, dtype };
 }
 

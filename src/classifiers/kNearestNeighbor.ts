@@ -1,9 +1,10 @@
 import type { Backend } from '../gpu';
 import ndarray, { type NdArray } from 'ndarray';
-import { assertArg, assertShape, floatDtype, ShapeError, shapeStr } from '../core/check';
+import { assertArg, assertFiniteRows, assertShape, floatDtype, ShapeError, shapeStr, showValue } from '../core/check';
 import type { DType, FloatArray } from '../core/dtype';
 import { matmul } from '../core/matmul';
 import { ascontiguous, astype, concatRows, dtypeOf, isContiguous, zeros, type IntTensor, type NumStore, type Tensor } from '../core/tensor';
+import { nearestNeighbors, voteLabels } from '../core/nearest';
 import { assertInt, commonDtype, floatMatrix, labelArray, numClassesOf } from './inputs';
 
 /*
@@ -43,12 +44,14 @@ export class KNearestNeighbor {
   /**
    * Memorises the training data (N, D) and labels (N,). Like cs231n it keeps a reference, not a
    * copy, when X is already a dense float array: do not modify it while the classifier is used.
+   * A NaN or infinite value is an error naming its row.
    */
   train(X: NdArray<NumStore>, y: NdArray<NumStore>): void {
     const Xf = floatMatrix('X', X);
     const { N } = assertShape('X', Xf, ['N', 'D']);
     if (N === 0) throw new ShapeError(`X: expected at least one training example, got shape ${shapeStr(Xf.shape)}`);
     const labels = labelArray('y', y, N);
+    assertFiniteRows('X', Xf);
     this.Xtrain = ascontiguous(Xf);
     this.yTrain = labels;
     this.numClasses = numClassesOf(labels);
@@ -76,7 +79,7 @@ export class KNearestNeighbor {
     if (numLoops === 0) dists = this.computeDistancesNoLoops(X);
     else if (numLoops === 1) dists = this.computeDistancesOneLoop(X);
     else if (numLoops === 2) dists = this.computeDistancesTwoLoops(X);
-    else throw new RangeError(`numLoops: expected 0, 1 or 2, got ${JSON.stringify(numLoops)}`);
+    else throw new RangeError(`numLoops: expected 0, 1 or 2, got ${showValue(numLoops)}`);
     return this.predictLabels(dists, k);
   }
 
@@ -185,6 +188,8 @@ export class KNearestNeighbor {
     const D = Xtr.shape[1];
     const { N } = assertShape('X', Xf, ['N', D]);
     if (N === 0) throw new ShapeError(`X: expected at least one test example, got shape ${shapeStr(Xf.shape)}`);
+    // Checked once here for every routine: the no-loop formula would clamp a NaN distance to 0.
+    assertFiniteRows('X', Xf);
     const dtype = commonDtype(dtypeOf(Xf), dtypeOf(Xtr));
     const test = ascontiguous(astype(Xf, dtype));
     return { test, train: this.trainIn(dtype), dtype, nte: N, ntr: numTrain, D };
@@ -258,72 +263,6 @@ function rowSquaredNorms(x: FloatArray, n: number, D: number): Float64Array {
     out[i] = s;
   }
   return out;
-}
-
-/**
- * For each row of dists, the indices of its k smallest entries, nearest first; equal distances
- * keep training-index order. Small k keeps a sorted buffer (one pass, binary-search insertion);
- * large k sorts the whole row. NaN distances are an error (they would silently never vote).
- */
-function nearestNeighbors(dists: Tensor, k: number): Int32Array {
-  const [N, M] = dists.shape;
-  const src = ascontiguous(dists).data;
-  const out = new Int32Array(N * k);
-  const bufD = new Float64Array(k);
-  const bufI = new Int32Array(k);
-  const order = new Int32Array(M);
-  const useSort = k * 8 > M;
-  for (let i = 0; i < N; i++) {
-    const base = i * M;
-    for (let j = 0; j < M; j++) {
-      const v = src[base + j];
-      if (v !== v) throw new RangeError(`dists[${i}, ${j}]: expected a distance, got NaN`);
-    }
-    if (useSort) {
-      for (let j = 0; j < M; j++) order[j] = j;
-      order.sort((p, q) => src[base + p] - src[base + q] || p - q);
-      out.set(order.subarray(0, k), i * k);
-      continue;
-    }
-    let count = 0;
-    for (let j = 0; j < M; j++) {
-      const v = src[base + j];
-      if (count === k && !(v < bufD[k - 1])) continue;
-      // First buffered position holding a larger distance: equal ones stay ahead (stable).
-      let lo = 0;
-      let hi = count;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (bufD[mid] <= v) lo = mid + 1;
-        else hi = mid;
-      }
-      const end = count < k ? count : k - 1;
-      bufD.copyWithin(lo + 1, lo, end);
-      bufI.copyWithin(lo + 1, lo, end);
-      bufD[lo] = v;
-      bufI[lo] = j;
-      if (count < k) count++;
-    }
-    out.set(bufI, i * k);
-  }
-  return out;
-}
-
-/**
- * Majority vote among the first k of each row's `stride` nearest indices; ties go to the
- * smaller label.
- */
-function voteLabels(nearest: Int32Array, N: number, stride: number, k: number, labels: Int32Array, numClasses: number): Int32Array {
-  const pred = new Int32Array(N);
-  const counts = new Int32Array(Math.max(numClasses, 1));
-  for (let i = 0; i < N; i++) {
-    counts.fill(0);
-    for (let t = 0; t < k; t++) counts[labels[nearest[i * stride + t]]]++;
-    let best = 0;
-    for (let c = 1; c < numClasses; c++) if (counts[c] > counts[best]) best = c;
-    pred[i] = best;
-  }
-  return pred;
 }
 
 /**

@@ -4,7 +4,7 @@ import { matmul } from '../core/matmul';
 import { defaultRandomState, type RandomState } from '../core/random';
 import { ascontiguous, astype, dtypeOf, takeRows, zeros, type IntTensor, type NumStore, type Tensor } from '../core/tensor';
 import type { Backend } from '../gpu';
-import { assertFinite, assertInt, labelArray, numClassesOf, type LossResult, type VectorizedLossOptions } from './inputs';
+import { assertInt, assertNonNegative, labelArray, numClassesOf, type LossResult, type VectorizedLossOptions } from './inputs';
 import { svmLossVectorized } from './linearSvm';
 import { softmaxLossVectorized } from './softmax';
 
@@ -55,8 +55,8 @@ export abstract class LinearClassifier {
     const { N, D } = assertShape('X', X, ['N', 'D']);
     if (N === 0) throw new ShapeError(`X: expected at least one training example, got shape ${shapeStr(X.shape)}`);
     const labels = labelArray('y', y, N);
-    assertFinite('learningRate', learningRate);
-    assertFinite('reg', reg);
+    assertNonNegative('learningRate', learningRate);
+    assertNonNegative('reg', reg);
     assertInt('numIters', numIters, 0);
     assertInt('batchSize', batchSize, 1);
 

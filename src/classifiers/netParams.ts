@@ -2,18 +2,13 @@ import { assertArg } from '../core/check';
 import type { DType } from '../core/dtype';
 import type { RandomState } from '../core/random';
 import { ascontiguous, astype, zeros, type Tensor } from '../core/tensor';
+import { assertNonNegative } from './inputs';
 
 /*
  * What the modular nets (fcNet.ts, cnn.ts) share: option checks, Gaussian initialisation drawn
  * from a RandomState in cs231n's order, and the ½·reg·ΣW² penalty of the modular nets (whose
  * gradient is reg·W; the linear classifiers use reg·ΣW² instead, see regularize.ts).
  */
-
-/** What a model's `loss(X, y)` returns when labels are given: the scalar loss and one gradient per parameter. */
-export interface LossAndGrads {
-  loss: number;
-  grads: Record<string, Tensor>;
-}
 
 /** Throws when `opts` holds a key not in `known`, listing the known ones (catches cs231n snake_case names). */
 export function checkOptionNames(where: string, opts: object, known: readonly string[]): void {
@@ -55,8 +50,8 @@ export function positiveIntOption(name: string, v: unknown): number {
 
 /** Checks a finite non-negative number option (reg, weightScale). */
 export function nonNegativeOption(name: string, v: unknown): number {
-  assertArg(typeof v === 'number' && Number.isFinite(v) && v >= 0, name, 'a finite number >= 0', v);
-  return v as number;
+  assertNonNegative(name, v);
+  return v;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { NdArray } from 'ndarray';
 import { matmul } from '../core/matmul';
 import { ascontiguous, type NumStore, type Tensor } from '../core/tensor';
 import { checkLossArgs, type LossResult, type VectorizedLossOptions } from './inputs';
+import { softmaxRow } from '../layers/softmaxRow';
 import { addL2, averageWithL2 } from './regularize';
 
 /*
@@ -54,27 +55,10 @@ export function softmaxLossVectorized(W: Tensor, X: Tensor, y: NdArray<NumStore>
   const { N, C, labels } = a;
   const scores = matmul(a.X, W);
   const s = scores.data;
-  const expRow = new Float64Array(C);
+  // (P − Y)/N written over the scores in place, one rounding per element.
+  const grad = { out: s, scale: 1 / N, tmp: new Float64Array(C) };
   let loss = 0;
-  for (let i = 0; i < N; i++) {
-    const base = i * C;
-    let maxScore = -Infinity;
-    for (let j = 0; j < C; j++) if (s[base + j] > maxScore) maxScore = s[base + j];
-    const yi = labels[i];
-    // The correct class's shifted score, read before the pass below overwrites it with exp().
-    const shiftedCorrect = s[base + yi] - maxScore;
-    let sumExp = 0;
-    for (let j = 0; j < C; j++) {
-      const e = Math.exp(s[base + j] - maxScore);
-      sumExp += e;
-      expRow[j] = e;
-    }
-    loss += Math.log(sumExp) - shiftedCorrect;
-    // (P − Y)/N in one rounding per element, so Float32 scores lose nothing extra.
-    const scale = 1 / (sumExp * N);
-    for (let j = 0; j < C; j++) s[base + j] = expRow[j] * scale;
-    s[base + yi] = (expRow[yi] / sumExp - 1) / N;
-  }
+  for (let i = 0; i < N; i++) loss += softmaxRow(s, i * C, C, labels[i], grad);
   const dW = matmul(a.X, scores, { transA: true });
   return { loss: loss / N + addL2(dW, W, reg), dW };
 }

@@ -7,7 +7,7 @@ import { affineBackward, affineForward } from '../layers/affine';
 import { softmaxLoss } from '../layers/losses';
 import { affineReluBackward, affineReluForward } from '../layers/sandwich';
 import { astype, copy, fromData, isContiguous, takeRows, zeros, type IntTensor, type NumStore, type Tensor } from '../core/tensor';
-import { assertFinite, assertInt, floatMatrix, labelArray } from './inputs';
+import { assertFinite, assertInt, assertNonNegative, floatMatrix, labelArray } from './inputs';
 
 /*
  * The classic (2019/20) cs231n two-layer net: affine – ReLU – affine – softmax, with its own
@@ -153,7 +153,7 @@ export class TwoLayerNet {
     const N = Xf.shape[0];
     const C = this.outputSize;
     const labels = y === undefined || y === null ? null : labelArray('y', y, N, C);
-    assertFinite('reg', reg);
+    assertNonNegative('reg', reg);
 
     // Composed from the layer set (affine–ReLU, affine, softmax) rather than re-derived here.
     const first = affineReluForward(Xf, W1, b1);
@@ -194,9 +194,9 @@ export class TwoLayerNet {
       learningRate = 1e-3, learningRateDecay = 0.95, reg = 5e-6, numIters = 100, batchSize = 200, verbose = false,
     } = opts;
     const rng = opts.rng ?? defaultRandomState();
-    assertFinite('learningRate', learningRate);
+    assertNonNegative('learningRate', learningRate);
     assertFinite('learningRateDecay', learningRateDecay);
-    assertFinite('reg', reg);
+    assertNonNegative('reg', reg);
     assertInt('numIters', numIters, 0);
     assertInt('batchSize', batchSize, 1);
     // Convert once: minibatches are gathered from the converted copy, not re-converted per step.

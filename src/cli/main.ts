@@ -1,13 +1,56 @@
-#!/usr/bin/env node
 import { Command } from 'commander';
 import { runDataDownload } from './dataDownload';
 import { runDataInfo } from './dataInfo';
 import { runModelsList, runPredict, runSummary } from './models';
+import { addScriptOptions, allScripts, findScripts, parseSeed, runScripts, scriptOptionsFrom } from './runScripts';
+import type { ScriptFamily } from './script';
 import { runStart } from './start';
+import { registerTrainCommands } from './train';
 
-/** The `cs231n` command line: `data info`, `data download`, `start`. */
-export function buildProgram(): Command {
+/*
+ * The `cs231n` command line: `list`, `run`, `start`, `data info`, `data download`. The script
+ * families are handed in by the entry point (assignments/cli.ts), so the library never imports
+ * the assignments and a new family only needs registering there.
+ */
+
+/** `cs231n list`: one line per script, grouped by family. */
+export function listScripts(families: readonly ScriptFamily[]): string[] {
+  const width = Math.max(0, ...allScripts(families).map((f) => f.script.name.length));
+  return families.flatMap((f) => [`${f.title} (${f.folder})`, ...f.scripts.map((s) => `  ${s.name.padEnd(width)}  ${s.description}${s.usesBackend ? ' [--backend]' : ''}`), '']);
+}
+
+/** The `cs231n` program over the given script families. */
+export function buildProgram(families: readonly ScriptFamily[] = []): Command {
   const program = new Command('cs231n').description('cs231n assignments in TypeScript').showHelpAfterError();
+  program
+    .command('list')
+    .description('list every notebook script with a line on what it does')
+    .action(() => {
+      for (const line of listScripts(families)) console.log(line);
+    });
+  addScriptOptions(
+    program
+      .command('run')
+      .description('run notebook scripts by name (see `cs231n list`), on data chosen once; the --quick run of all of them takes a few minutes on two cores')
+      .argument('<names...>', 'script names, e.g. knn convolutionalNetworks'),
+    { backend: true },
+  ).action(async (names: string[], o: Parameters<typeof scriptOptionsFrom>[0]) => {
+    const opts = scriptOptionsFrom(o);
+    const r = await runScripts(findScripts(families, names), opts);
+    if (r.failures.length) process.exitCode = 1;
+  });
+  program
+    .command('start')
+    .description(`run the main job (${families[0]?.title ?? 'no scripts registered'}: ${families[0]?.scripts.map((s) => s.name).join(', ') ?? ''}) on the best data found`)
+    .option('--data <dir>', 'an explicit data directory, searched first')
+    .option('--out <dir>', 'output directory (one sub-directory per notebook)', 'out')
+    .option('--quick', 'small subsets and few iterations', false)
+    .option('--seed <n>', 'seed of every random choice', '0')
+    .option('--only <names>', 'comma-separated notebooks to run instead (any names from `cs231n list`)')
+    .action(async (o: { data?: string; out: string; quick: boolean; seed: string; only?: string }) => {
+      const r = await runStart(families, { data: o.data, out: o.out, quick: o.quick, seed: parseSeed(o.seed), only: o.only?.split(',').map((s) => s.trim()) });
+      if (r.failures.length) process.exitCode = 1;
+    });
   const data = program.command('data').description('find, download and inspect datasets');
   data
     .command('info')
@@ -26,20 +69,6 @@ export function buildProgram(): Command {
     .option('--url <url>', 'a mirror URL instead of the official source')
     .action(async (name: string, o: { dest?: string; force?: boolean; url?: string }) => {
       await runDataDownload(name, o);
-    });
-  program
-    .command('start')
-    .description("run assignment 1's notebooks (kNN, SVM, softmax, two-layer net, features) on the best data found")
-    .option('--data <dir>', 'an explicit data directory, searched first')
-    .option('--out <dir>', 'output directory (one sub-directory per notebook)', 'out')
-    .option('--quick', 'small subsets and few iterations', false)
-    .option('--seed <n>', 'seed of every random choice', '0')
-    .option('--only <names>', 'comma-separated notebooks to run (knn,svm,softmax,twoLayerNet,features)')
-    .action(async (o: { data?: string; out: string; quick: boolean; seed: string; only?: string }) => {
-      const seed = Number(o.seed);
-      if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new RangeError(`--seed: expected an integer in [0, 2**32-1], got ${o.seed}`);
-      const r = await runStart({ data: o.data, out: o.out, quick: o.quick, seed, only: o.only?.split(',').map((s) => s.trim()) });
-      if (r.failures.length) process.exitCode = 1;
     });
   program
     .command('models')
@@ -62,17 +91,16 @@ export function buildProgram(): Command {
     .action((image: string, o: { model: string; weights: string; top?: string }) => {
       runPredict(image, o);
     });
+  registerTrainCommands(program);
   return program;
 }
 
 /** Runs the CLI; errors print one line and exit with status 1. */
-export async function main(argv: string[] = process.argv): Promise<void> {
+export async function main(argv: string[] = process.argv, families: readonly ScriptFamily[] = []): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram(families).parseAsync(argv);
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);
     process.exitCode = 1;
   }
 }
-
-if (require.main === module) void main();

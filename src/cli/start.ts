@@ -1,5 +1,6 @@
-import { loadBestDataset, type ResolveOptions } from '../data/resolve';
-import { ASSIGNMENT1_SCRIPTS, runAssignment1 } from '../../assignments/assignment1';
+import type { ResolveOptions } from '../data/resolve';
+import { chooseData, findScripts, runScripts } from './runScripts';
+import type { ScriptFamily } from './script';
 
 /** Options of {@link runStart}. */
 export interface StartOptions {
@@ -11,7 +12,7 @@ export interface StartOptions {
   quick?: boolean;
   /** `--seed N` (default 0). */
   seed?: number;
-  /** `--only knn,svm`: run just these notebooks (names as in assignments/assignment1). */
+  /** `--only knn,svm`: run just these notebooks (any registered names; default: the main job's). */
   only?: string[];
   log?: (line: string) => void;
   /** Search settings other than the path (env, cwd, home; tests make them hermetic). */
@@ -27,22 +28,18 @@ export interface StartResult {
 /**
  * `npm start` / `cs231n start`: choose the best data found (full CIFAR-10, else any CIFAR-10
  * such as the mini set given with --data, else the embedded MNIST digits), say which in the
- * first line, then run assignment 1's notebooks on it, each writing its figures and
- * report.html under `<out>/<notebook>`.
+ * first line, then run the main job — the first family's notebooks (assignment 1), or the
+ * registered notebooks named by `only` — each writing its figures and report.html under
+ * `<out>/<notebook>`.
  */
-export async function runStart(opts: StartOptions = {}): Promise<StartResult> {
+export async function runStart(families: readonly ScriptFamily[], opts: StartOptions = {}): Promise<StartResult> {
+  if (!families.length) throw new RangeError('families: expected at least one registered script family, got none');
   const log = opts.log ?? ((s: string) => console.log(s));
-  const known = ASSIGNMENT1_SCRIPTS.map((s) => s.name);
-  const only = opts.only ?? known;
-  const unknown = only.filter((n) => !known.includes(n));
-  if (unknown.length) throw new RangeError(`only: expected names among ${known.join(', ')}, got ${unknown.join(', ')}`);
-  const best = loadBestDataset({ ...opts.resolve, path: opts.data });
-  const scripts = ASSIGNMENT1_SCRIPTS.filter((s) => only.includes(s.name));
-  // runAssignment1 prints best.description as its first line.
-  const r = await runAssignment1(
-    { data: opts.data, out: opts.out ?? 'out', quick: Boolean(opts.quick), seed: opts.seed ?? 0, print: log },
-    best,
-    scripts,
-  );
-  return { notebooks: scripts.map((s) => s.name), failures: r.failures };
+  const names = opts.only ?? families[0].scripts.map((s) => s.name);
+  const found = findScripts(families, names, 'only');
+  const scriptOpts = { data: opts.data, out: opts.out ?? 'out', quick: Boolean(opts.quick), seed: opts.seed ?? 0, print: log };
+  const best = chooseData(scriptOpts, opts.resolve);
+  // runScripts prints best.description as its first line.
+  const r = await runScripts(found, scriptOpts, best);
+  return { notebooks: found.map((f) => f.script.name), failures: r.failures };
 }

@@ -67,7 +67,8 @@ export function assertSameShape(nameA: string, a: { shape: number[] }, nameB: st
 
 /** The dtype of a float ndarray; throws naming the argument for anything else. */
 export function floatDtype(name: string, a: NdArray<any>): DType {
-  const d = a?.data;
+  if (a === null || typeof a !== 'object' || !('data' in a)) throw new TypeError(`${name}: expected a float64 or float32 ndarray, got ${describe(a)}`);
+  const d = a.data;
   if (d instanceof Float64Array) return 'float64';
   if (d instanceof Float32Array) return 'float32';
   throw new TypeError(`${name}: expected dtype float64 or float32, got ${describeStore(d)}`);
@@ -94,7 +95,79 @@ export function assertLabels(name: string, y: NdArray<any>, numClasses?: number)
 
 /** Throws a RangeError naming the argument unless `ok`. */
 export function assertArg(ok: boolean, name: string, expected: string, actual: unknown): asserts ok {
-  if (!ok) throw new RangeError(`${name}: expected ${expected}, got ${typeof actual === 'string' ? actual : JSON.stringify(actual)}`);
+  if (!ok) throw new RangeError(`${name}: expected ${expected}, got ${valueStr(actual)}`);
+}
+
+/**
+ * A value as an error message shows it. JSON.stringify alone would print NaN and ±Infinity as
+ * `null`, hiding exactly the values that most often cause the error.
+ */
+export function valueStr(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
+  if (typeof v === 'function') return `a function ${v.name || '(anonymous)'}`;
+  if (Array.isArray(v)) return `[${v.slice(0, 8).map(valueStr).join(', ')}${v.length > 8 ? ', …' : ''}]`;
+  if (ArrayBuffer.isView(v) || (typeof v === 'object' && 'shape' in v)) return describe(v);
+  try {
+    return JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x));
+  } catch {
+    return describe(v);
+  }
+}
+
+/** {@link valueStr}, with strings in quotes: for messages where the value may be a mistyped name. */
+export function showValue(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : valueStr(v);
+}
+
+/**
+ * Checks that every element of a numeric ndarray is finite; otherwise throws naming the first
+ * bad example (index on the first axis) and element, e.g. `X: expected finite values, got NaN
+ * in row 3 (X[3, 17])`. Non-finite inputs would otherwise flow through products and
+ * comparisons into confident-looking answers (a NaN distance compared as "not greater").
+ */
+export function assertFiniteRows(name: string, a: NdArray<any>): void {
+  const d = a.data as ArrayLike<number>;
+  if (!(d instanceof Float64Array || d instanceof Float32Array)) return;
+  const shape = a.shape;
+  const n = shape.reduce((p: number, q: number) => p * q, 1);
+  if (n === 0) return;
+  const bad = (flat: number): never => {
+    const idx: number[] = [];
+    let r = flat;
+    for (let k = shape.length - 1; k >= 0; k--) {
+      idx[k] = r % shape[k];
+      r = Math.floor(r / shape[k]);
+    }
+    throw new RangeError(`${name}: expected finite values, got ${a.get(...idx)} in row ${idx[0]} (${name}[${idx.join(', ')}])`);
+  };
+  if (isRowMajorDense(a)) {
+    const o = a.offset;
+    for (let i = 0; i < n; i++) {
+      const v = d[o + i];
+      // v - v is 0 for finite v and NaN for NaN and ±Infinity: one compare per element.
+      if (v - v !== 0) bad(i);
+    }
+    return;
+  }
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let i = 0; i < n; i++) {
+    const v = a.get(...idx) as number;
+    if (v - v !== 0) bad(i);
+    for (let k = idx.length - 1; k >= 0; k--) {
+      if (++idx[k] < shape[k]) break;
+      idx[k] = 0;
+    }
+  }
+}
+
+function isRowMajorDense(a: NdArray<any>): boolean {
+  let expected = 1;
+  for (let k = a.shape.length - 1; k >= 0; k--) {
+    if (a.shape[k] !== 1 && a.stride[k] !== expected) return false;
+    expected *= a.shape[k];
+  }
+  return true;
 }
 
 function describeStore(d: unknown): string {

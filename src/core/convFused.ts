@@ -1,7 +1,7 @@
 import type { FloatArray } from './dtype';
-import { getArena, type Arena } from './gemm/arena';
+import { arenaTiles, getArena, type Arena } from './gemm/arena';
 import { convTasks, type ConvBwdJob, type ConvFwdJob, type ConvJobBase, type WindowShape } from './gemm/convTasks';
-import { gemmKernel, THREAD_MIN_WORK } from './gemm/gemm';
+import { gemmFma, gemmKernel, THREAD_MIN_WORK } from './gemm/gemm';
 import { CTL_LEN, gemmBlock } from './gemm/kernel';
 import { abandon, finishThreaded, WorkerFailure, workersUsable, publish, startThreaded, threadCount, type ThreadedRun } from './gemm/workers';
 
@@ -14,8 +14,10 @@ import { abandon, finishThreaded, WorkerFailure, workersUsable, publish, startTh
  * these networks (3×3×3 patches, 25–64 filters) the arithmetic is small next to the traffic
  * of that formulation — an unfolded batch 9× the size of x written and read back, dout
  * reshaped, both copied into the arena for the GEMM, dcols written out and read again to fold.
- * One sample's patches, dout and dcols (~0.7 MB at 32×32×32) stay in L2 between the steps;
- * only x, dout, out and dx cross memory, once.
+ * One sample's patches, dout and dcols (~0.7 MB at 32×32×32; larger images go in blocks of
+ * output rows) stay in L2 between the steps; only x, dout, out and dx cross memory, once.
+ * Float32 calls run in float32 (the arena's float32 view and the float32 tiles), float64
+ * ones in float64.
  *
  * Results do not depend on the thread count: each element is computed by one task, and the
  * per-task dW / db parts are added in sample order.
@@ -27,35 +29,49 @@ export interface ConvGeometry extends WindowShape {
 }
 
 /**
- * Float64 elements of the arena one call may use (48 MiB): the batch is processed in chunks
- * of samples that fit, so the arena stays within its 64 MiB limit whatever N is.
+ * Bytes of the arena one call may use (48 MiB): the batch is processed in chunks of samples
+ * that fit, so the arena stays within its 64 MiB limit whatever N is.
  */
-const BUDGET = 6 << 20;
+const BUDGET_BYTES = 48 << 20;
+/**
+ * Bytes of one thread's scratch a block of output rows aims at: a block's unfolded input and
+ * product (or patches and dcols) stay in L2 between the steps, and any thread count fits the
+ * budget — where one sample's whole unfolding would not (a 64-channel 56×56 layer unfolds to
+ * 580 × 3136 elements: 14.5 MB in float64, per thread).
+ */
+const SCRATCH_BYTES = 1 << 20;
 
 const ceil4 = (v: number): number => (v + 3) & ~3;
 /**
- * Row stride of P-long rows: whole 4-column panels, plus one more panel when the rows would
- * be a multiple of 4 KiB apart, where the tile's B sliver (one cache line per row) would all
- * fall in one L1 set: measured 40% slower at P = 1024, no difference at P = 256.
+ * Row stride of P-long rows of `eb`-byte elements: whole 4-column panels, plus one more panel
+ * when the rows would be a multiple of 4 KiB apart, where the tile's B sliver (one cache line
+ * per row) would all fall in one L1 set: measured 40% slower at P = 1024, no difference at P = 256.
  */
-const padLd = (v: number): number => (ceil4(v) % 512 === 0 ? ceil4(v) + 4 : ceil4(v));
+const padLd = (v: number, eb: number): number => ((ceil4(v) * eb) % 4096 === 0 ? ceil4(v) + 4 : ceil4(v));
 
 /** The common part of a job, the thread count and the arena layout of one call. */
 interface ConvPlan {
   base: Omit<ConvJobBase, 'samples' | 'xOff' | 'ctl'>;
   threads: number;
   arena: Arena;
+  /** The arena as the job's element type. */
+  A: FloatArray;
   chunk: number;
   /** First element of the per-sample regions (after the fixed ones). */
   free: number;
+  /** Elements in use, and the budget they fit. */
+  elements: number;
+  limit: number;
 }
 
-/** Sizes of a call's arena regions, from the padded dimensions (float64 elements). */
+/** Sizes of a call's arena regions, from the padded dimensions (elements of the job's type). */
 interface Sizes {
   /** Weights, before the per-thread scratch. */
   weights(d: Dims): number;
-  /** One thread's scratch. */
-  scratch(d: Dims): number;
+  /** Elements of one thread's scratch per output position of a block. */
+  scratchPerPosition(d: Dims): number;
+  /** One thread's scratch for blocks of Pb positions, rows ldB apart. */
+  scratch(d: Dims, Pb: number, ldB: number): number;
   /** One sample's inputs and outputs. */
   perSample(d: Dims): number;
   /** Slack after the last sample (padding rows a product reads past its operand). */
@@ -63,34 +79,47 @@ interface Sizes {
 }
 interface Dims { Kp: number; Fgp: number; ldP: number; P: number; Fg: number }
 
-/** Plans a call: thread count, arena, samples per chunk. Null when one sample does not fit the budget. */
-function plan(g: ConvGeometry, F: number, groups: number, budget: number, sizes: Sizes): ConvPlan | null {
+/**
+ * Plans a call: element type, block size, thread count, arena, samples per chunk. Threads
+ * are dropped (never below one) until their scratch fits the budget next to one sample; null
+ * when even one thread does not fit. `budget` counts elements of the job's type.
+ */
+function plan(g: ConvGeometry, F: number, groups: number, f32: boolean, budget: number | undefined, sizes: Sizes): ConvPlan | null {
   const { N, C, H, W, fh, fw, outH, outW } = g;
+  const eb = f32 ? 4 : 8;
+  const limit = budget ?? BUDGET_BYTES / eb;
   const Cg = C / groups;
   const Fg = F / groups;
   const P = outH * outW;
   const K = Cg * fh * fw;
-  const d: Dims = { Kp: ceil4(K + 1), Fgp: ceil4(Fg), ldP: padLd(P), P, Fg };
+  const d: Dims = { Kp: ceil4(K + 1), Fgp: ceil4(Fg), ldP: padLd(P, eb), P, Fg };
+  // From the geometry and the element size only: the backward's rounding depends on it.
+  const rowsPerBlock = Math.max(1, Math.min(outH, Math.floor(SCRATCH_BYTES / eb / (sizes.scratchPerPosition(d) * outW))));
+  const ldB = padLd(rowsPerBlock * outW, eb);
   let threads = threadCount();
   if (threads > 1 && (N * groups < 2 || 2 * N * F * K * P < THREAD_MIN_WORK || !workersUsable())) threads = 1;
-  const sLen = sizes.scratch(d);
+  const sLen = sizes.scratch(d, rowsPerBlock * outW, ldB);
   const sOff = sizes.weights(d);
-  const free = sOff + threads * sLen;
   const perSample = sizes.perSample(d);
   const tail = sizes.tail(d);
-  if (free + perSample + tail > budget) return null;
-  const chunk = Math.min(N, Math.floor((budget - free - tail) / perSample));
+  while (threads > 1 && sOff + threads * sLen + perSample + tail > limit) threads--;
+  const free = sOff + threads * sLen;
+  if (free + perSample + tail > limit) return null;
+  const chunk = Math.min(N, Math.floor((limit - free - tail) / perSample));
   const need = free + chunk * perSample + tail;
-  const arena = getArena(gemmKernel(), need) ?? getArena('js', need);
+  // getArena counts float64 elements.
+  const need64 = f32 ? Math.ceil(need / 2) : need;
+  const arena = getArena(gemmKernel(), need64) ?? getArena('js', need64);
   if (arena === null) return null;
   // Scratch slots were sized for `threads`; fewer threads use fewer of them.
   if (threads > 1 && !arena.shared) threads = 1;
   return {
     base: {
       C, H, W, fh, fw, stride: g.stride, pad: g.pad, outH, outW, F, groups, Cg, Fg, Kp: d.Kp, Fgp: d.Fgp, ldP: d.ldP,
-      sOff, sLen, wasm: arena.kind === 'wasm', buf: arena.kind === 'wasm' ? null : arena.F.buffer,
+      rowsPerBlock, ldB, sOff, sLen, wasm: arena.kind === 'wasm', f32, fma: f32 && arena.kind === 'wasm' && gemmFma(),
+      buf: arena.kind === 'wasm' ? null : arena.F.buffer,
     },
-    threads, arena, chunk, free,
+    threads, arena, A: f32 ? arena.F32 : arena.F, chunk, free, elements: need, limit,
   };
 }
 
@@ -120,37 +149,82 @@ function runChunk<J extends ConvFwdJob | ConvBwdJob>(job: J, threads: number, ar
   ctl[4] = job.samples;
   const alone = { ...job, ctl };
   for (let n = 0; n < job.samples; n++) fill(n);
-  convTasks(alone, arena.F, arena.block, arena.blockS, arena.rows, gemmBlock);
+  const { block, blockS, rows } = arenaTiles(arena, job.f32, job.fma);
+  convTasks(alone, job.f32 ? arena.F32 : arena.F, block, blockS, rows, gemmBlock);
   return 1;
+}
+
+/** Arena regions of a forward call (see {@link ConvFwdJob}). */
+const forwardSizes = (plane: number, F: number, groups: number): Sizes => ({
+  weights: (d) => groups * d.Fgp * d.Kp,
+  scratchPerPosition: (d) => d.Kp + d.Fgp,
+  scratch: (d, _Pb, ldB) => d.Kp * ldB + d.Fgp * ldB,
+  perSample: (d) => plane + F * d.P,
+  tail: () => 0,
+});
+
+/** Arena regions of a backward call (see {@link ConvBwdJob}). */
+const backwardSizes = (plane: number, F: number, groups: number): Sizes => ({
+  weights: (d) => groups * d.Kp * d.Fg,
+  scratchPerPosition: (d) => 2 * d.Kp,
+  scratch: (d, Pb, ldB) => Pb * d.Kp + d.Kp * ldB,
+  perSample: (d) => 2 * plane + groups * d.Fgp * d.Kp + F * d.ldP,
+  // dout is last: the dW product reads up to 3 rows past the last sample's filters (ignored).
+  tail: (d) => 4 * d.ldP,
+});
+
+/** What {@link convFusedPlan} reports. */
+export interface ConvFusedPlan {
+  /** Threads (main included) the call runs on: CS231N_THREADS or the cores, fewer only if their scratch would not fit. */
+  threads: number;
+  /** Output rows per block (outH when a sample goes in one block). */
+  rowsPerBlock: number;
+  /** Samples per chunk. */
+  chunk: number;
+  /** Elements of the computing type the call uses in the arena, of `budget`. */
+  elements: number;
+  budget: number;
+}
+
+/**
+ * The plan a fused forward or backward would use for this geometry and dtype now, or null
+ * when it would decline (the caller's im2col fallback). For tests and benches: like
+ * gemmPlan, it never changes a result — except that rowsPerBlock is part of the backward's
+ * rounding, which is why it comes from the geometry and dtype alone.
+ */
+export function convFusedPlan(g: ConvGeometry, F: number, groups: number, dtype: 'float32' | 'float64', pass: 'forward' | 'backward', budget?: number): ConvFusedPlan | null {
+  const plane = g.C * g.H * g.W;
+  const sizes = pass === 'forward' ? forwardSizes(plane, F, groups) : backwardSizes(plane, F, groups);
+  const pl = plan(g, F, groups, dtype === 'float32', budget, sizes);
+  if (pl === null) return null;
+  return { threads: pl.threads, rowsPerBlock: pl.base.rowsPerBlock, chunk: pl.chunk, elements: pl.elements, budget: pl.limit };
 }
 
 const newCtl = (): Int32Array =>
   new Int32Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(4 * CTL_LEN) : new ArrayBuffer(4 * CTL_LEN));
 
+const allF32 = (...arrays: FloatArray[]): boolean => arrays.every((a) => a instanceof Float32Array);
+
 /**
  * Fused convolution forward: out `(N, F, outH, outW)` = conv(x `(N, C, H, W)`, w
- * `(F, C/groups, fh, fw)`) + b, written into the dense `out` (any float dtype; inputs are
- * widened to float64 and the result rounded once). Returns false, touching nothing, when one
- * sample's working set does not fit the arena budget (`budget`, float64 elements, exists for
+ * `(F, C/groups, fh, fw)`) + b, written into the dense `out`. All float32: computed in float32
+ * (float32 tiles; each output is one dot product over K = C/groups·fh·fw plus the bias, so
+ * |out − exact| ≤ (K + 2)·2⁻²⁴·(Σ|w||x| + |b|)). Otherwise in float64 (float32 inputs widened,
+ * the result rounded once). Returns false, touching nothing, when one sample's working set
+ * does not fit the arena budget (`budget`, in elements of the computing type, exists for
  * tests); the caller then uses the unfused im2col path.
  */
 export function convForwardFused(
-  x: FloatArray, w: FloatArray, b: FloatArray, g: ConvGeometry, F: number, groups: number, out: FloatArray, budget = BUDGET,
+  x: FloatArray, w: FloatArray, b: FloatArray, g: ConvGeometry, F: number, groups: number, out: FloatArray, budget?: number,
 ): boolean {
   const { N, C, H, W, outH, outW } = g;
   const plane = C * H * W;
   const Fg = F / groups;
-  const pl = plan(g, F, groups, budget, {
-    weights: (d) => groups * d.Fgp * d.Kp,
-    scratch: (d) => d.Kp * d.ldP + d.Fgp * d.ldP,
-    perSample: (d) => plane + F * d.P,
-    tail: () => 0,
-  });
+  const pl = plan(g, F, groups, allF32(x, w, b, out), budget, forwardSizes(plane, F, groups));
   if (pl === null) return false;
-  const { base, arena, chunk } = pl;
+  const { base, arena, chunk, A } = pl;
   const { Kp, Fgp } = base;
   const K = (C / groups) * g.fh * g.fw;
-  const A = arena.F;
   const wbOff = 0;
   const xOff = pl.free;
   const oOff = xOff + chunk * plane;
@@ -180,29 +254,28 @@ export function convForwardFused(
 /**
  * Fused convolution backward: dx, dw, db of {@link convForwardFused}'s convolution from x, w
  * and the upstream gradient dout `(N, F, outH, outW)`, written into the dense outputs `dx`,
- * `dw`, `db` (any float dtype). Returns false, touching nothing, when one sample's working set
- * does not fit the arena budget; the caller then uses the unfused im2col path.
+ * `dw`, `db`. All float32: the products in float32 — dx sums Fg products then the up to
+ * fh·fw overlapping windows, each sample's dW / db sums its P positions (blocks of output
+ * rows added in order) — and the per-sample dW / db parts added in float64, rounded once.
+ * So, with u = 2⁻²⁴ and to first order,
+ *   |dx − exact| ≤ (Fg + fh·fw + 1)·u·Σ|w||dout|,  |dw − exact| ≤ (P + 2)·u·Σ|dout||x|,
+ *   |db − exact| ≤ (P + 2)·u·Σ|dout|   (P = outH·outW).
+ * Otherwise float64 throughout. Returns false, touching nothing, when one sample's working set does
+ * not fit the arena budget; the caller then uses the unfused im2col path.
  */
 export function convBackwardFused(
   x: FloatArray, w: FloatArray, dout: FloatArray, g: ConvGeometry, F: number, groups: number,
-  dx: FloatArray, dw: FloatArray, db: FloatArray, budget = BUDGET,
+  dx: FloatArray, dw: FloatArray, db: FloatArray, budget?: number,
 ): boolean {
   const { N, C, H, W, fh, fw } = g;
   const plane = C * H * W;
   const Fg = F / groups;
   const K = (C / groups) * fh * fw;
-  const pl = plan(g, F, groups, budget, {
-    weights: (d) => groups * d.Kp * d.Fg,
-    scratch: (d) => d.P * d.Kp + d.Kp * d.ldP,
-    perSample: (d) => 2 * plane + groups * d.Fgp * d.Kp + F * d.ldP,
-    // dout is last: the dW product reads up to 3 rows past the last sample's filters (ignored).
-    tail: (d) => 4 * d.ldP,
-  });
+  const pl = plan(g, F, groups, allF32(x, w, dout, dx, dw, db), budget, backwardSizes(plane, F, groups));
   if (pl === null) return false;
-  const { base, arena, chunk } = pl;
+  const { base, arena, chunk, A } = pl;
   const { Kp, Fgp, ldP } = base;
   const P = base.outH * base.outW;
-  const A = arena.F;
   const wtOff = 0;
   const xOff = pl.free;
   const dxOff = xOff + chunk * plane;

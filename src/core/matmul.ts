@@ -2,7 +2,7 @@ import ndarray from 'ndarray';
 import { allocFloat } from './dtype';
 import { assertDtype, assertNdim, assertShape, floatDtype, ShapeError, shapeStr } from './check';
 import type { Tensor } from './tensor';
-import { gemm, planGemm, type GemmPlan, type OutView } from './gemm/gemm';
+import { gemm, GEMM_KC, planGemm, type GemmPlan, type OutView } from './gemm/gemm';
 import type { StridedView } from './gemm/pack';
 
 /** Options of {@link matmul}. */
@@ -16,6 +16,16 @@ export interface MatmulOptions {
    * absent. It may share memory with A or B: the product is then computed aside and copied.
    */
   out?: Tensor;
+}
+
+/**
+ * The documented bound on |C − exact| of a float32 product's element with inner dimension
+ * k and Σ_p |a_ip||b_pj| = `absDot` (see {@link matmul}): the slice sums each carry at most
+ * min(k, 256) roundings, adding the ⌈k/256⌉ slice sums at most as many more, plus one for
+ * the product's own rounding; u = 2⁻²⁴, to first order (the 1.01 covers the second).
+ */
+export function float32ErrorBound(k: number, absDot: number): number {
+  return 1.01 * (Math.min(k, GEMM_KC) + Math.ceil(k / GEMM_KC) + 1) * 2 ** -24 * absDot;
 }
 
 /** Below this m·n·k, packing costs more than it saves: a plain strided loop is used. */
@@ -41,11 +51,20 @@ const SMALL_WORK = 4096;
  * without SharedArrayBuffer one thread is used). The workers start on first use and are
  * unref()ed, so they never keep a process alive. See {@link gemmPlan}.
  *
- * Precision: every product and sum is done in float64, also for float32 inputs, which are
- * widened when packed; a float32 result is rounded once at the end. So float32 results are
- * at least as accurate as numpy's float32 sgemm, not bit-equal to it. Results do not depend
- * on the thread count, nor on the blocked path's schedule (each element sums its 256-long
- * k-slices in order, however the work is split).
+ * Precision. Float64 (either operand float64): every product and sum in float64; a float32
+ * result (A float32, B float64) is rounded once at the end. Float32 (both operands float32):
+ * products and sums in float32, as numpy's and PyTorch's sgemm, on f32x4 SIMD tiles at twice
+ * the float64 rate. Each element of C sums its k-slices of {@link GEMM_KC} = 256 (within a
+ * slice, s += a·b in p order) and adds the slice sums in order, so
+ *   |C − exact| ≤ (min(k, 256) + ⌈k/256⌉ + 1) · 2⁻²⁴ · Σ_p |a_ip||b_pj|
+ * (to first order; exactly what {@link float32ErrorBound} returns). Where the runtime has
+ * relaxed SIMD (node 22; node 20 with --experimental-wasm-relaxed-simd) the float32 tiles use
+ * FMA, one rounding per step instead of two, within the same bound (see setGemmFma).
+ * Products under 4096 multiply-adds take a plain loop summing in float64, rounded once.
+ *
+ * Results do not depend on the thread count, nor on the blocked path's schedule (each element
+ * sums its k-slices in order, however the work is split). The JS fallback tile gives the same
+ * bits as the WebAssembly one for float64, and for float32 without FMA.
  */
 export function matmul(A: Tensor, B: Tensor, opts: MatmulOptions = {}): Tensor {
   assertNdim('A', A, 2);

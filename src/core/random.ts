@@ -247,6 +247,16 @@ export class RandomState {
     if (!Number.isInteger(state.pos) || state.pos < 0 || state.pos > N) {
       throw new RangeError(`state.pos: expected an integer in [0, ${N}], got ${state.pos}`);
     }
+    let allZero = (Number(state.key[0]) & 0x80000000) === 0;
+    for (let i = 0; i < N; i++) {
+      const w = Number(state.key[i]);
+      if (!Number.isInteger(w) || w < 0 || w > 0xffffffff) throw new RangeError(`state.key[${i}]: expected a uint32 word, got ${w}`);
+      if (i > 0 && w !== 0) allZero = false;
+    }
+    // MT19937 only ever uses the top bit of word 0; with that bit and every other word zero the
+    // generator is stuck at 0 forever, which is never a state a seed produces.
+    if (allZero) throw new RangeError('state.key: expected a valid MT19937 state, got one whose words are all zero (the generator would only return 0)');
+    if (state.hasGauss && !Number.isFinite(state.gauss)) throw new RangeError(`state.gauss: expected a finite cached normal when hasGauss is set, got ${state.gauss}`);
     for (let i = 0; i < N; i++) this.key[i] = state.key[i];
     this.pos = state.pos;
     this.hasGauss = Boolean(state.hasGauss);

@@ -91,6 +91,30 @@ export function mean(a: Tensor, axis?: number, opts: ReduceOptions = {}): number
   return reduceAxis('mean', a, axis, addInto, (v, n) => v / n, opts.keepdims);
 }
 
+/**
+ * Standard deviation along `axis` (numpy's `std`, biased: divides by n), two-pass: the mean
+ * first, then the squared deviations, so large offsets do not cancel the spread away.
+ */
+export function std(a: Tensor, axis: number, opts: ReduceOptions = {}): Tensor {
+  const m = mean(a, axis, { keepdims: true });
+  const ax = normAxis(a, axis);
+  const { outer, n, inner } = split(a, ax);
+  const src = ascontiguous(a).data;
+  const md = m.data;
+  const sq = ndarray(new Float64Array(src.length), a.shape.slice());
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < n; j++) {
+      const base = (o * n + j) * inner;
+      for (let i = 0; i < inner; i++) {
+        const d = src[base + i] - md[o * inner + i];
+        sq.data[base + i] = d * d;
+      }
+    }
+  }
+  const v = reduceAxis('std', sq, ax, addInto, (s, k) => Math.sqrt(s / k), opts.keepdims);
+  return dtypeOf(a) === 'float64' ? v : ndarray(Float32Array.from(v.data), v.shape);
+}
+
 /** Maximum along `axis` (NaN propagates); with no axis, the overall maximum. */
 export function max(a: Tensor): number;
 export function max(a: Tensor, axis: number, opts?: ReduceOptions): Tensor;

@@ -45,7 +45,38 @@ export function fromData<T extends NumStore>(data: T, shape: readonly number[]):
 /** New zero-filled float tensor. */
 export function zeros(shape: readonly number[], dtype: DType = 'float64'): Tensor {
   const s = checkShape(shape);
-  return ndarray(allocFloat(dtype, sizeOf(s)), s);
+  return ndarray(allocChecked(dtype, s), s);
+}
+
+/**
+ * A zeroed store for `shape`, turning V8's bare "Invalid typed array length" / "Array buffer
+ * allocation failed" into an error that names the shape and the bytes asked for.
+ */
+function allocChecked(dtype: DType, shape: readonly number[]): FloatArray {
+  const n = sizeOf(shape);
+  const bytes = n * (dtype === 'float32' ? 4 : 8);
+  const fail = (why: string): never => {
+    throw new RangeError(`shape: cannot allocate ${shapeStr(shape)} ${dtype} (${n} elements, ${formatBytes(bytes)}): ${why}`);
+  };
+  if (!Number.isSafeInteger(n)) fail('more elements than a typed array can index');
+  try {
+    return allocFloat(dtype, n);
+  } catch (e) {
+    if (e instanceof RangeError) return fail(e.message);
+    throw e;
+  }
+}
+
+/** Bytes in the largest binary unit that keeps the number ≥ 1. */
+function formatBytes(b: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let v = b;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${b} bytes` : `${v.toPrecision(3)} ${units[u]}`;
 }
 
 /** New tensor filled with `value`. */

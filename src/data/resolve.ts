@@ -198,7 +198,8 @@ export interface BestDataset {
  * given by `--data` or `$CS231N_DATA`); else the embedded MNIST digits. A CIFAR-10 copy that
  * fails to load (truncated download, …) is skipped, and the description says so.
  */
-export function loadBestDataset(opts: ResolveOptions = {}): BestDataset {
+export function loadBestDataset(opts: ResolveOptions & { dataset?: DatasetName } = {}): BestDataset {
+  if (opts.dataset !== undefined) return loadNamedDataset(opts.dataset, opts);
   const cifars = findDatasetLocations('cifar10', opts);
   const ordered = [...cifars.filter(cifarLooksFull), ...cifars.filter((c) => !cifarLooksFull(c))];
   const skipped: string[] = [];
@@ -218,6 +219,13 @@ export function loadBestDataset(opts: ResolveOptions = {}): BestDataset {
       skipped.push(`${loc.dir}: ${(e as Error).message}`);
     }
   }
+  // --data pointing at an MNIST-format directory (no CIFAR-10 in it) means that dataset.
+  if (opts.path !== undefined) {
+    for (const name of ['fashion-mnist', 'mnist'] as const) {
+      const loc = findDatasetLocations(name, { ...opts, systemFashionDir: null }).find((l) => l.origin === 'path');
+      if (loc) return loadNamedDataset(name, opts, `no CIFAR-10 in --data ${opts.path}, which holds ${DATASET_TITLES[name]}`);
+    }
+  }
   const dataset = loadEmbeddedMnist();
   const roots = searchRoots(opts).map((r) => r.dir);
   const why = skipped.length
@@ -228,4 +236,37 @@ export function loadBestDataset(opts: ResolveOptions = {}): BestDataset {
     location: null,
     description: `Using the embedded MNIST digits (${dataset.Xtr.shape[0]} train / ${dataset.Xte.shape[0]} test, ${dataset.source}): ${why}`,
   };
+}
+
+/**
+ * The dataset asked for by name (`--dataset`): its first copy in the search order (Fashion-MNIST
+ * also in the Debian package's directory); MNIST falls back to the embedded digits. When none
+ * is found, or a copy fails to load, the error says where it looked and how to get it.
+ */
+function loadNamedDataset(name: DatasetName, opts: ResolveOptions, why = `asked for with --dataset ${name}`): BestDataset {
+  const title = DATASET_TITLES[name];
+  const locs = findDatasetLocations(name, opts);
+  const failed: string[] = [];
+  for (const loc of locs) {
+    try {
+      const dataset = loadDataset(loc);
+      return {
+        dataset,
+        location: loc,
+        description: `Using ${title} (${dataset.Xtr.shape[0]} train / ${dataset.Xte.shape[0]} test) from ${loc.dir} (${ORIGIN_TEXT[loc.origin]}; ${why})`,
+      };
+    } catch (e) {
+      failed.push(`${loc.dir}: ${(e as Error).message}`);
+    }
+  }
+  if (name === 'mnist') {
+    const dataset = loadEmbeddedMnist();
+    const note = failed.length ? `; skipped ${failed.join('; ')}` : '';
+    return { dataset, location: null, description: `Using the embedded MNIST digits (${dataset.Xtr.shape[0]} train / ${dataset.Xte.shape[0]} test, ${dataset.source}): no MNIST files found on disk (${why})${note}` };
+  }
+  const roots = searchRoots(opts).map((r) => r.dir);
+  const where = [...roots, ...(name === 'fashion-mnist' && opts.systemFashionDir !== null ? [opts.systemFashionDir ?? SYSTEM_FASHION_MNIST_DIR] : [])];
+  const hint = name === 'fashion-mnist' ? '`cs231n data download fashion-mnist` (or, on Debian, `apt-get install dataset-fashion-mnist`)' : '`cs231n data download cifar10`';
+  if (failed.length) throw new Error(`dataset: every ${title} copy found failed to load (${failed.join('; ')})`);
+  throw new Error(`dataset: no ${title} found in ${where.length ? where.join(', ') : 'any search directory'}; get it with ${hint}`);
 }

@@ -3,7 +3,7 @@
  * and gpu.js paths reject the same inputs with the same messages.
  */
 import type { NdArray } from 'ndarray';
-import { assertArg, assertLabels, assertNdim, assertShape, floatDtype, ShapeError, shapeStr } from '../core/check';
+import { assertArg, assertFiniteRows, assertLabels, assertNdim, assertShape, floatDtype, ShapeError, shapeStr } from '../core/check';
 import type { DType } from '../core/dtype';
 import type { NumStore, Tensor } from '../core/tensor';
 import type { MatView } from './matView';
@@ -44,12 +44,15 @@ export function checkMatmul(A: Tensor, B: Tensor, opts: MatmulOpts): { a: MatVie
   return { a, b, m: a.rows, n: b.cols, k: a.cols, dtype };
 }
 
-/** Checked distance operands (test (M, D), train (N, D)); result dtype is their common one. */
+/** Checked distance operands (test (M, D), train (N, D), all finite); result dtype is their common one. */
 export function checkDistances(test: Tensor, train: Tensor): { dtype: DType; M: number; N: number; D: number } {
   const dt = floatDtype('test', test);
   const dr = floatDtype('train', train);
   const { N: M, D } = assertShape('test', test, ['N', 'D']);
   const { N } = assertShape('train', train, ['N', D]);
+  // ‖a‖² + ‖b‖² − 2a·b turns a non-finite row into distances that clamp to 0 (a "nearest" neighbour).
+  assertFiniteRows('test', test);
+  assertFiniteRows('train', train);
   return { dtype: commonDtype(dt, dr), M, N, D };
 }
 
@@ -63,7 +66,7 @@ export function labelsOf(name: string, y: NdArray<NumStore>, n: number, limit?: 
   return out;
 }
 
-/** Checked linear-loss operands: W (D, C), X (N, D) with N ≥ 1, y (N,) in [0, C), reg finite. */
+/** Checked linear-loss operands: W (D, C), X (N, D) with N ≥ 1, y (N,) in [0, C), reg finite and >= 0. */
 export function checkLoss(W: Tensor, X: Tensor, y: NdArray<NumStore>, reg: number): { N: number; D: number; C: number; labels: Int32Array; dtype: DType } {
   const dtype = floatDtype('W', W);
   floatDtype('X', X);
@@ -72,7 +75,7 @@ export function checkLoss(W: Tensor, X: Tensor, y: NdArray<NumStore>, reg: numbe
   if (N === 0) throw new ShapeError(`X: expected at least one example, got shape ${shapeStr(X.shape)}`);
   if (C === 0) throw new ShapeError(`W: expected at least one class column, got shape ${shapeStr(W.shape)}`);
   const labels = labelsOf('y', y, N, C);
-  assertArg(typeof reg === 'number' && Number.isFinite(reg), 'reg', 'a finite number', reg);
+  assertArg(typeof reg === 'number' && Number.isFinite(reg) && reg >= 0, 'reg', 'a finite number >= 0', reg);
   return { N, D, C, labels, dtype };
 }
 

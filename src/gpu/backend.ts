@@ -2,6 +2,7 @@
  * createBackend / createBackendAsync: an explicit, observable choice of where the vectorized
  * ops run.
  */
+import { showValue } from '../core/check';
 import type { NdArray } from 'ndarray';
 import type { IntTensor, NumStore, Tensor } from '../core/tensor';
 import type { MatmulOpts } from './args';
@@ -76,7 +77,7 @@ export async function createBackendAsync(opts: BackendOptions = {}): Promise<Asy
 function checkMode(mode: unknown): RequestedMode {
   const m = mode ?? 'auto';
   if (!REQUESTED_MODES.includes(m as RequestedMode)) {
-    throw new RangeError(`mode: expected one of ${REQUESTED_MODES.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(mode)}`);
+    throw new RangeError(`mode: expected one of ${REQUESTED_MODES.map((x) => `'${x}'`).join(', ')}, got ${showValue(mode)}`);
   }
   return m as RequestedMode;
 }

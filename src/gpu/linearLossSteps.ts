@@ -7,6 +7,7 @@
  * stays bounded by one chunk whatever N is. The scalar loss is summed here in float64 from the
  * float32 scores; regularisation follows cs231n: loss += reg·ΣW², dW += 2·reg·W.
  */
+import { softmaxRow } from '../layers/softmaxRow';
 import { gemmSteps } from './gemmSteps';
 import { mat, vec, type Steps } from './kernelCall';
 import { denseView, packBlock, rowRange, transposed, type MatView } from './matView';
@@ -91,13 +92,6 @@ function svmRowLosses(s: Float64Array, y: Float32Array, h: number, C: number): n
 /** Σ_i (log Σ_j exp(s_ij) − s_iy), shifted by the row max so nothing overflows. */
 function softmaxRowLosses(s: Float64Array, y: Float32Array, h: number, C: number): number {
   let total = 0;
-  for (let i = 0; i < h; i++) {
-    const base = i * C;
-    let mx = -Infinity;
-    for (let j = 0; j < C; j++) if (s[base + j] > mx) mx = s[base + j];
-    let sum = 0;
-    for (let j = 0; j < C; j++) sum += Math.exp(s[base + j] - mx);
-    total += Math.log(sum) - (s[base + y[i]] - mx);
-  }
+  for (let i = 0; i < h; i++) total += softmaxRow(s, i * C, C, y[i]);
   return total;
 }

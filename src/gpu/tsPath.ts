@@ -8,6 +8,8 @@ import { allocFloat, type DType } from '../core/dtype';
 import { matmul } from '../core/matmul';
 import { ascontiguous, astype, type IntTensor, type NumStore, type Tensor } from '../core/tensor';
 import { checkDistances, checkLoss, checkMatmul, checkVote, viewOf, type MatmulOpts } from './args';
+import { nearestNeighbors, voteLabels } from '../core/nearest';
+import { softmaxRow } from '../layers/softmaxRow';
 import { rowSquaredNorms } from './distanceSteps';
 import type { LinearLossKind } from './linearLossSteps';
 import type { DistanceOptions, LossAndGrad } from './types';
@@ -43,6 +45,7 @@ export function tsLinearLoss(kind: LinearLossKind, W: Tensor, X: Tensor, y: NdAr
   const Xd = astype(X, dtype);
   const scores = matmul(Xd, W);
   const s = scores.data;
+  const grad = { out: s, scale: 1 / N, tmp: new Float64Array(C) };
   let loss = 0;
   for (let i = 0; i < N; i++) {
     const base = i * C;
@@ -61,15 +64,11 @@ export function tsLinearLoss(kind: LinearLossKind, W: Tensor, X: Tensor, y: NdAr
       }
       s[base + yi] = -active;
     } else {
-      let mx = -Infinity;
-      for (let j = 0; j < C; j++) if (s[base + j] > mx) mx = s[base + j];
-      let sum = 0;
-      for (let j = 0; j < C; j++) sum += Math.exp(s[base + j] - mx);
-      loss += Math.log(sum) - (s[base + yi] - mx);
-      for (let j = 0; j < C; j++) s[base + j] = Math.exp(s[base + j] - mx) / sum - (j === yi ? 1 : 0);
+      loss += softmaxRow(s, base, C, yi, grad);
     }
   }
-  for (let t = 0; t < s.length; t++) s[t] /= N;
+  // The softmax rows already carry the 1/N.
+  if (kind === 'svm') for (let t = 0; t < s.length; t++) s[t] /= N;
   const dW = matmul(Xd, scores, { transA: true });
   const w = ascontiguous(W).data;
   let wsq = 0;
@@ -80,47 +79,10 @@ export function tsLinearLoss(kind: LinearLossKind, W: Tensor, X: Tensor, y: NdAr
   return { loss: loss / N + reg * wsq, dW };
 }
 
-/**
- * kNN vote: per row, the k nearest by (distance, index) — one selection pass per neighbour
- * for small k, a stable sort of the row for large k — then a majority vote, ties to the
- * smaller label.
- */
+/** kNN vote: the k nearest of each row (ties by training index), a majority vote, ties to the smaller label. */
 export function tsKnnVote(dists: Tensor, yTrain: NdArray<NumStore>, k: number, numClasses?: number): IntTensor {
-  const { M, N, labels, classes } = checkVote(dists, yTrain, k, numClasses);
-  const d = ascontiguous(dists).data;
-  const pred = new Int32Array(M);
-  const counts = new Int32Array(classes);
-  const order = new Int32Array(N);
-  for (let i = 0; i < M; i++) {
-    const base = i * N;
-    counts.fill(0);
-    if (k <= 16) {
-      let prevD = -Infinity;
-      let prevI = -1;
-      for (let r = 0; r < k; r++) {
-        let bestD = Infinity;
-        let bestI = N;
-        for (let j = 0; j < N; j++) {
-          const v = d[base + j];
-          if ((v > prevD || (v === prevD && j > prevI)) && (v < bestD || (v === bestD && j < bestI))) {
-            bestD = v;
-            bestI = j;
-          }
-        }
-        counts[labels[bestI]]++;
-        prevD = bestD;
-        prevI = bestI;
-      }
-    } else {
-      for (let j = 0; j < N; j++) order[j] = j;
-      order.sort((p, q) => d[base + p] - d[base + q] || p - q);
-      for (let r = 0; r < k; r++) counts[labels[order[r]]]++;
-    }
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (counts[c] > counts[best]) best = c;
-    pred[i] = best;
-  }
-  return ndarray(pred, [M]);
+  const { M, labels, classes } = checkVote(dists, yTrain, k, numClasses);
+  return ndarray(voteLabels(nearestNeighbors(dists, k), M, k, k, labels, classes), [M]);
 }
 
 /** A dense (rows, cols) tensor of `dtype` holding `values`. */

@@ -1,5 +1,5 @@
 import ndarray from 'ndarray';
-import { assertNdim, assertShape, ShapeError, shapeStr } from '../core/check';
+import { assertNdim, assertShape, ShapeError, shapeStr, showValue } from '../core/check';
 import { allocFloat, type DType } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { groupMoments, normalizeGroups, normalizeGroupsBackward } from './normCore';
@@ -61,7 +61,7 @@ export function batchnormForward(x: Tensor, gamma: Tensor, beta: Tensor, bnParam
   const eps = positiveNumber('bnParam.eps', bnParam.eps ?? 1e-5);
   const momentum = bnParam.momentum ?? 0.9;
   if (typeof momentum !== 'number' || !Number.isFinite(momentum)) {
-    throw new RangeError(`bnParam.momentum: expected a finite number, got ${JSON.stringify(momentum)}`);
+    throw new RangeError(`bnParam.momentum: expected a finite number, got ${showValue(momentum)}`);
   }
   assertNdim('x', x, 2);
   const { N, D } = assertShape('x', x, ['N', 'D']);

@@ -1,5 +1,5 @@
 import ndarray from 'ndarray';
-import { assertNdim, ShapeError, shapeStr } from '../core/check';
+import { assertNdim, ShapeError, shapeStr, showValue } from '../core/check';
 import { allocFloat, type DType } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { windowGeometry, type WindowGeometry } from './im2col';
@@ -59,10 +59,10 @@ export function checkConvArgs(x: Tensor, w: Tensor, b: Tensor, convParam: ConvPa
   const stride = convParam.stride;
   const pad = convParam.pad;
   if (!(typeof stride === 'number' && Number.isInteger(stride) && stride > 0)) {
-    throw new RangeError(`convParam.stride: expected a positive integer, got ${JSON.stringify(stride)}`);
+    throw new RangeError(`convParam.stride: expected a positive integer, got ${showValue(stride)}`);
   }
   if (!(typeof pad === 'number' && Number.isInteger(pad) && pad >= 0)) {
-    throw new RangeError(`convParam.pad: expected a non-negative integer, got ${JSON.stringify(pad)}`);
+    throw new RangeError(`convParam.pad: expected a non-negative integer, got ${showValue(pad)}`);
   }
   const geom = windowGeometry(x.shape, HH, WW, stride, pad);
   const xd = dense('x', x);

@@ -1,5 +1,5 @@
 import ndarray from 'ndarray';
-import { assertArg, floatDtype, ShapeError, shapeStr } from '../core/check';
+import { assertArg, floatDtype, ShapeError, shapeStr, showValue } from '../core/check';
 import { allocFloat, type DType } from '../core/dtype';
 import { ascontiguous, astype, sizeOf, type Tensor } from '../core/tensor';
 
@@ -69,7 +69,7 @@ export function featureParam(name: string, p: Tensor, D: number, dtype: DType): 
 /** Checks a `mode` entry of a parameter dict. */
 export function modeOf(name: string, mode: unknown): 'train' | 'test' {
   if (mode !== 'train' && mode !== 'test') {
-    throw new RangeError(`${name}: expected 'train' or 'test', got ${JSON.stringify(mode)}`);
+    throw new RangeError(`${name}: expected 'train' or 'test', got ${showValue(mode)}`);
   }
   return mode;
 }

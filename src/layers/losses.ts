@@ -3,9 +3,19 @@ import { assertLabels, assertNdim, assertShape } from '../core/check';
 import { allocFloat } from '../core/dtype';
 import { dtypeOf, type NumStore, type Tensor } from '../core/tensor';
 import { dense } from './layerArgs';
+import { softmaxRow } from './softmaxRow';
 
 /** Integer class labels `(N,)`: Int32 as produced by the data loaders; other integer stores accepted. */
 export type Labels = NdArray<NumStore>;
+
+/**
+ * What a model's `loss(X, y)` returns when labels are given: the scalar loss and one gradient
+ * per parameter. Defined here, below both the models and the Solver, so neither imports the other.
+ */
+export interface LossAndGrads {
+  loss: number;
+  grads: Record<string, Tensor>;
+}
 
 function checkScores(x: Tensor, y: Labels): { N: number; C: number; xs: Float64Array | Float32Array; ys: number[] } {
   assertNdim('x', x, 2);
@@ -51,20 +61,8 @@ export function svmLoss(x: Tensor, y: Labels): { loss: number; dx: Tensor } {
 export function softmaxLoss(x: Tensor, y: Labels): { loss: number; dx: Tensor } {
   const { N, C, xs, ys } = checkScores(x, y);
   const dx = allocFloat(dtypeOf(x), N * C);
-  const shifted = new Float64Array(C);
+  const grad = { out: dx, scale: 1 / N, tmp: new Float64Array(C) };
   let loss = 0;
-  for (let i = 0; i < N; i++) {
-    const base = i * C;
-    let m = -Infinity;
-    for (let j = 0; j < C; j++) if (xs[base + j] > m) m = xs[base + j];
-    let z = 0;
-    for (let j = 0; j < C; j++) {
-      shifted[j] = xs[base + j] - m;
-      z += Math.exp(shifted[j]);
-    }
-    const logZ = Math.log(z);
-    loss -= shifted[ys[i]] - logZ;
-    for (let j = 0; j < C; j++) dx[base + j] = (Math.exp(shifted[j] - logZ) - (j === ys[i] ? 1 : 0)) / N;
-  }
+  for (let i = 0; i < N; i++) loss += softmaxRow(xs, i * C, C, ys[i], grad);
   return { loss: loss / N, dx: ndarray(dx, [N, C]) };
 }

@@ -1,3 +1,4 @@
+import { showValue } from '../core/check';
 import type { Tensor } from '../core/tensor';
 import { chainBackward, chainForward, type ChainCache, type ChainStep } from './chain';
 import { affineBackward, affineForward } from './affine';
@@ -51,7 +52,7 @@ export type Normalization = 'batchnorm' | 'layernorm';
 export function normStep(normalization: Normalization, gamma: Tensor, beta: Tensor, normParam: BatchnormParam | LayernormParam, names?: Record<string, string>): ChainStep {
   if (normalization === 'batchnorm') return layerSteps.batchnorm(gamma, beta, normParam as BatchnormParam, names);
   if (normalization === 'layernorm') return layerSteps.layernorm(gamma, beta, normParam as LayernormParam, names);
-  throw new RangeError(`normalization: expected 'batchnorm' or 'layernorm', got ${JSON.stringify(normalization)}`);
+  throw new RangeError(`normalization: expected 'batchnorm' or 'layernorm', got ${showValue(normalization)}`);
 }
 
 /**

@@ -78,7 +78,7 @@ function divisible(groups: number, n: number, what: string, widthMult: number): 
 /**
  * ShuffleNet V1 (`groups` 1, 2, 3, 4, 8; `widthMult` scales the stage widths, the stem stays
  * 24): `first_conv` 3×3/2-BN-ReLU, `maxpool` 3×3/2, `features` (stages of 4/8/4 units, each
- * starting with stride 2, mid = out // 4), `globalpool`, `classifier` = [Linear].
+ * starting with stride 2, mid = out // 4 rounded down to a multiple of g), `globalpool`, `classifier` = [Linear].
  */
 export class ShuffleNetV1 extends Block {
   readonly firstConv: Sequential;
@@ -100,7 +100,9 @@ export class ShuffleNetV1 extends Block {
     const units: Module[] = [];
     let cin = STEM;
     widths.forEach((cout, s) => {
-      const mid = Math.floor(cout / 4);
+      // out/4, down to a multiple of g: the paper's 0.5× g=2 (100 → 25) or 1.5× g=4 (408 → 102)
+      // could not be grouped otherwise; every 1× row is already a multiple.
+      const mid = Math.floor(cout / 4 / groups) * groups;
       divisible(groups, mid, `bottleneck (stage ${s + 2})`, widthMult);
       for (let i = 0; i < REPEATS[s]; i++) {
         const first = s === 0 && i === 0;

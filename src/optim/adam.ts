@@ -1,3 +1,4 @@
+import { showValue } from '../core/check';
 import type { Tensor } from '../core/tensor';
 import { hyper, prepare, state, type OptimConfig, type UpdateResult } from './config';
 
@@ -14,7 +15,7 @@ export function adam(w: Tensor, dw: Tensor, config: OptimConfig = {}): UpdateRes
   const eps = hyper(config, 'epsilon', 1e-8);
   const t0 = config.t ?? 0;
   if (typeof t0 !== 'number' || !Number.isInteger(t0) || t0 < 0) {
-    throw new RangeError(`config.t: expected a non-negative integer step count, got ${JSON.stringify(t0)}`);
+    throw new RangeError(`config.t: expected a non-negative integer step count, got ${showValue(t0)}`);
   }
   const { w: ws, dw: g, next } = prepare(w, dw);
   const m = state(config, 'm', w);

@@ -1,4 +1,4 @@
-import { assertSameShape, floatDtype, ShapeError, shapeStr } from '../core/check';
+import { assertSameShape, floatDtype, ShapeError, shapeStr, showValue } from '../core/check';
 import { ascontiguous, astype, copy, dtypeOf, zerosLike, type Tensor } from '../core/tensor';
 
 /**
@@ -53,8 +53,10 @@ export function hyper(config: OptimConfig, key: 'learningRate' | 'momentum' | 'd
   if (config[key] === undefined || config[key] === null) config[key] = dflt;
   const v = config[key];
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new RangeError(`config.${key}: expected a finite number, got ${JSON.stringify(v)}`);
+    throw new RangeError(`config.${key}: expected a finite number, got ${showValue(v)}`);
   }
+  // A negative step size ascends the loss: every update would make the model worse.
+  if (key === 'learningRate' && v < 0) throw new RangeError(`config.learningRate: expected a finite number >= 0, got ${v}`);
   return v;
 }
 

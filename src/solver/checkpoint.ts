@@ -1,5 +1,6 @@
 import ndarray from 'ndarray';
 import type { RandomStateSnapshot } from '../core/random';
+import { valueStr } from '../core/check';
 import { copy, type Tensor } from '../core/tensor';
 import type { OptimConfig } from '../optim';
 import { CheckpointError, readArrayFile, writeArrayFile, type StoredArray } from './arrayFile';
@@ -134,6 +135,7 @@ export function loadCheckpoint(file: string): SolverCheckpoint {
     if (!(a.data instanceof Float64Array || a.data instanceof Float32Array)) throw new CheckpointError(file, `array ${name}: expected float64 or float32`);
     return a as Tensor;
   };
+  checkMeta(file, m);
   const paramNames: string[] = m.paramNames;
   const params: Record<string, Tensor> = {};
   const bestParams: Record<string, Tensor> = {};
@@ -174,6 +176,74 @@ export function loadCheckpoint(file: string): SolverCheckpoint {
     buffers,
     rngState,
   };
+}
+
+/**
+ * Checks every metadata field's type and range. The checksum only proves the file is the one
+ * that was written; a file written by other code (or edited and re-hashed) can still hold an
+ * `epoch` of "abc" or a negative iteration, which must not reach the Solver.
+ */
+function checkMeta(file: string, m: Record<string, any>): void {
+  const bad = (field: string, expected: string, v: unknown): never => {
+    throw new CheckpointError(file, `meta.${field}: expected ${expected}, got ${valueStr(typeof v === 'string' ? JSON.stringify(v) : v)}`);
+  };
+  const int = (field: string, lo: number): number => {
+    const v = m[field];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo) bad(field, `an integer >= ${lo}`, v);
+    return v;
+  };
+  const countOrNull = (field: string): void => {
+    if (m[field] !== null) int(field, 1);
+  };
+  const numbers = (field: string, lo: number, hi: number): number[] => {
+    const v = m[field];
+    if (!Array.isArray(v)) bad(field, 'an array of numbers', v);
+    v.forEach((x: unknown, i: number) => {
+      if (typeof x !== 'number' || !Number.isFinite(x) || x < lo || x > hi) bad(`${field}[${i}]`, `a finite number in [${lo}, ${hi}]`, x);
+    });
+    return v;
+  };
+  const names = (field: string): string[] => {
+    const v = m[field];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string') || new Set(v).size !== v.length) bad(field, 'an array of distinct names', v);
+    return v;
+  };
+  const object = (field: string): void => {
+    const v = m[field];
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) bad(field, 'an object', v);
+  };
+  if (typeof m.updateRule !== 'string' || m.updateRule === '') bad('updateRule', 'an update rule name', m.updateRule);
+  object('optimConfig');
+  if (typeof m.lrDecay !== 'number' || !Number.isFinite(m.lrDecay) || m.lrDecay <= 0) bad('lrDecay', 'a positive finite number', m.lrDecay);
+  int('batchSize', 1);
+  const numEpochs = int('numEpochs', 0);
+  countOrNull('numTrainSamples');
+  countOrNull('numValSamples');
+  int('printEvery', 1);
+  const epoch = int('epoch', 0);
+  const iteration = int('iteration', 0);
+  if (epoch > numEpochs) bad('epoch', `at most numEpochs (${numEpochs})`, epoch);
+  if (epoch > iteration) bad('epoch', `at most iteration (${iteration}): every epoch has at least one iteration`, epoch);
+  if (typeof m.bestValAcc !== 'number' || !(m.bestValAcc >= 0 && m.bestValAcc <= 1)) bad('bestValAcc', 'an accuracy in [0, 1]', m.bestValAcc);
+  const loss = numbers('lossHistory', -Infinity, Infinity);
+  if (loss.length !== iteration) bad('lossHistory', `one loss per iteration (${iteration})`, `${loss.length} entries`);
+  const trainAcc = numbers('trainAccHistory', 0, 1);
+  const valAcc = numbers('valAccHistory', 0, 1);
+  if (trainAcc.length !== valAcc.length) bad('valAccHistory', `as many entries as trainAccHistory (${trainAcc.length})`, `${valAcc.length} entries`);
+  if (valAcc.length && Math.max(...valAcc) !== m.bestValAcc) bad('bestValAcc', `the best of valAccHistory (${Math.max(...valAcc)})`, m.bestValAcc);
+  const params = names('paramNames');
+  const best = names('bestNames');
+  best.forEach((k, i) => params.includes(k) || bad(`bestNames[${i}]`, `one of paramNames (${params.join(', ')})`, JSON.stringify(k)));
+  names('bufferNames');
+  object('optimScalars');
+  object('optimArrays');
+  if (m.rng !== null) {
+    const r = m.rng;
+    if (r === undefined || typeof r !== 'object') bad('rng', 'the generator position or null', r);
+    if (!Number.isInteger(r.pos) || r.pos < 0 || r.pos > 624) bad('rng.pos', 'an integer in [0, 624]', r.pos);
+    if (typeof r.hasGauss !== 'boolean') bad('rng.hasGauss', 'a boolean', r.hasGauss);
+    if (typeof r.gauss !== 'number' || !Number.isFinite(r.gauss)) bad('rng.gauss', 'a finite number', r.gauss);
+  }
 }
 
 /** Deep copy of a config: state arrays are copied so two configs never share them. */

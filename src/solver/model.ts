@@ -1,6 +1,5 @@
-import type { LossAndGrads } from '../classifiers/netParams';
 import type { Tensor } from '../core/tensor';
-import type { Labels } from '../layers/losses';
+import type { Labels, LossAndGrads } from '../layers/losses';
 
 export type { LossAndGrads };
 

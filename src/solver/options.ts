@@ -1,3 +1,4 @@
+import { showValue } from '../core/check';
 import { RandomState } from '../core/random';
 import { getUpdateRule, updateRules, type OptimConfig, type UpdateRule } from '../optim';
 
@@ -75,7 +76,7 @@ const SNAKE: Readonly<Record<string, string>> = {
 };
 
 function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`${name}: expected a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`${name}: expected a positive integer, got ${showValue(v)}`);
   return v;
 }
 
@@ -103,23 +104,27 @@ export function resolveSolverOptions(options: SolverOptions, defaultRng: () => R
     updateRule = getUpdateRule(ruleOpt);
     updateRuleName = Object.keys(updateRules).find((k) => updateRules[k] === updateRule) ?? ruleOpt;
   } else {
-    throw new TypeError(`updateRule: expected a rule name (${Object.keys(updateRules).join(', ')}) or a function, got ${JSON.stringify(ruleOpt)}`);
+    throw new TypeError(`updateRule: expected a rule name (${Object.keys(updateRules).join(', ')}) or a function, got ${showValue(ruleOpt)}`);
   }
   const optimConfig = o.optimConfig ?? {};
   if (optimConfig === null || typeof optimConfig !== 'object' || Array.isArray(optimConfig)) {
-    throw new TypeError(`optimConfig: expected an object such as { learningRate: 1e-3 }, got ${JSON.stringify(optimConfig)}`);
+    throw new TypeError(`optimConfig: expected an object such as { learningRate: 1e-3 }, got ${showValue(optimConfig)}`);
+  }
+  const lr = (optimConfig as { learningRate?: unknown }).learningRate;
+  if (lr !== undefined && lr !== null && (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0)) {
+    throw new RangeError(`optimConfig.learningRate: expected a finite number >= 0, got ${showValue(lr)}`);
   }
   const lrDecay = o.lrDecay ?? 1;
   if (typeof lrDecay !== 'number' || !Number.isFinite(lrDecay) || lrDecay <= 0) {
-    throw new RangeError(`lrDecay: expected a positive finite number, got ${JSON.stringify(lrDecay)}`);
+    throw new RangeError(`lrDecay: expected a positive finite number, got ${showValue(lrDecay)}`);
   }
   const numEpochs = o.numEpochs ?? 10;
   if (typeof numEpochs !== 'number' || !Number.isInteger(numEpochs) || numEpochs < 0) {
-    throw new RangeError(`numEpochs: expected a non-negative integer, got ${JSON.stringify(numEpochs)}`);
+    throw new RangeError(`numEpochs: expected a non-negative integer, got ${showValue(numEpochs)}`);
   }
   const checkpointName = o.checkpointName ?? null;
   if (checkpointName !== null && (typeof checkpointName !== 'string' || checkpointName === '')) {
-    throw new TypeError(`checkpointName: expected a non-empty path prefix or null, got ${JSON.stringify(checkpointName)}`);
+    throw new TypeError(`checkpointName: expected a non-empty path prefix or null, got ${showValue(checkpointName)}`);
   }
   if (o.rng !== undefined && o.seed !== undefined) throw new RangeError('rng, seed: pass one of them, not both');
   if (o.rng !== undefined && !(o.rng instanceof RandomState)) throw new TypeError('rng: expected a RandomState');

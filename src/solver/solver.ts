@@ -1,6 +1,6 @@
 import ndarray from 'ndarray';
-import { ShapeError, shapeStr } from '../core/check';
-import { defaultRandomState } from '../core/random';
+import { assertFiniteRows, assertLabels, ShapeError, shapeStr } from '../core/check';
+import { defaultRandomState, RandomState } from '../core/random';
 import { copy, isContiguous, sizeOf, takeRows, type Tensor } from '../core/tensor';
 import type { OptimConfig } from '../optim';
 import { progressBar, type Progress } from '../util/progress';
@@ -59,7 +59,14 @@ function argmaxRows(scores: Tensor, where: string): Int32Array {
   return out;
 }
 
-function checkData(data: SolverData): void {
+/**
+ * Validates `data` before any training: shapes (labels match their images, validation rows
+ * shaped like training rows), finite values, and labels in range of the model's classes, which
+ * one forward pass of a single training row tells (it also proves the model takes rows of this
+ * shape). Without this, an all-NaN XVal still yields an "accuracy" (argmax of NaN scores picks
+ * class 0) and out-of-range yVal labels simply never match.
+ */
+function checkData(model: Model, data: SolverData): void {
   if (!data || typeof data !== 'object') throw new TypeError('data: expected { XTrain, yTrain, XVal, yVal }');
   for (const [X, y] of [['XTrain', 'yTrain'], ['XVal', 'yVal']] as const) {
     const Xa = data[X];
@@ -70,6 +77,23 @@ function checkData(data: SolverData): void {
     }
     if (Xa.shape[0] < 1) throw new ShapeError(`data.${X}: expected at least one example, got shape ${shapeStr(Xa.shape)}`);
   }
+  const row = data.XTrain.shape.slice(1);
+  const vrow = data.XVal.shape.slice(1);
+  if (vrow.length !== row.length || vrow.some((d, i) => d !== row[i])) {
+    throw new ShapeError(`data.XVal: expected examples of shape ${shapeStr(row)} like data.XTrain, got ${shapeStr(vrow)} (data.XVal ${shapeStr(data.XVal.shape)})`);
+  }
+  assertFiniteRows('data.XTrain', data.XTrain);
+  assertFiniteRows('data.XVal', data.XVal);
+  let scores: Tensor;
+  try {
+    scores = model.loss(rowBlock(data.XTrain, 0, 1)) as Tensor;
+  } catch (e) {
+    throw new ShapeError(`data.XTrain: the model cannot score examples of shape ${shapeStr(row)}: ${(e as Error).message}`);
+  }
+  argmaxRows(scores, 'model.loss(data.XTrain[0:1])');
+  const C = scores.shape[1];
+  assertLabels('data.yTrain', data.yTrain, C);
+  assertLabels('data.yVal', data.yVal, C);
 }
 
 function checkModel(model: Model): void {
@@ -134,8 +158,8 @@ export class Solver {
    */
   constructor(model: Model, data: SolverData, options: SolverOptions = {}) {
     checkModel(model);
-    checkData(data);
     this.options = resolveSolverOptions(options, defaultRandomState);
+    checkData(model, data);
     this.model = model;
     this.XTrain = data.XTrain;
     this.yTrain = data.yTrain;
@@ -186,13 +210,11 @@ export class Solver {
     }
     const t = this.iteration + 1;
     if (!Number.isFinite(res.loss)) {
-      const lr = Object.values(this.optimConfigs)[0]?.learningRate;
       throw new TrainingDivergedError(
         t,
         res.loss,
         `Solver: the loss became ${res.loss} at iteration ${t} / ${this.numIterations} (epoch ${this.epoch + 1} of ${this.options.numEpochs}); ` +
-          `training stopped, the model keeps the parameters of iteration ${t - 1}. ` +
-          `Try a smaller learning rate${lr !== undefined ? ` (optimConfig.learningRate is ${lr})` : ''} or weight scale.`,
+          `training stopped, the model keeps the parameters of iteration ${t - 1}. ${this.divergenceCause(XBatch, mask)}`,
       );
     }
     this.lossHistory.push(res.loss);
@@ -205,6 +227,28 @@ export class Solver {
     }
     this.iteration = t;
     return res.loss;
+  }
+
+  /**
+   * Why the loss stopped being finite, as far as can be told: non-finite data (changed since
+   * construction) or parameters are named first, since a smaller learning rate cannot fix them.
+   */
+  private divergenceCause(XBatch: Tensor, mask: ArrayLike<number>): string {
+    try {
+      assertFiniteRows('minibatch', XBatch);
+    } catch (e) {
+      const row = /in row (\d+)/.exec((e as Error).message);
+      return `The data is not finite: data.XTrain row ${row ? mask[Number(row[1])] : '?'} holds a NaN or infinite value (it was changed after the Solver checked it).`;
+    }
+    for (const [k, v] of Object.entries(this.model.params)) {
+      try {
+        assertFiniteRows(k, v);
+      } catch {
+        return `Parameter ${k} already holds non-finite values, so the update before this one overflowed or the model was given bad parameters; try a smaller learning rate or weight scale.`;
+      }
+    }
+    const lr = Object.values(this.optimConfigs)[0]?.learningRate;
+    return `Try a smaller learning rate${lr !== undefined ? ` (optimConfig.learningRate is ${lr})` : ''} or weight scale.`;
   }
 
   /**
@@ -336,6 +380,10 @@ export class Solver {
     return this;
   }
 
+  /**
+   * Checks everything in `ck` against the model and this solver, then applies it. Nothing is
+   * changed unless every check passes, so a bad checkpoint leaves the solver as it was.
+   */
   private apply(ck: SolverCheckpoint, file: string): void {
     const names = Object.keys(this.model.params);
     const saved = Object.keys(ck.params);
@@ -344,13 +392,43 @@ export class Solver {
     if (missing.length || extra.length) {
       throw new RangeError(`${file}: checkpoint parameters (${saved.join(', ')}) do not match the model's (${names.join(', ')})`);
     }
+    const sameShape = (what: string, a: Tensor, model: Tensor): void => {
+      const s = a.shape;
+      const m = model.shape;
+      if (s.length !== m.length || s.some((d, i) => d !== m[i])) throw new ShapeError(`${file}: checkpoint ${what} has shape ${shapeStr(s)}, the model's has ${shapeStr(m)}`);
+    };
     for (const k of names) {
-      const a = this.model.params[k].shape;
-      const b = ck.params[k].shape;
-      if (a.length !== b.length || a.some((d, i) => d !== b[i])) throw new ShapeError(`${file}: checkpoint parameter ${k} has shape ${shapeStr(b)}, the model's has ${shapeStr(a)}`);
+      const p = this.model.params[k];
+      sameShape(`parameter ${k}`, ck.params[k], p);
+      if (ck.bestParams[k]) sameShape(`best parameter ${k}`, ck.bestParams[k], p);
+      for (const [key, v] of Object.entries(ck.optimConfigs[k] ?? {})) {
+        if (v && typeof v === 'object' && Array.isArray((v as Tensor).shape)) sameShape(`optimizer state ${k}.${key}`, v as Tensor, p);
+      }
+    }
+    for (const [k, v] of [...Object.entries(ck.params), ...Object.entries(ck.bestParams)]) {
+      try {
+        assertFiniteRows(k, v);
+      } catch (e) {
+        throw new RangeError(`${file}: checkpoint parameter ${(e as Error).message}`);
+      }
     }
     const bufferNames = Object.keys(ck.buffers);
     if (bufferNames.length && !this.model.setBuffers) throw new TypeError(`${file}: checkpoint has model buffers (${bufferNames.join(', ')}) but the model has no setBuffers()`);
+    if (bufferNames.length && this.model.getBuffers) {
+      const own = this.model.getBuffers();
+      const ownNames = Object.keys(own);
+      if (ownNames.length !== bufferNames.length || ownNames.some((k) => !(k in ck.buffers))) {
+        throw new RangeError(`${file}: checkpoint buffers (${bufferNames.join(', ')}) do not match the model's (${ownNames.join(', ')})`);
+      }
+      for (const k of ownNames) sameShape(`buffer ${k}`, ck.buffers[k], own[k]);
+    }
+    if (ck.rngState) {
+      try {
+        new RandomState(0).setState(ck.rngState);
+      } catch (e) {
+        throw new RangeError(`${file}: checkpoint generator ${(e as Error).message}`);
+      }
+    }
     for (const k of names) this.model.params[k] = ck.params[k];
     if (bufferNames.length) this.model.setBuffers!(ck.buffers);
     this.bestParams = { ...ck.bestParams };

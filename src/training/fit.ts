@@ -6,7 +6,7 @@ import { softmaxLoss } from '../layers/losses';
 import { noGrad } from '../nn/gradMode';
 import type { Module } from '../nn/module';
 import { progressBar } from '../util/progress';
-import { keepPrevious, loadTrainingCheckpoint, saveTrainingCheckpoint, type TrainingProgress } from './checkpoint';
+import { checkpointDirOf, keepPrevious, loadTrainingCheckpoint, PREVIOUS_DIR, saveTrainingCheckpoint, type TrainingProgress } from './checkpoint';
 import type { DataLoader } from './dataLoader';
 import type { Scheduler } from './lrScheduler';
 import { OneCycleLR } from './oneCycleLR';
@@ -37,9 +37,12 @@ export interface FitOptions {
   loss?: LossFn;
   /** Seconds; once passed, the run stops cleanly after the epoch in progress. */
   timeBudget?: number;
-  /** Directory for `last.ckpt` (and `prev.ckpt`, the one before), written atomically after every epoch. */
+  /**
+   * Directory of the checkpoint written after every epoch: `model.safetensors` and
+   * `training.ckpt`, each written atomically, and `prev/` with the pair of the epoch before.
+   */
   checkpointDir?: string;
-  /** Continue from `checkpointDir/last.ckpt` (true) or from the given checkpoint file. */
+  /** Continue from the checkpoint in `checkpointDir` (true) or in the given directory (or its `training.ckpt`). */
   resume?: boolean | string;
   /** Progress bar on stderr (default: when stderr is a terminal). */
   progress?: boolean;
@@ -59,6 +62,8 @@ export interface EpochRecord {
   /** Training time of the epoch (without evaluation). */
   seconds: number;
   imagesPerSecond: number;
+  /** Time of the epoch's evaluation (0 without a test loader). */
+  testSeconds: number;
 }
 
 /** What {@link fit} returns. */
@@ -110,13 +115,20 @@ export function fit(model: Module, opts: FitOptions): FitResult {
   const lossFn = opts.loss ?? crossEntropyLoss;
   const perBatch = (opts.schedulerStep ?? (scheduler instanceof OneCycleLR ? 'batch' : 'epoch')) === 'batch';
   const loaders: Record<string, DataLoader> = test ? { train, test } : { train };
-  const last = opts.checkpointDir ? path.join(opts.checkpointDir, 'last.ckpt') : null;
+  const dir = opts.checkpointDir;
   let progress: TrainingProgress<EpochRecord> = { epoch: 0, history: [], bestTestAccuracy: null, seconds: 0 };
+  // The checkpoint in `dir` moves to `dir/prev` only when it belongs to this run (loaded or
+  // written by it): a checkpoint left by another run, or one refused, is never made "previous".
+  let dirHoldsThisRun = false;
   if (opts.resume) {
-    const file = typeof opts.resume === 'string' ? opts.resume : (last as string);
-    progress = loadTrainingCheckpoint<EpochRecord>(file, { model, optimizer, scheduler, loaders });
+    const from = typeof opts.resume === 'string' ? checkpointDirOf(opts.resume) : (dir as string);
+    progress = loadTrainingCheckpoint<EpochRecord>(from, { model, optimizer, scheduler, loaders });
+    dirHoldsThisRun = dir !== undefined && path.resolve(from) === path.resolve(dir);
   }
-  if (opts.checkpointDir) fs.mkdirSync(opts.checkpointDir, { recursive: true });
+  if (dir) {
+    fs.mkdirSync(dir, { recursive: true });
+    if (!opts.resume) fs.rmSync(path.join(dir, PREVIOUS_DIR), { recursive: true, force: true });
+  }
   const history = progress.history.slice();
   let best = progress.bestTestAccuracy;
   let seconds = progress.seconds;
@@ -153,7 +165,9 @@ export function fit(model: Module, opts: FitOptions): FitResult {
     seconds += trainSeconds;
     const lr = optimizer.lr;
     if (!perBatch && scheduler) scheduler.step();
+    const tEval = performance.now();
     const ev = test ? evaluate(model, test, lossFn) : null;
+    const testSeconds = test ? (performance.now() - tEval) / 1000 : 0;
     const record: EpochRecord = {
       epoch,
       trainLoss: seen ? lossSum / seen : NaN,
@@ -163,12 +177,14 @@ export function fit(model: Module, opts: FitOptions): FitResult {
       lr,
       seconds: trainSeconds,
       imagesPerSecond: trainSeconds > 0 ? seen / trainSeconds : 0,
+      testSeconds,
     };
     history.push(record);
     if (ev && (best === null || ev.accuracy > best)) best = ev.accuracy;
-    if (last) {
-      keepPrevious(last, path.join(opts.checkpointDir as string, 'prev.ckpt'));
-      saveTrainingCheckpoint(last, { model, optimizer, scheduler, loaders, progress: { epoch, history, bestTestAccuracy: best, seconds } });
+    if (dir) {
+      if (dirHoldsThisRun) keepPrevious(dir);
+      saveTrainingCheckpoint(dir, { model, optimizer, scheduler, loaders, progress: { epoch, history, bestTestAccuracy: best, seconds } });
+      dirHoldsThisRun = true;
     }
     opts.onEpoch?.(record);
     if (opts.timeBudget !== undefined && seconds >= opts.timeBudget && epoch < opts.epochs) {

@@ -20,3 +20,7 @@ export * from './transforms';
 export * from './dataLoader';
 export * from './checkpoint';
 export * from './fit';
+export * from './datasets';
+export * from './predict';
+export * from './runReport';
+export * from './trainRun';

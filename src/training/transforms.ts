@@ -41,30 +41,73 @@ export function randomCrop(size: number, padding = 0): Transform {
     const pw = W + 2 * padding;
     if (size > ph || size > pw) throw new RangeError(`randomCrop: size: expected at most the padded image size ${ph}×${pw}, got ${size}`);
     const out = bufferFor(cache, x, [N, C, size, size]);
-    const src = x.data;
-    const dst = out.data;
     for (let n = 0; n < N; n++) {
       const top = rng.randint(0, ph - size + 1) - padding;
       const left = rng.randint(0, pw - size + 1) - padding;
-      for (let c = 0; c < C; c++) {
-        const sBase = (n * C + c) * H * W;
-        const dBase = (n * C + c) * size * size;
-        // Columns j in [j0, j1) fall inside the image; the rest are padding.
-        const j0 = Math.max(0, -left);
-        const j1 = Math.min(size, W - left);
-        for (let i = 0; i < size; i++) {
-          const r = top + i;
-          const row = dBase + i * size;
-          if (r < 0 || r >= H || j1 <= j0) {
-            dst.fill(0, row, row + size);
-            continue;
-          }
-          for (let j = 0; j < j0; j++) dst[row + j] = 0;
-          const from = sBase + r * W + left;
-          for (let j = j0; j < j1; j++) dst[row + j] = src[from + j];
-          for (let j = j1; j < size; j++) dst[row + j] = 0;
-        }
+      copyWindow(x, out, n, top, left);
+    }
+    return out;
+  };
+}
+
+/**
+ * Copies the window of sample `n` of `x` whose top-left corner is (`top`, `left`) (negative or
+ * past the edge: zeros there) into sample `n` of `out`, whose height and width give its size.
+ */
+function copyWindow(x: Tensor, out: Tensor, n: number, top: number, left: number): void {
+  const [, C, H, W] = x.shape;
+  const [, , h, w] = out.shape;
+  const src = x.data;
+  const dst = out.data;
+  for (let c = 0; c < C; c++) {
+    const sBase = (n * C + c) * H * W;
+    const dBase = (n * C + c) * h * w;
+    // Columns j in [j0, j1) fall inside the image; the rest are padding.
+    const j0 = Math.max(0, -left);
+    const j1 = Math.min(w, W - left);
+    for (let i = 0; i < h; i++) {
+      const r = top + i;
+      const row = dBase + i * w;
+      if (r < 0 || r >= H || j1 <= j0) {
+        dst.fill(0, row, row + w);
+        continue;
       }
+      for (let j = 0; j < j0; j++) dst[row + j] = 0;
+      const from = sBase + r * W + left;
+      for (let j = j0; j < j1; j++) dst[row + j] = src[from + j];
+      for (let j = j1; j < w; j++) dst[row + j] = 0;
+    }
+  }
+}
+
+/**
+ * Zero-pads every side by `padding` (e.g. 28×28 Fashion-MNIST to the 32×32 the CIFAR models
+ * take; before normalisation, so the border is black as in the raw image). Draws nothing.
+ */
+export function pad(padding: number): Transform {
+  if (!Number.isInteger(padding) || padding < 0) throw new RangeError(`pad: padding: expected an integer >= 0, got ${padding}`);
+  const cache = { t: null as Tensor | null };
+  return (x) => {
+    const [N, C, H, W] = dims('pad', x);
+    if (padding === 0) return x;
+    const out = bufferFor(cache, x, [N, C, H + 2 * padding, W + 2 * padding]);
+    for (let n = 0; n < N; n++) copyWindow(x, out, n, -padding, -padding);
+    return out;
+  };
+}
+
+/** Repeats a one-channel batch into `channels` equal channels (grey images into RGB models). Draws nothing. */
+export function repeatChannels(channels: number): Transform {
+  if (!Number.isInteger(channels) || channels <= 0) throw new RangeError(`repeatChannels: channels: expected a positive integer, got ${channels}`);
+  const cache = { t: null as Tensor | null };
+  return (x) => {
+    const [N, C, H, W] = dims('repeatChannels', x);
+    if (C !== 1) throw new RangeError(`repeatChannels: expected a one-channel batch, got ${C} channels`);
+    const out = bufferFor(cache, x, [N, channels, H, W]);
+    const hw = H * W;
+    for (let n = 0; n < N; n++) {
+      const plane = x.data.subarray(n * hw, (n + 1) * hw);
+      for (let c = 0; c < channels; c++) out.data.set(plane, (n * channels + c) * hw);
     }
     return out;
   };

@@ -126,15 +126,19 @@ export function heatmapSpec(
   };
 }
 
-/** Bars per category (e.g. timings of the three distance versions). */
+/** Bars per category (e.g. timings of the three distance versions); on a log scale, values <= 0 cannot be drawn and are left out. */
 export function barSpec(bars: Array<{ label: string; value: number }>, opts: PlotOptions = {}): VegaLiteSpec {
+  const x = { field: 'label', type: 'nominal', title: opts.xLabel ?? '', sort: null };
+  const y = { field: 'value', type: 'quantitative', title: opts.yLabel ?? '' };
+  if (!opts.logY) return { ...base(opts), data: { values: bars }, mark: 'bar', encoding: { x, y: { ...y, scale: {} } } };
+  // A bar grows from 0, which a log scale cannot show: every bar would have zero height. On a
+  // log scale the bars grow instead from the power of ten below the smallest value.
+  const positive = bars.map((b) => b.value).filter((v) => v > 0 && Number.isFinite(v));
+  const floor = positive.length ? 10 ** Math.floor(Math.log10(Math.min(...positive))) : 1;
   return {
     ...base(opts),
-    data: { values: bars },
+    data: { values: bars.filter((b) => b.value > 0 && Number.isFinite(b.value)) },
     mark: 'bar',
-    encoding: {
-      x: { field: 'label', type: 'nominal', title: opts.xLabel ?? '', sort: null },
-      y: { field: 'value', type: 'quantitative', title: opts.yLabel ?? '', scale: opts.logY ? { type: 'log' } : {} },
-    },
+    encoding: { x, y: { ...y, scale: { type: 'log', domainMin: floor } }, y2: { datum: floor } },
   };
 }

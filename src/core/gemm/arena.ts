@@ -3,9 +3,17 @@ import { gemmWasmModule, wasmApi, type BlockFn, type BlockSFn, type RowsFn, type
 /** Which tile routine runs: the WebAssembly SIMD one, or the scalar JS one. */
 export type KernelKind = 'wasm' | 'js';
 
+/** A thread's wasm loops for one element type (see wasm.ts). */
+export interface TileFns {
+  block: BlockFn;
+  blockS: BlockSFn;
+  rows: RowsFn;
+}
+
 /**
- * The one Float64 work store that packed panels, the C workspace and per-thread scratch
- * live in, shared with the workers when SharedArrayBuffer exists.
+ * The one work store that packed panels, the C workspace and per-thread scratch live in,
+ * shared with the workers when SharedArrayBuffer exists. A float64 product or convolution
+ * views it as `F`, a float32 one as `F32` (offsets then count float32 elements).
  *
  * WHY one store: the wasm tile can only address its own linear memory, so for the wasm
  * kernel everything it touches must be inside that memory; the JS kernel uses the same
@@ -18,11 +26,19 @@ export interface Arena {
   /** Lives in a SharedArrayBuffer (usable by workers). */
   shared: boolean;
   F: Float64Array;
+  /** The same bytes as float32 elements (float32 products and convolutions). */
+  F32: Float32Array;
   /** This thread's wasm tile loops (packed / strided operands); null for the JS kernel. */
   block: BlockFn | null;
   blockS: BlockSFn | null;
   /** This thread's wasm strided row copy / add (convolution unfold and fold); null for the JS kernel. */
   rows: RowsFn | null;
+  /**
+   * This thread's float32 loops (mul + add), and the relaxed-SIMD FMA ones where the runtime
+   * has them; null for the JS kernel.
+   */
+  f32: TileFns | null;
+  f32fma: TileFns | null;
   /** The wasm memory and module (wasm kernel) — posted once to each worker. */
   memory: WasmMemory | null;
   module: WasmModule | null;
@@ -46,15 +62,24 @@ function makeWasmArena(): Arena | null {
     const block = instance.exports.block as BlockFn;
     const blockS = instance.exports.blockS as BlockSFn;
     const rows = instance.exports.rows as RowsFn;
-    return { kind: 'wasm', shared, F: new Float64Array(memory.buffer), block, blockS, rows, memory, module };
+    const ex = instance.exports as Record<string, unknown>;
+    const f32: TileFns = { block: ex.block32 as BlockFn, blockS: ex.blockS32 as BlockSFn, rows: ex.rows32 as RowsFn };
+    const f32fma: TileFns | null = typeof ex.block32f === 'function'
+      ? { block: ex.block32f as BlockFn, blockS: ex.blockS32f as BlockSFn, rows: ex.rows32 as RowsFn }
+      : null;
+    return {
+      kind: 'wasm', shared, F: new Float64Array(memory.buffer), F32: new Float32Array(memory.buffer),
+      block, blockS, rows, f32, f32fma, memory, module,
+    };
   } catch {
     return null;
   }
 }
 
 /**
- * The arena of `kind`, holding at least `elems` float64 elements; null when the wasm kernel
- * is unavailable here (no WebAssembly / SIMD) or `elems` exceeds its memory limit.
+ * The arena of `kind`, holding at least `elems` float64 elements (2·elems float32 ones);
+ * null when the wasm kernel is unavailable here (no WebAssembly / SIMD) or `elems` exceeds
+ * its memory limit.
  */
 export function getArena(kind: KernelKind, elems: number): Arena | null {
   const bytes = elems * 8;
@@ -69,16 +94,32 @@ export function getArena(kind: KernelKind, elems: number): Arena | null {
       arena.memory.grow(pages);
     }
     // The view goes stale when the memory grows (here or before): refresh it when needed.
-    if (arena.F.byteLength !== arena.memory.buffer.byteLength) arena.F = new Float64Array(arena.memory.buffer);
+    if (arena.F.byteLength !== arena.memory.buffer.byteLength) {
+      arena.F = new Float64Array(arena.memory.buffer);
+      arena.F32 = new Float32Array(arena.memory.buffer);
+    }
     return arena;
   }
   if (jsArena === null || jsArena.F.length < elems) {
     const shared = canShare();
     const size = Math.max(elems, jsArena === null ? 0 : jsArena.F.length * 2);
     const buf = shared ? new SharedArrayBuffer(size * 8) : new ArrayBuffer(size * 8);
-    jsArena = { kind: 'js', shared, F: new Float64Array(buf), block: null, blockS: null, rows: null, memory: null, module: null };
+    jsArena = {
+      kind: 'js', shared, F: new Float64Array(buf), F32: new Float32Array(buf),
+      block: null, blockS: null, rows: null, f32: null, f32fma: null, memory: null, module: null,
+    };
   }
   return jsArena;
+}
+
+/**
+ * This thread's loops for a job: float64, float32 (mul + add) or float32 FMA; all null for
+ * the JS kernel (or if the FMA loops are missing, which the driver never asks for then).
+ */
+export function arenaTiles(arena: Arena, f32: boolean, fma: boolean): { block: BlockFn | null; blockS: BlockSFn | null; rows: RowsFn | null } {
+  if (!f32) return { block: arena.block, blockS: arena.blockS, rows: arena.rows };
+  const t = fma ? arena.f32fma : arena.f32;
+  return t === null ? { block: null, blockS: null, rows: null } : t;
 }
 
 /** True when the WebAssembly SIMD kernel can run in this process. */

@@ -1,3 +1,4 @@
+import type { FloatArray } from '../dtype';
 import type { BlockFn, BlockSFn, RowsFn } from './wasm';
 import type { gemmBlock } from './kernel';
 
@@ -14,7 +15,10 @@ export interface WindowShape {
   outW: number;
 }
 
-/** Geometry and arena plumbing common to the fused convolution jobs (float64 element counts). */
+/**
+ * Geometry and arena plumbing common to the fused convolution jobs. Offsets and lengths
+ * count elements of the job's type: float64, or float32 when `f32`.
+ */
 export interface ConvJobBase extends WindowShape {
   /** Filters in all (w's first dimension). */
   F: number;
@@ -28,6 +32,16 @@ export interface ConvJobBase extends WindowShape {
   Fgp: number;
   /** Row stride of a P = outH·outW long row in the arena: ≥ ⌈P⌉₄, and rows not a multiple of 4 KiB apart. */
   ldP: number;
+  /**
+   * Output rows per block: a task unfolds and multiplies its sample block by block, blocks
+   * of `rowsPerBlock` output rows (rowsPerBlock·outW positions), so a thread's scratch stays
+   * small (about 1 MiB) whatever the image. Chosen from the geometry and dtype only (never
+   * from the thread count or the budget): the backward's dW sums its blocks in order, so the
+   * block size is part of its rounding.
+   */
+  rowsPerBlock: number;
+  /** Row stride of a block's rows (rowsPerBlock·outW long) in the scratch, padded like ldP. */
+  ldB: number;
   /** Samples in this chunk. */
   samples: number;
   /** Chunk's x: samples × dense (C, H, W). */
@@ -37,6 +51,10 @@ export interface ConvJobBase extends WindowShape {
   sLen: number;
   /** Use the WebAssembly tile loops (the thread's instance) rather than the scalar JS one. */
   wasm: boolean;
+  /** Float32 data, products and sums in float32 (the arena viewed as a Float32Array). */
+  f32: boolean;
+  /** Float32 wasm tiles with relaxed-SIMD FMA (only where the runtime validated them). */
+  fma: boolean;
   /** Arena of the JS kernel (a SharedArrayBuffer when threaded); null for wasm jobs. */
   buf: ArrayBufferLike | null;
   /**
@@ -54,7 +72,8 @@ export interface ConvJobBase extends WindowShape {
  * (chunk-relative) and channel group g:
  *   W̃_g    at wbOff + g·Fgp·Kp   (Fgp rows of Kp: the group's filters, bias in column K, zero elsewhere)
  *   out_n  at oOff  + n·F·P      (dense F rows of P)
- * Thread scratch: the unfolded input (Kp rows of ldP; row K all ones) then the product (Fgp rows of ldP).
+ * Thread scratch: a block's unfolded input (Kp rows of ldB; row K all ones) then its product
+ * (Fgp rows of ldB).
  */
 export interface ConvFwdJob extends ConvJobBase {
   kind: 'convFwd';
@@ -69,8 +88,8 @@ export interface ConvFwdJob extends ConvJobBase {
  *   Wᵀ_g     at wtOff + g·Kp·Fg               (Kp rows of Fg; rows ≥ K are zero)
  *   dW part  at pOff  + (n·groups + g)·Fgp·Kp (Fgp rows of Kp; column K holds Σ_p dout = db)
  *   dx_n     at dxOff + n·C·H·W
- * Thread scratch: the unfolded input (P rows of Kp; column K all ones) then the unfolded
- * gradient (Kp rows of ldP).
+ * Thread scratch: a block's unfolded input (rowsPerBlock·outW rows of Kp; column K all ones)
+ * then its unfolded gradient (Kp rows of ldB).
  */
 export interface ConvBwdJob extends ConvJobBase {
   kind: 'convBwd';
@@ -87,17 +106,19 @@ export function convJobTasks(job: ConvJobBase): number {
 
 /**
  * Runs (sample, group) tasks of a fused convolution job until none are left; every thread
- * (main and workers) calls it with its own wasm loops (`block`, `blockS`, `rows`; null for the
- * JS kernel, whose loops give the same bits). A task:
+ * (main and workers) calls it with its own wasm loops for the job's type (`block`, `blockS`,
+ * `rows`; null for the JS kernel, whose loops give the same bits — float32 FMA jobs aside).
+ * A task goes over its sample in blocks of output rows (see rowsPerBlock); per block:
  *
  * forward ({@link ConvFwdJob})
- *   1. unfolds x_n's group channels into Kp rows of P (row K all ones),
+ *   1. unfolds x_n's group channels into Kp rows of the block's positions (row K all ones),
  *   2. multiplies W̃_g (the filters, bias in column K) by them,
  *   3. copies the Fg output rows into out_n;
- * backward ({@link ConvBwdJob})
- *   1. unfolds x_n's group channels into P rows of Kp (column K all ones),
- *   2. dW part = dout_n,g (Fg × P) · patches — its column K is the task's db,
- *   3. dcols = Wᵀ_g (Kp × Fg) · dout_n,g (Kp × P),
+ * backward ({@link ConvBwdJob}), after zeroing dx_n's group channels
+ *   1. unfolds x_n's group channels into the block's positions as rows of Kp (column K all ones),
+ *   2. dW part (+)= dout_n,g[:, block] (Fg × Pb) · patches — its column K is the task's db,
+ *      blocks added in order,
+ *   3. dcols = Wᵀ_g (Kp × Fg) · dout_n,g[:, block] (Kp × Pb),
  *   4. folds dcols back onto dx_n (overlapping windows add up).
  * The products go through `gemmFn` (the GEMM task runner) on strided operands in place, so
  * the tile and its rounding are the matmul's.
@@ -107,27 +128,29 @@ export function convJobTasks(job: ConvJobBase): number {
  * the dW parts are per task, so the result does not depend on which thread ran what.
  */
 export function convTasks(
-  job: ConvFwdJob | ConvBwdJob, F: Float64Array, block: BlockFn | null, blockS: BlockSFn | null, rows: RowsFn | null, gemmFn: typeof gemmBlock,
+  job: ConvFwdJob | ConvBwdJob, F: FloatArray, block: BlockFn | null, blockS: BlockSFn | null, rows: RowsFn | null, gemmFn: typeof gemmBlock,
 ): void {
   const ctl = job.ctl;
   const fwd = job.kind === 'convFwd';
-  const { C, H, W, fh, fw, stride, pad, outH, outW, groups, Cg, Fg, Kp, Fgp, ldP } = job;
+  const { C, H, W, fh, fw, stride, pad, outH, outW, groups, Cg, Fg, Kp, Fgp, ldP, ldB } = job;
+  const eb = job.f32 ? 4 : 8;
   const P = outH * outW;
   const fk = fh * fw;
   const K = Cg * fk;
   const plane = H * W;
-  // Scratch: forward, the unfolded input (Kp × ldP) then the product (Fgp × ldP); backward,
-  // the patches (P × Kp) then dcols (Kp × ldP).
+  const R = job.rowsPerBlock;
+  const PbMax = Math.min(outH, R) * outW;
+  // Scratch: forward, the unfolded block (Kp × ldB) then the product (Fgp × ldB); backward,
+  // the patches (PbMax × Kp) then dcols (Kp × ldB).
   const colsOff = job.sOff + Atomics.add(ctl, 7, 1) * job.sLen;
-  const secondOff = colsOff + (fwd ? Kp * ldP : P * Kp);
-  // Unfolded layout: entry (r, oh, ow) at colsOff + r·rStep + (oh·outW + ow)·pStep.
-  const rStep = fwd ? ldP : 1;
+  const secondOff = colsOff + (fwd ? Kp * ldB : PbMax * Kp);
+  // Unfolded layout: entry (r, q) (q = a position within the block) at colsOff + r·rStep + q·pStep.
+  const rStep = fwd ? ldB : 1;
   const pStep = fwd ? 1 : Kp;
   /**
-   * Per unfolded row r = c·fk + ki·fw + kj, the block of output positions whose input lies
-   * inside the image — rows [oh0, oh1), columns [ow0, ow1) — as: the offset of its first input
-   * element within the sample's channels, the position index oh0·outW + ow0, the run length
-   * ow1 − ow0 and the run count oh1 − oh0 (0 when the block is empty).
+   * Per unfolded row r = c·fk + ki·fw + kj, the output positions whose input lies inside the
+   * image, rows [oh0, oh1) x columns [ow0, ow1) (oh1 = oh0 when there are none), as: the
+   * input offset of position (0, ow0) within the sample's channels, oh0, oh1, ow0, ow1.
    */
   let runs: Int32Array | null = null;
   const worker = job.worker === true;
@@ -148,8 +171,8 @@ export function convTasks(
     if (runs === null) {
       // Once per job, and only once this thread holds a task (a worker that picks up a
       // finished job must not write into the arena): the runs, and the unfolded entries that
-      // are the same for every task (zero padding, the all-ones row / column K).
-      runs = new Int32Array(4 * K);
+      // are the same for every block (zero rows / columns past K, the all-ones row / column K).
+      runs = new Int32Array(5 * K);
       for (let r = 0; r < K; r++) {
         const c = (r / fk) | 0;
         const ki = ((r - c * fk) / fw) | 0;
@@ -159,75 +182,100 @@ export function convTasks(
         const ow0 = Math.max(0, Math.ceil((pad - kj) / stride));
         const ow1 = Math.min(outW, Math.floor((W - 1 + pad - kj) / stride) + 1);
         const empty = oh1 <= oh0 || ow1 <= ow0;
-        runs[4 * r] = c * plane + (oh0 * stride - pad + ki) * W + (kj - pad) + ow0 * stride;
-        runs[4 * r + 1] = oh0 * outW + ow0;
-        runs[4 * r + 2] = empty ? 0 : ow1 - ow0;
-        runs[4 * r + 3] = empty ? 0 : oh1 - oh0;
+        runs[5 * r] = c * plane + (ki - pad) * W + (kj - pad) + ow0 * stride;
+        runs[5 * r + 1] = oh0;
+        runs[5 * r + 2] = empty ? oh0 : oh1;
+        runs[5 * r + 3] = ow0;
+        runs[5 * r + 4] = ow1;
       }
       F.fill(0, colsOff, secondOff);
-      for (let p = 0, e = colsOff + K * rStep; p < P; p++, e += pStep) F[e] = 1;
+      for (let q = 0, e = colsOff + K * rStep; q < PbMax; q++, e += pStep) F[e] = 1;
     }
     const xBase = job.xOff + (n * C + g * Cg) * plane;
+    const fj = job as ConvFwdJob;
+    const bj = job as ConvBwdJob;
+    const dBase = fwd ? 0 : bj.dOff + (n * job.F + g * Fg) * ldP;
+    const dxBase = fwd ? 0 : bj.dxOff + (n * C + g * Cg) * plane;
+    if (!fwd) F.fill(0, dxBase, dxBase + Cg * plane);
 
-    // Unfold: entry (r, oh, ow) = x[c, oh·stride − pad + ki, ow·stride − pad + kj], r = c·fk + ki·fw + kj.
-    for (let r = 0; r < K; r++) {
-      const len = runs[4 * r + 2];
-      const count = runs[4 * r + 3];
-      const src = xBase + runs[4 * r];
-      const dst = colsOff + r * rStep + runs[4 * r + 1] * pStep;
-      if (rows !== null) {
-        rows(dst * 8, src * 8, len, count, pStep * 8, stride * 8, outW * pStep * 8, stride * W * 8, 0);
+    for (let ohA = 0; ohA < outH; ohA += R) {
+      const ohB = Math.min(outH, ohA + R);
+      const Pb = (ohB - ohA) * outW;
+      const p0 = ohA * outW;
+      // Unfold: entry (r, q) = x[c, oh·stride − pad + ki, ow·stride − pad + kj] for position
+      // q = (oh − ohA)·outW + ow, r = c·fk + ki·fw + kj; zero where the window is in the padding.
+      for (let r = 0; r < K; r++) {
+        const ohS = Math.max(runs[5 * r + 1], ohA);
+        const ohE = Math.min(runs[5 * r + 2], ohB);
+        const ow0 = runs[5 * r + 3];
+        const ow1 = runs[5 * r + 4];
+        const rowBase = colsOff + r * rStep;
+        // Padding entries: block rows outside the run, where another block may have left
+        // data (top and bottom blocks differ from the middle ones), are zeroed every time.
+        // Columns outside [ow0, ow1) are the same for every block and never written: they
+        // keep the zeros of the job's first fill.
+        for (let oh = ohA; oh < ohB; oh++) {
+          if (oh >= ohS && oh < ohE) continue;
+          for (let ow = 0, e = rowBase + (oh - ohA) * outW * pStep; ow < outW; ow++, e += pStep) F[e] = 0;
+        }
+        if (ohE <= ohS) continue;
+        const len = ow1 - ow0;
+        const count = ohE - ohS;
+        const src = xBase + runs[5 * r] + ohS * stride * W;
+        const dst = rowBase + ((ohS - ohA) * outW + ow0) * pStep;
+        if (rows !== null) {
+          rows(dst * eb, src * eb, len, count, pStep * eb, stride * eb, outW * pStep * eb, stride * W * eb, 0);
+          continue;
+        }
+        for (let i = 0, d0 = dst, s0 = src; i < count; i++, d0 += outW * pStep, s0 += stride * W) {
+          for (let j = 0, d = d0, s = s0; j < len; j++, d += pStep, s += stride) F[d] = F[s];
+        }
+      }
+
+      if (fwd) {
+        // Product (Fgp × ldB) = W̃_g · unfolded block; columns past Pb are never read.
+        gemmFn({
+          aOff: fj.wbOff + g * Fgp * Kp, ars: Kp, acs: 1, aSlice: 0, aPanelK: 0, aPanel0: 4 * Kp,
+          bOff: colsOff, brs: ldB, bSlice: 0, bPanelK: 0, bPanel0: 4,
+          packed: false, slices: 1, kc: Kp, kcLast: Kp,
+          cOff: secondOff, cStep: 0, ldc: ldB, mp: Fgp >> 2, np: (Pb + 3) >> 2, mcP: Fgp >> 2, ncP: (Pb + 3) >> 2,
+          split: false, acc: false, stream: 0, unit: 1, colMajor: false,
+          wasm: job.wasm, f32: job.f32, fma: job.fma, buf: job.buf, ctl: null,
+        }, F, block, blockS);
+        const oBase = fj.oOff + (n * job.F + g * Fg) * P + p0;
+        for (let f = 0; f < Fg; f++) F.copyWithin(oBase + f * P, secondOff + f * ldB, secondOff + f * ldB + Pb);
         continue;
       }
-      for (let i = 0, d0 = dst, s0 = src; i < count; i++, d0 += outW * pStep, s0 += stride * W) {
-        for (let j = 0, d = d0, s = s0; j < len; j++, d += pStep, s += stride) F[d] = F[s];
-      }
-    }
-
-    if (fwd) {
-      const fj = job as ConvFwdJob;
-      // Product (Fgp × ldP) = W̃_g · unfolded; columns past P are never read.
+      // dW part (Fgp × Kp) (+)= dout_n,g[:, block] · patches; rows past Fg read the next rows (ignored).
       gemmFn({
-        aOff: fj.wbOff + g * Fgp * Kp, ars: Kp, acs: 1, aSlice: 0, aPanelK: 0, aPanel0: 4 * Kp,
-        bOff: colsOff, brs: ldP, bSlice: 0, bPanelK: 0, bPanel0: 4,
-        packed: false, slices: 1, kc: Kp, kcLast: Kp,
-        cOff: secondOff, cStep: 0, ldc: ldP, mp: Fgp >> 2, np: (P + 3) >> 2, mcP: Fgp >> 2, ncP: (P + 3) >> 2,
-        split: false, acc: false, stream: 0, unit: 1, colMajor: false,
-        wasm: job.wasm, buf: job.buf, ctl: null,
-      }, F, block, blockS);
-      const oBase = fj.oOff + (n * job.F + g * Fg) * P;
-      for (let f = 0; f < Fg; f++) F.copyWithin(oBase + f * P, secondOff + f * ldP, secondOff + f * ldP + P);
-    } else {
-      const bj = job as ConvBwdJob;
-      const dBase = bj.dOff + (n * job.F + g * Fg) * ldP;
-      // dW part (Fgp × Kp) = dout_n,g · patches; rows past Fg read the next rows (ignored).
-      gemmFn({
-        aOff: dBase, ars: ldP, acs: 1, aSlice: 0, aPanelK: 0, aPanel0: 4 * ldP,
+        aOff: dBase + p0, ars: ldP, acs: 1, aSlice: 0, aPanelK: 0, aPanel0: 4 * ldP,
         bOff: colsOff, brs: Kp, bSlice: 0, bPanelK: 0, bPanel0: 4,
-        packed: false, slices: 1, kc: P, kcLast: P,
+        packed: false, slices: 1, kc: Pb, kcLast: Pb,
         cOff: bj.pOff + t * Fgp * Kp, cStep: 0, ldc: Kp, mp: Fgp >> 2, np: Kp >> 2, mcP: Fgp >> 2, ncP: Kp >> 2,
-        split: false, acc: false, stream: 0, unit: 1, colMajor: false,
-        wasm: job.wasm, buf: job.buf, ctl: null,
+        split: false, acc: ohA > 0, stream: 0, unit: 1, colMajor: false,
+        wasm: job.wasm, f32: job.f32, fma: job.fma, buf: job.buf, ctl: null,
       }, F, block, blockS);
-      // dcols (Kp × ldP) = Wᵀ_g · dout_n,g; columns past P are never read.
+      // dcols (Kp × ldB) = Wᵀ_g · dout_n,g[:, block]; columns past Pb are never read.
       gemmFn({
         aOff: bj.wtOff + g * Kp * Fg, ars: Fg, acs: 1, aSlice: 0, aPanelK: 0, aPanel0: 4 * Fg,
-        bOff: dBase, brs: ldP, bSlice: 0, bPanelK: 0, bPanel0: 4,
+        bOff: dBase + p0, brs: ldP, bSlice: 0, bPanelK: 0, bPanel0: 4,
         packed: false, slices: 1, kc: Fg, kcLast: Fg,
-        cOff: secondOff, cStep: 0, ldc: ldP, mp: Kp >> 2, np: (P + 3) >> 2, mcP: Kp >> 2, ncP: (P + 3) >> 2,
+        cOff: secondOff, cStep: 0, ldc: ldB, mp: Kp >> 2, np: (Pb + 3) >> 2, mcP: Kp >> 2, ncP: (Pb + 3) >> 2,
         split: false, acc: false, stream: 0, unit: 1, colMajor: false,
-        wasm: job.wasm, buf: job.buf, ctl: null,
+        wasm: job.wasm, f32: job.f32, fma: job.fma, buf: job.buf, ctl: null,
       }, F, block, blockS);
       // Fold: the adjoint of the unfold, from dcols (k-major) onto dx_n's group channels.
-      const dxBase = bj.dxOff + (n * C + g * Cg) * plane;
-      F.fill(0, dxBase, dxBase + Cg * plane);
       for (let r = 0; r < K; r++) {
-        const len = runs[4 * r + 2];
-        const count = runs[4 * r + 3];
-        const dst = dxBase + runs[4 * r];
-        const src = secondOff + r * ldP + runs[4 * r + 1];
+        const ohS = Math.max(runs[5 * r + 1], ohA);
+        const ohE = Math.min(runs[5 * r + 2], ohB);
+        if (ohE <= ohS) continue;
+        const ow0 = runs[5 * r + 3];
+        const len = runs[5 * r + 4] - ow0;
+        const count = ohE - ohS;
+        const dst = dxBase + runs[5 * r] + ohS * stride * W;
+        const src = secondOff + r * ldB + (ohS - ohA) * outW + ow0;
         if (rows !== null) {
-          rows(dst * 8, src * 8, len, count, stride * 8, 8, stride * W * 8, outW * 8, 1);
+          rows(dst * eb, src * eb, len, count, stride * eb, eb, stride * W * eb, outW * eb, 1);
           continue;
         }
         for (let i = 0, d0 = dst, s0 = src; i < count; i++, d0 += stride * W, s0 += outW) {

@@ -1,7 +1,8 @@
 import type { FloatArray } from '../dtype';
-import { getArena, wasmAvailable, type Arena, type KernelKind } from './arena';
+import { arenaTiles, getArena, wasmAvailable, type Arena, type KernelKind } from './arena';
 import { gemmBlock, STREAM_COLS, STREAM_ROWS, STREAM_SLICES, type GemmJob } from './kernel';
 import { packPanels, type StridedView } from './pack';
+import { relaxedSimdAvailable } from './wasm';
 import { abandon, finishThreaded, WorkerFailure, workersUsable, publish, startThreaded, threadCount, type ThreadedRun } from './workers';
 
 /**
@@ -11,17 +12,20 @@ import { abandon, finishThreaded, WorkerFailure, workersUsable, publish, startTh
  * thread count) fixes the rounding of the result.
  */
 const KC = 256;
+/** The k-slice length, which fixes the rounding of a product (see {@link KC}). */
+export const GEMM_KC = KC;
 /** Task tile of C: a MC_BLK x KC block of A (256 KiB) stays in L2 while B slivers stream. */
 const MC_BLK = 128;
 const NC_BLK = 256;
 /**
- * Float64 elements the arena may hold: operand buffers, two C workspaces (the main thread
- * copies one chunk out while the next is computed in the other) and split-k partial blocks.
- * 56 MiB whatever the operands, e.g. a 49000 x 3073 data matrix; each step takes as many
- * k-slices as fit, so the workers rarely wait at a step's start.
+ * Elements the arena may hold: operand buffers, two C workspaces (the main thread copies one
+ * chunk out while the next is computed in the other) and split-k partial blocks. 56 MiB of
+ * float64 (28 MiB of float32: the plan counts elements, whatever their size) whatever the
+ * operands, e.g. a 49000 x 3073 data matrix; each step takes as many k-slices as fit, so the
+ * workers rarely wait at a step's start.
  */
 const TOTAL = 7 << 20;
-/** Float64 elements of one C workspace. */
+/** Elements of one C workspace. */
 const C_MAX = 1 << 20;
 /**
  * Split-k: when C (padded) has at most this many elements and k spans at least
@@ -76,6 +80,25 @@ export function gemmKernel(): KernelKind {
   return wasmAvailable() ? 'wasm' : 'js';
 }
 
+let fmaForced: boolean | null = null;
+
+/**
+ * Float32 products and convolutions use relaxed-SIMD FMA tiles (f32x4.relaxed_madd) when
+ * `on` and the runtime validates relaxed SIMD (node 22; node 20 only with
+ * --experimental-wasm-relaxed-simd); null restores the default, which is to use them
+ * wherever they exist. Off, the float32 wasm tile gives the JS tile's bits. Returns whether
+ * FMA is now in effect. Float64 never uses FMA (its bits stay the JS tile's).
+ */
+export function setGemmFma(on: boolean | null): boolean {
+  fmaForced = on;
+  return gemmFma();
+}
+
+/** True when float32 products run the relaxed-SIMD FMA tiles now. */
+export function gemmFma(): boolean {
+  return fmaForced !== false && gemmKernel() === 'wasm' && relaxedSimdAvailable();
+}
+
 /**
  * How an operand reaches the arena: packed into 4-wide panels, or copied as is — 'rows'
  * when op(X) is contiguous along k (A row-major), 'cols' when op(A) is contiguous along i
@@ -102,10 +125,13 @@ export interface GemmPlan {
 
 const ceil4 = (x: number) => (x + 3) & ~3;
 const floor4 = (x: number) => Math.max(4, Math.floor(x / 4) * 4);
-/** Leading dimension of a copy: whole tiles, and rows not 4 KiB apart (L1 set aliasing halves the tile's speed). */
-const padLd = (x: number) => {
+/**
+ * Leading dimension of a copy of `eb`-byte elements: whole tiles, and rows not a multiple of
+ * 512 bytes apart (L1 set aliasing halves the tile's speed).
+ */
+const padLd = (x: number, eb: number) => {
   const ld = ceil4(x);
-  return ld % 64 === 0 ? ld + 4 : ld;
+  return (ld * eb) % 512 === 0 ? ld + 4 : ld;
 };
 
 /**
@@ -157,12 +183,16 @@ export function planGemm(a: StridedView, bt: StridedView, m: number, n: number, 
 const clamp = (x: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, x));
 
 /**
- * C = op(A) · op(B), GotoBLAS order, as a sequence of steps. A step is a run of k-slices
- * of one chunk of C (split-k: of all of C): the main thread posts it to the workers first,
- * then fills its operands into the arena (packing into panels, or copying rows), publishing
- * each unit (slice, block of rows or of columns) as soon as it is in; the workers compute
- * the tiles whose data is ready meanwhile. Then the main thread copies the previous chunk
- * of C out of the other workspace into `out` (rounding, for float32) and takes the tiles
+ * C = op(A) · op(B), GotoBLAS order, as a sequence of steps. Float64 when any of A, B, C is
+ * float64 (float32 operands widened on the way in, C rounded once on the way out); float32
+ * throughout (float32 tiles, panels and C workspace) when all three are float32.
+ *
+ * A step is a run of k-slices of one chunk of C (split-k: of all of C): the main thread
+ * posts it to the workers first, then fills its operands into the arena (packing into
+ * panels, or copying rows), publishing each unit (slice, block of rows or of columns) as
+ * soon as it is in; the workers compute the tiles whose data is ready meanwhile. Then the
+ * main thread copies the previous chunk of C out of the other workspace into `out`
+ * (rounding a float64 C into a float32 out) and takes the tiles
  * that are left. Only the main thread can touch the caller's (unshared) arrays, so this
  * overlap is what keeps thin, memory-bound products (short k, or one tiny operand) from
  * running at the speed of one thread's copying.
@@ -175,16 +205,18 @@ export function gemm(a: StridedView, bt: StridedView, m: number, n: number, k: n
   let threads = threadCount();
   if (threads > 1 && (m * n * k < THREAD_MIN_WORK || (m * n < THREAD_MIN_TILES_AREA && !plan.split) || !workersUsable())) threads = 1;
   const kind = gemmKernel();
+  const f32 = a.data instanceof Float32Array && bt.data instanceof Float32Array && out.data instanceof Float32Array;
+  const fma = f32 && gemmFma();
   if (threads > 1) {
     try {
-      run(a, bt, m, n, k, out, plan, threads, kind);
+      run(a, bt, m, n, k, out, plan, threads, kind, f32, fma);
       return;
     } catch (e) {
       if (!(e instanceof WorkerFailure)) throw e;
       // The pool is now retired; the whole product is recomputed on this thread.
     }
   }
-  run(a, bt, m, n, k, out, plan, 1, kind);
+  run(a, bt, m, n, k, out, plan, 1, kind, f32, fma);
 }
 
 /** A chunk of C: rows [ic, ic + mc) x columns [jc, jc + nc), in workspace `ws` (0 or 1). */
@@ -196,7 +228,11 @@ interface Chunk {
   ws: number;
 }
 
-function run(a: StridedView, bt: StridedView, m: number, n: number, k: number, out: OutView, plan: GemmPlan, threads: number, kind: KernelKind): void {
+function run(
+  a: StridedView, bt: StridedView, m: number, n: number, k: number, out: OutView, plan: GemmPlan, threads: number, kind: KernelKind,
+  f32: boolean, fma: boolean,
+): void {
+  const eb = f32 ? 4 : 8;
   const { split, aMode, bMode, stream } = plan;
   const per = plan.slicesPerStep;
   const kSlices = Math.ceil(k / KC);
@@ -204,8 +240,8 @@ function run(a: StridedView, bt: StridedView, m: number, n: number, k: number, o
   const mPadMax = ceil4(plan.mc);
   const nPadMax = ceil4(plan.nc);
   // Leading dimensions of copied operands (packed ones do not use them).
-  const ldA = aMode === 'rows' ? padLd(kStep) : padLd(mPadMax);
-  const ldB = padLd(nPadMax);
+  const ldA = aMode === 'rows' ? padLd(kStep, eb) : padLd(mPadMax, eb);
+  const ldB = padLd(nPadMax, eb);
   // Packed slices sit KC·panels apart; only the product's last slice may be shorter.
   const aLen = aMode === 'pack' ? mPadMax * kStep : aMode === 'rows' ? mPadMax * ldA : kStep * ldA;
   const bLen = bMode === 'pack' ? nPadMax * kStep : kStep * ldB;
@@ -215,10 +251,15 @@ function run(a: StridedView, bt: StridedView, m: number, n: number, k: number, o
   const cOffs = [aLen + bLen, aLen + bLen + cLen];
   const pOff = aLen + bLen + 2 * cLen;
   const need = pOff + (split ? per * cLen : 0);
-  const arena: Arena | null = getArena(kind, need) ?? getArena('js', need);
+  // getArena counts float64 elements.
+  const need64 = f32 ? Math.ceil(need / 2) : need;
+  const arena: Arena | null = getArena(kind, need64) ?? getArena('js', need64);
   if (arena === null) throw new Error('matmul: no work memory available');
   if (threads > 1 && !arena.shared) threads = 1;
-  const F = arena.F;
+  // A float32 FMA job needs the wasm tiles on every thread (the JS tile has no FMA).
+  if (arena.kind !== 'wasm') fma = false;
+  const F: FloatArray = f32 ? arena.F32 : arena.F;
+  const tiles = arenaTiles(arena, f32, fma);
 
   /** Fills rows [r0, r1) of op(A) (chunk-relative, r0 a multiple of 4) for slices [s0, s1) of a step starting at slice sBase. */
   const fillA = (ch: Chunk, r0: number, r1: number, sBase: number, s0: number, s1: number): void => {
@@ -312,6 +353,7 @@ function run(a: StridedView, bt: StridedView, m: number, n: number, k: number, o
           stream, unit,
           colMajor: stream === STREAM_COLS,
           wasm: arena.kind === 'wasm', buf: arena.kind === 'wasm' ? null : F.buffer, ctl: null,
+          f32, fma,
         };
         const threaded: ThreadedRun | null = threads > 1 ? startThreaded(job, threads, arena) : null;
         try {
@@ -350,8 +392,11 @@ function run(a: StridedView, bt: StridedView, m: number, n: number, k: number, o
           throw e;
         }
         if (threaded !== null) finishThreaded(threaded);
-        else gemmBlock(job, F, arena.block, arena.blockS);
-        if (split) reducePartials(F, pOff, mPad * nPad, slices, cOff, s0 > 0);
+        else gemmBlock(job, F, tiles.block, tiles.blockS);
+        if (split) {
+          if (f32) reducePartials32(F as Float32Array, pOff, mPad * nPad, slices, cOff, s0 > 0);
+          else reducePartials(F as Float64Array, pOff, mPad * nPad, slices, cOff, s0 > 0);
+        }
       }
       pending = ch;
     }
@@ -360,11 +405,12 @@ function run(a: StridedView, bt: StridedView, m: number, n: number, k: number, o
 }
 
 /**
- * Copies `len` consecutive elements of `src` from `so` into F at `d` (widening float32).
- * TypedArray.set also for float32: it widens 4x faster than a JS loop (measured 1.0 against
- * 4.0 ms for 1.6M elements; V8's float32 load + float64 store loop runs at ~0.4 G/s).
+ * Copies `len` consecutive elements of `src` from `so` into F at `d` (widening float32 into
+ * a float64 arena). TypedArray.set also for float32: it widens 4x faster than a JS loop
+ * (measured 1.0 against 4.0 ms for 1.6M elements; V8's float32 load + float64 store loop
+ * runs at ~0.4 G/s), and between equal types it is a memcpy.
  */
-function copyRun(src: FloatArray, so: number, len: number, F: Float64Array, d: number): void {
+function copyRun(src: FloatArray, so: number, len: number, F: FloatArray, d: number): void {
   if (len >= 32) {
     F.set(src.subarray(so, so + len), d);
     return;
@@ -390,12 +436,26 @@ function reducePartials(F: Float64Array, pOff: number, len: number, slices: numb
   }
 }
 
-/** Copies a chunk of C from its padded workspace into `out` (rounding for float32). */
-function copyOut(F: Float64Array, cOff: number, ch: Chunk, out: OutView): void {
+/** The float32 {@link reducePartials}: every add rounded to float32, as the float32 tile's C += s. */
+function reducePartials32(F: Float32Array, pOff: number, len: number, slices: number, cOff: number, acc: boolean): void {
+  const fr = Math.fround;
+  for (let e = 0; e < len; e++) {
+    let p = pOff + e;
+    let v = acc ? fr(F[cOff + e] + F[p]) : F[p];
+    for (let s = 1; s < slices; s++) {
+      p += len;
+      v = fr(v + F[p]);
+    }
+    F[cOff + e] = v;
+  }
+}
+
+/** Copies a chunk of C from its padded workspace into `out` (rounding a float64 C for a float32 out). */
+function copyOut(F: FloatArray, cOff: number, ch: Chunk, out: OutView): void {
   const { data, off, rs, cs } = out;
   const ldc = ceil4(ch.nc);
   const nc = ch.nc;
-  if (cs === 1 && data instanceof Float64Array && nc >= 32) {
+  if (cs === 1 && (data instanceof Float64Array) === (F instanceof Float64Array) && nc >= 32) {
     for (let i = 0; i < ch.mc; i++) {
       const src = cOff + i * ldc;
       data.set(F.subarray(src, src + nc), off + (ch.ic + i) * rs + ch.jc);

@@ -1,3 +1,4 @@
+import type { FloatArray } from '../dtype';
 import type { BlockFn, BlockSFn } from './wasm';
 
 /** How the main thread hands over a job's operands while the workers already compute. */
@@ -11,8 +12,9 @@ export const STREAM_COLS = 3;
 
 /**
  * One step of a product: `slices` k-slices of one chunk of C, described by offsets into the
- * arena (one Float64 store that the main thread and the workers share). Sent to the workers
- * as is (structured clone). All offsets and strides count float64 elements.
+ * arena (one store that the main thread and the workers share). Sent to the workers as is
+ * (structured clone). All offsets and strides count elements of the job's type: float64, or
+ * float32 when `f32` (the arena viewed as a Float32Array).
  *
  * Operands. Element (i, p) of the tile rows of op(A) for slice s and A panel ip (4 rows) is
  * at aOff + s·aSlice + ip·(aPanelK·kc_s + aPanel0) + r·ars + p·acs (r < 4, p < kc_s), and the
@@ -63,6 +65,10 @@ export interface GemmJob {
   colMajor: boolean;
   /** Use the WebAssembly tile loops (the thread's instance) rather than the scalar JS one. */
   wasm: boolean;
+  /** Float32 operands and C: products and sums in float32 (offsets count float32 elements). */
+  f32: boolean;
+  /** Float32 wasm tiles with relaxed-SIMD FMA (only set where the runtime validated them). */
+  fma: boolean;
   /** Arena of the JS kernel (a SharedArrayBuffer when threaded); null for wasm jobs. */
   buf: ArrayBufferLike | null;
   /**
@@ -104,8 +110,11 @@ export function jobTasks(job: GemmJob): number {
  * local doubles (V8 keeps them in xmm registers): 8 loads for 32 flops per k step. The wasm
  * tile does the same arithmetic two lanes at a time. Both are float64 throughout and
  * perform the same operations in the same order, so their results are bit-identical.
+ * Float32 jobs (`f32`) run the float32 tiles: `F` is then the arena's Float32Array view and
+ * `block` / `blockS` the thread's float32 loops; the JS float32 tile rounds every step to
+ * float32 and matches the wasm one bit for bit unless the job uses FMA (`fma`).
  */
-export function gemmBlock(job: GemmJob, F: Float64Array, block: BlockFn | null, blockS: BlockSFn | null): void {
+export function gemmBlock(job: GemmJob, F: FloatArray, block: BlockFn | null, blockS: BlockSFn | null): void {
   const ldc = job.ldc;
   const ctl = job.ctl;
   const mcP = job.mcP;
@@ -121,6 +130,8 @@ export function gemmBlock(job: GemmJob, F: Float64Array, block: BlockFn | null, 
   const acs = job.acs;
   const brs = job.brs;
   const useWasm = job.packed ? block !== null : blockS !== null;
+  const eb = job.f32 ? 4 : 8;
+  const f32 = job.f32;
   let seq = 0;
   for (;;) {
     const t = ctl === null ? seq++ : Atomics.add(ctl, 0, 1);
@@ -168,8 +179,63 @@ export function gemmBlock(job: GemmJob, F: Float64Array, block: BlockFn | null, 
       const cBase = job.cOff + (split ? s * job.cStep : 0) + ip0 * 4 * ldc + jp0 * 4;
       const accFlag = split ? 0 : job.acc || s > 0 ? 1 : 0;
       if (useWasm) {
-        if (job.packed) (block as BlockFn)(aBase * 8, bBase * 8, kc, cBase * 8, ldc * 8, accFlag, ip1 - ip0, jp1 - jp0);
-        else (blockS as BlockSFn)(aBase * 8, bBase * 8, kc, cBase * 8, ldc * 8, accFlag, ip1 - ip0, jp1 - jp0, ars * 8, acs * 8, brs * 8, aPanel * 8, bPanel * 8);
+        if (job.packed) (block as BlockFn)(aBase * eb, bBase * eb, kc, cBase * eb, ldc * eb, accFlag, ip1 - ip0, jp1 - jp0);
+        else (blockS as BlockSFn)(aBase * eb, bBase * eb, kc, cBase * eb, ldc * eb, accFlag, ip1 - ip0, jp1 - jp0, ars * eb, acs * eb, brs * eb, aPanel * eb, bPanel * eb);
+        continue;
+      }
+      if (f32) {
+        // The float32 tile: every product and sum rounded to float32 (Math.fround), as the
+        // wasm f32x4 lanes do, so both give the same bits. The store into the Float32Array
+        // rounds C + s. Kept apart from the float64 loop so that one stays free of branches.
+        const fr = Math.fround;
+        for (let jp = jp0; jp < jp1; jp++) {
+          const bj = bBase + (jp - jp0) * bPanel;
+          for (let ip = ip0; ip < ip1; ip++) {
+            let a0 = aBase + (ip - ip0) * aPanel;
+            let a1 = a0 + ars;
+            let a2 = a1 + ars;
+            let a3 = a2 + ars;
+            let b = bj;
+            let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+            let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+            let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+            let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+            for (let p = 0; p < kc; p++) {
+              const b0v = F[b];
+              const b1v = F[b + 1];
+              const b2v = F[b + 2];
+              const b3v = F[b + 3];
+              const a0v = F[a0];
+              c00 = fr(c00 + fr(a0v * b0v)); c01 = fr(c01 + fr(a0v * b1v)); c02 = fr(c02 + fr(a0v * b2v)); c03 = fr(c03 + fr(a0v * b3v));
+              const a1v = F[a1];
+              c10 = fr(c10 + fr(a1v * b0v)); c11 = fr(c11 + fr(a1v * b1v)); c12 = fr(c12 + fr(a1v * b2v)); c13 = fr(c13 + fr(a1v * b3v));
+              const a2v = F[a2];
+              c20 = fr(c20 + fr(a2v * b0v)); c21 = fr(c21 + fr(a2v * b1v)); c22 = fr(c22 + fr(a2v * b2v)); c23 = fr(c23 + fr(a2v * b3v));
+              const a3v = F[a3];
+              c30 = fr(c30 + fr(a3v * b0v)); c31 = fr(c31 + fr(a3v * b1v)); c32 = fr(c32 + fr(a3v * b2v)); c33 = fr(c33 + fr(a3v * b3v));
+              a0 += acs;
+              a1 += acs;
+              a2 += acs;
+              a3 += acs;
+              b += brs;
+            }
+            const o = cBase + (ip - ip0) * 4 * ldc + (jp - jp0) * 4;
+            const o1 = o + ldc;
+            const o2 = o1 + ldc;
+            const o3 = o2 + ldc;
+            if (accFlag === 1) {
+              F[o] += c00; F[o + 1] += c01; F[o + 2] += c02; F[o + 3] += c03;
+              F[o1] += c10; F[o1 + 1] += c11; F[o1 + 2] += c12; F[o1 + 3] += c13;
+              F[o2] += c20; F[o2 + 1] += c21; F[o2 + 2] += c22; F[o2 + 3] += c23;
+              F[o3] += c30; F[o3 + 1] += c31; F[o3 + 2] += c32; F[o3 + 3] += c33;
+            } else {
+              F[o] = c00; F[o + 1] = c01; F[o + 2] = c02; F[o + 3] = c03;
+              F[o1] = c10; F[o1 + 1] = c11; F[o1 + 2] = c12; F[o1 + 3] = c13;
+              F[o2] = c20; F[o2 + 1] = c21; F[o2 + 2] = c22; F[o2 + 3] = c23;
+              F[o3] = c30; F[o3 + 1] = c31; F[o3 + 2] = c32; F[o3 + 3] = c33;
+            }
+          }
+        }
         continue;
       }
       for (let jp = jp0; jp < jp1; jp++) {

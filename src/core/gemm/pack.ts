@@ -19,20 +19,21 @@ export interface StridedView {
  *
  * op(A) is packed with r = row i and c = k index p. op(B) is packed through its transpose
  * (r = column j, c = p), which yields exactly the [panel][p][4 columns] order the kernel
- * reads. Float32 sources are widened to float64 here, once, instead of in the hot loop.
+ * reads. Float32 sources are widened to float64 here (for a float64 product), once, instead
+ * of in the hot loop; a float32 product packs into the arena's float32 view as is.
  *
  * The source is read along its contiguous direction: when c is the short stride (A, or a
  * transposed B) each panel walks 4 rows side by side; when r is (a plain B, a transposed A
  * such as Xᵀ of a data matrix) the loop goes 4 columns at a time and sweeps r, so every
  * cache line read is used at once instead of half of it being fetched again a panel later.
  */
-export function packPanels(v: StridedView, r0: number, rows: number, c0: number, cols: number, dst: Float64Array, dstOff: number): void {
+export function packPanels(v: StridedView, r0: number, rows: number, c0: number, cols: number, dst: FloatArray, dstOff: number): void {
   if (Math.abs(v.rs) < Math.abs(v.cs)) packAcross(v, r0, rows, c0, cols, dst, dstOff);
   else packAlong(v, r0, rows, c0, cols, dst, dstOff);
 }
 
 /** Panel by panel, c inner: for sources whose c stride is the short one. */
-function packAlong(v: StridedView, r0: number, rows: number, c0: number, cols: number, dst: Float64Array, dstOff: number): void {
+function packAlong(v: StridedView, r0: number, rows: number, c0: number, cols: number, dst: FloatArray, dstOff: number): void {
   const { data, rs, cs } = v;
   const full = rows >> 2;
   let d = dstOff;
@@ -51,7 +52,7 @@ function packAlong(v: StridedView, r0: number, rows: number, c0: number, cols: n
 }
 
 /** Four columns at a time across all panels: for sources whose r stride is the short one. */
-function packAcross(v: StridedView, r0: number, rows: number, c0: number, cols: number, dst: Float64Array, dstOff: number): void {
+function packAcross(v: StridedView, r0: number, rows: number, c0: number, cols: number, dst: FloatArray, dstOff: number): void {
   const { data, rs, cs } = v;
   const full = rows >> 2;
   const pstride = cols * 4;
@@ -85,7 +86,7 @@ function packAcross(v: StridedView, r0: number, rows: number, c0: number, cols: 
 }
 
 /** The last, partly filled panel (rows not a multiple of 4), zero padded. */
-function packRest(v: StridedView, r0: number, rows: number, c0: number, cols: number, dst: Float64Array, dstOff: number): void {
+function packRest(v: StridedView, r0: number, rows: number, c0: number, cols: number, dst: FloatArray, dstOff: number): void {
   const full = rows >> 2;
   const rest = rows - full * 4;
   if (rest === 0) return;

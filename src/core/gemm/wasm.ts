@@ -18,6 +18,15 @@
  *
  * A second export, `blockS`, runs the same tiles over operands copied in their own layout
  * (see blockFunc): A rows at any strides, B rows of 4 contiguous columns at any row stride.
+ *
+ * Float32 operands have their own tiles (`block32`, `blockS32`; see block32Func): the same
+ * contracts on 4-byte elements, products and sums in float32 (as numpy's and PyTorch's
+ * sgemm), f32x4 lanes, and 4x8 tiles (two B panels at once) so the 8 accumulators hold twice
+ * the flops of the float64 tile's. Without relaxed SIMD each step is a float32 multiply then
+ * a float32 add, which the scalar JS tile reproduces bit for bit with Math.fround (an f32
+ * operation computed in float64 and rounded to float32 is the f32 operation: 53 ≥ 2·24 + 2).
+ * Where relaxed SIMD validates, `block32f` / `blockS32f` use f32x4.relaxed_madd instead
+ * (one rounding per step on FMA hardware); those bits are the machine's, not the JS tile's.
  */
 
 // --- a minimal assembler: just the encodings this module needs ---
@@ -39,7 +48,20 @@ const V128 = 0x7b;
 const localGet = (i: number) => [0x20, ...uleb(i)];
 const localSet = (i: number) => [0x21, ...uleb(i)];
 const localTee = (i: number) => [0x22, ...uleb(i)];
-const i32Const = (v: number) => [0x41, ...uleb(v)]; // only small non-negative constants (< 64)
+/** i32.const with its signed LEB128 immediate (non-negative values here). */
+const i32Const = (v: number) => {
+  const out: number[] = [];
+  for (;;) {
+    const b = v & 0x7f;
+    v >>= 7;
+    // Done once the rest is zero and the sign bit of this byte is clear.
+    if (v === 0 && (b & 0x40) === 0) {
+      out.push(b);
+      return [0x41, ...out];
+    }
+    out.push(b | 0x80);
+  }
+};
 const I32_ADD = [0x6a];
 const I32_SUB = [0x6b];
 const I32_SHL = [0x74];
@@ -166,28 +188,165 @@ function blockFunc(strided: boolean): number[] {
   return [...vec([[...uleb(nI32), I32], [...uleb(11), V128]]), ...body];
 }
 
+const I32_LT_U = [0x49];
+const BR = (depth: number) => [0x0c, ...uleb(depth)];
+const v128Load32Splat = (offset: number) => simd(0x09, 2, ...uleb(offset));
+const F32X4_ADD = simd(0xe4);
+const F32X4_MUL = simd(0xe6);
+/** Relaxed SIMD: a·b + c, fused or not as the hardware does it (one rounding with FMA). */
+const F32X4_RELAXED_MADD = simd(0x105);
+
+/** Local indices of the float32 tile (see {@link tile32Body}). */
+interface Tile32Locals {
+  ap: number; bp: number; bq: number; kc: number; cp: number; ldc: number; acc: number;
+  strided: { a1: number; a2: number; a3: number; acs: number; brs: number } | null;
+  /** First of 8 consecutive v128 accumulators (row i, B panel h at first + 2i + h). */
+  acc0: number;
+  b0: number; b1: number; a: number; row: number;
+}
+
+/**
+ * One float32 tile of 4 rows by 4·halves columns: C(cp, ldc) (+)= Ap · [Bp | Bq] over kc,
+ * with B panel 0 at bp and (halves = 2) panel 1 at bq. Each row of a 4-column panel is one
+ * f32x4, so the 4x8 tile keeps 8 accumulators, as the float64 4x4 tile does with f64x2:
+ * the same instruction count for twice the flops. Every element still sees s += a·b in p
+ * order from 0 (fma: s = fma(a, b, s)), whichever tile width computes it. Destroys ap, bp,
+ * bq, kc and the accumulators.
+ */
+function tile32Body(L: Tile32Locals, halves: 1 | 2, fma: boolean): number[] {
+  const accL = (i: number, h: number) => L.acc0 + i * 2 + h;
+  const body: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    for (let h = 0; h < halves; h++) body.push(...simd(0x0c, ...new Array<number>(16).fill(0)), ...localSet(accL(i, h)));
+  }
+  const S = L.strided;
+  const rowPtr = S === null ? [L.ap, L.ap, L.ap, L.ap] : [L.ap, S.a1, S.a2, S.a3];
+  const bPtrs = halves === 2 ? [L.bp, L.bq] : [L.bp];
+  /** One k step. */
+  const step = (): number[] => {
+    const b: number[] = [...localGet(L.bp), ...v128Load(0), ...localSet(L.b0)];
+    if (halves === 2) b.push(...localGet(L.bq), ...v128Load(0), ...localSet(L.b1));
+    for (let i = 0; i < 4; i++) {
+      b.push(...localGet(rowPtr[i]), ...v128Load32Splat(S === null ? 4 * i : 0), ...localSet(L.a));
+      for (let h = 0; h < halves; h++) {
+        const bv = h === 0 ? L.b0 : L.b1;
+        if (fma) b.push(...localGet(L.a), ...localGet(bv), ...localGet(accL(i, h)), ...F32X4_RELAXED_MADD, ...localSet(accL(i, h)));
+        else b.push(...localGet(accL(i, h)), ...localGet(L.a), ...localGet(bv), ...F32X4_MUL, ...F32X4_ADD, ...localSet(accL(i, h)));
+      }
+    }
+    return b;
+  };
+  /** Moves the pointers one k step on. */
+  const advance = (): number[] => {
+    const b: number[] = [];
+    if (S === null) {
+      for (const r of [L.ap, ...bPtrs]) b.push(...localGet(r), ...i32Const(16), ...I32_ADD, ...localSet(r));
+    } else {
+      for (const r of rowPtr) b.push(...localGet(r), ...localGet(S.acs), ...I32_ADD, ...localSet(r));
+      for (const r of bPtrs) b.push(...localGet(r), ...localGet(S.brs), ...I32_ADD, ...localSet(r));
+    }
+    return b;
+  };
+  // One step per iteration: unrolled by 2, 4 or 8 (constant offsets) it measured 30-65%
+  // slower here (41 against 29 GFLOP/s per core at 4), V8 spilling accumulators.
+  body.push(...BLOCK, ...localGet(L.kc), ...I32_EQZ, ...brIf(0), ...LOOP);
+  body.push(...step(), ...advance());
+  body.push(...localGet(L.kc), ...i32Const(1), ...I32_SUB, ...localTee(L.kc), ...brIf(0));
+  body.push(...END, ...END);
+  const stores = (add: boolean): number[] => {
+    const s: number[] = [...localGet(L.cp), ...localSet(L.row)];
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) s.push(...localGet(L.row), ...localGet(L.ldc), ...I32_ADD, ...localSet(L.row));
+      for (let h = 0; h < halves; h++) {
+        s.push(...localGet(L.row));
+        if (add) s.push(...localGet(L.row), ...v128Load(16 * h), ...localGet(accL(i, h)), ...F32X4_ADD);
+        else s.push(...localGet(accL(i, h)));
+        s.push(...v128Store(16 * h));
+      }
+    }
+    return s;
+  };
+  body.push(...localGet(L.acc), ...IF, ...stores(true), ...ELSE, ...stores(false), ...END);
+  return body;
+}
+
+/**
+ * The float32 loop over tiles, with the parameters of {@link blockFunc} (addresses in bytes;
+ * packed panels are kc·16 bytes apart). B panels go two at a time (4x8 tiles), an odd last
+ * one alone (4x4), A panels inner.
+ */
+function block32Func(strided: boolean, fma: boolean): number[] {
+  const AP = 0, BP = 1, KC = 2, CP = 3, LDC = 4, ACC = 5, MP = 6, NP = 7;
+  const ARS = 8, ACS = 9, BRS = 10, APS = 11, BPS = 12;
+  const P = strided ? 13 : 8;
+  const PA = P, PB = P + 1, STEP = P + 2, A = P + 3, B = P + 4, BQ = P + 5, C = P + 6, IP = P + 7, K = P + 8, AT = P + 9, ROW = P + 10;
+  const A1 = P + 11, A2 = P + 12, A3 = P + 13;
+  const nI32 = 14;
+  const V0 = P + nI32;
+  const L: Tile32Locals = {
+    ap: AT, bp: B, bq: BQ, kc: K, cp: C, ldc: LDC, acc: ACC, acc0: V0, b0: V0 + 8, b1: V0 + 9, a: V0 + 10, row: ROW,
+    strided: strided ? { a1: A1, a2: A2, a3: A3, acs: ACS, brs: BRS } : null,
+  };
+  const ipLoop = (halves: 1 | 2): number[] => {
+    const b: number[] = [...localGet(AP), ...localSet(A), ...localGet(CP), ...localSet(C), ...localGet(MP), ...localSet(IP)];
+    b.push(...LOOP);
+    b.push(...localGet(BP), ...localTee(B), ...localGet(PB), ...I32_ADD, ...localSet(BQ), ...localGet(KC), ...localSet(K));
+    b.push(...localGet(A), ...localSet(AT));
+    if (strided) {
+      b.push(...localGet(A), ...localGet(ARS), ...I32_ADD, ...localTee(A1));
+      b.push(...localGet(ARS), ...I32_ADD, ...localTee(A2));
+      b.push(...localGet(ARS), ...I32_ADD, ...localSet(A3));
+    }
+    b.push(...tile32Body(L, halves, fma));
+    b.push(...localGet(A), ...localGet(PA), ...I32_ADD, ...localSet(A));
+    b.push(...localGet(C), ...localGet(STEP), ...I32_ADD, ...localSet(C));
+    b.push(...localGet(IP), ...i32Const(1), ...I32_SUB, ...localTee(IP), ...brIf(0), ...END);
+    return b;
+  };
+  const body: number[] = [];
+  if (strided) body.push(...localGet(APS), ...localSet(PA), ...localGet(BPS), ...localSet(PB));
+  else body.push(...localGet(KC), ...i32Const(4), ...I32_SHL, ...localTee(PA), ...localSet(PB));
+  body.push(...localGet(LDC), ...i32Const(2), ...I32_SHL, ...localSet(STEP));
+  body.push(...BLOCK, ...LOOP); // pairs of B panels while np ≥ 2
+  body.push(...localGet(NP), ...i32Const(2), ...I32_LT_U, ...brIf(1));
+  body.push(...ipLoop(2));
+  body.push(...localGet(BP), ...localGet(PB), ...i32Const(1), ...I32_SHL, ...I32_ADD, ...localSet(BP));
+  body.push(...localGet(CP), ...i32Const(32), ...I32_ADD, ...localSet(CP));
+  body.push(...localGet(NP), ...i32Const(2), ...I32_SUB, ...localSet(NP));
+  body.push(...BR(0), ...END, ...END);
+  body.push(...localGet(NP), ...IF, ...ipLoop(1), ...END);
+  body.push(...END);
+  return [...vec([[...uleb(nI32), I32], [...uleb(11), V128]]), ...body];
+}
+
 const F64_LOAD = [0x2b, 3, 0];
 const F64_STORE = [0x39, 3, 0];
 const F64_ADD = [0xa0];
+const F32_LOAD = [0x2a, 2, 0];
+const F32_STORE = [0x38, 2, 0];
+const F32_ADD = [0x92];
 
 /**
  * `rows(dst, src, len, count, dstStep, srcStep, dstStride, srcStride, add)`, all i32, addresses
  * and steps in bytes: for r < count and i < len,
  *   dst[r·dstStride + i·dstStep] = src[r·srcStride + i·srcStep]            (add = 0)
  *   dst[r·dstStride + i·dstStep] += src[r·srcStride + i·srcStep]           (add ≠ 0)
- * on float64 elements — the strided copies and adds of a convolution's unfold and fold
+ * on float64 elements (`rows32`: float32, the same single IEEE add in float32) — the strided copies and adds of a convolution's unfold and fold
  * (im2col / col2im), one call per kernel offset instead of one JS loop per output row. A JS
  * loop over a typed array on the shared wasm memory costs ~1.6 ns per element here; this one
  * a fraction of that, with the same single IEEE add, so the results are identical.
  */
-function rowsFunc(): number[] {
+function rowsFunc(f32 = false): number[] {
+  const LOAD = f32 ? F32_LOAD : F64_LOAD;
+  const STORE = f32 ? F32_STORE : F64_STORE;
+  const ADDOP = f32 ? F32_ADD : F64_ADD;
   const DST = 0, SRC = 1, LEN = 2, COUNT = 3, DSTEP = 4, SSTEP = 5, DSTRIDE = 6, SSTRIDE = 7, ADD = 8;
   const D = 9, S = 10, I = 11;
   const inner = (add: boolean): number[] => {
     const b: number[] = [...LOOP, ...localGet(D)];
-    if (add) b.push(...localGet(D), ...F64_LOAD, ...localGet(S), ...F64_LOAD, ...F64_ADD);
-    else b.push(...localGet(S), ...F64_LOAD);
-    b.push(...F64_STORE);
+    if (add) b.push(...localGet(D), ...LOAD, ...localGet(S), ...LOAD, ...ADDOP);
+    else b.push(...localGet(S), ...LOAD);
+    b.push(...STORE);
     b.push(...localGet(D), ...localGet(DSTEP), ...I32_ADD, ...localSet(D));
     b.push(...localGet(S), ...localGet(SSTEP), ...I32_ADD, ...localSet(S));
     b.push(...localGet(I), ...i32Const(1), ...I32_SUB, ...localTee(I), ...brIf(0), ...END);
@@ -209,11 +368,26 @@ function rowsFunc(): number[] {
   return [...vec([[...uleb(3), I32]]), ...body, ...END];
 }
 
-/** The module's bytes; `shared` selects a shared (threads) or plain imported memory. */
-export function gemmWasmBytes(shared: boolean, maxPages: number): Uint8Array {
-  const packed = blockFunc(false);
-  const strided = blockFunc(true);
-  const rows = rowsFunc();
+/**
+ * The module's bytes; `shared` selects a shared (threads) or plain imported memory, `relaxed`
+ * adds the relaxed-SIMD float32 tiles (`block32f`, `blockS32f`: fused multiply-add), which
+ * only validate where the runtime has relaxed SIMD (see {@link relaxedSimdAvailable}).
+ *
+ * Exports: `block`, `blockS`, `rows` (float64), `block32`, `blockS32`, `rows32` (float32,
+ * same contracts with 4-byte elements: packed panels are kc·16 bytes apart, a 4-column C
+ * panel 16 bytes wide), and with `relaxed` `block32f`, `blockS32f`.
+ */
+export function gemmWasmBytes(shared: boolean, maxPages: number, relaxed = false): Uint8Array {
+  // [type index, export name, code]
+  const funcs: Array<[number, string, number[]]> = [
+    [0, 'block', blockFunc(false)],
+    [1, 'blockS', blockFunc(true)],
+    [2, 'rows', rowsFunc()],
+    [0, 'block32', block32Func(false, false)],
+    [1, 'blockS32', block32Func(true, false)],
+    [2, 'rows32', rowsFunc(true)],
+  ];
+  if (relaxed) funcs.push([0, 'block32f', block32Func(false, true)], [1, 'blockS32f', block32Func(true, true)]);
   const limits = shared ? [0x03, ...uleb(1), ...uleb(maxPages)] : [0x01, ...uleb(1), ...uleb(maxPages)];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
@@ -223,10 +397,38 @@ export function gemmWasmBytes(shared: boolean, maxPages: number): Uint8Array {
       [0x60, ...vec(new Array(9).fill([I32])), ...vec([])],
     ])),
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, ...limits]])),
-    ...section(3, vec([[0], [1], [2]])),
-    ...section(7, vec([[...name('block'), 0x00, 0], [...name('blockS'), 0x00, 1], [...name('rows'), 0x00, 2]])),
-    ...section(10, vec([[...uleb(packed.length), ...packed], [...uleb(strided.length), ...strided], [...uleb(rows.length), ...rows]])),
+    ...section(3, vec(funcs.map(([t]) => [t]))),
+    ...section(7, vec(funcs.map(([, n], i) => [...name(n), 0x00, ...uleb(i)]))),
+    ...section(10, vec(funcs.map(([, , code]) => [...uleb(code.length), ...code]))),
   ]);
+}
+
+/**
+ * A one-function module using f32x4.relaxed_madd: it validates exactly where the runtime
+ * has relaxed SIMD (V8 ≥ 11.4, i.e. node 22; node 20 with --experimental-wasm-relaxed-simd).
+ */
+function relaxedProbeBytes(): Uint8Array {
+  const body = [...vec([]), ...localGet(0), ...localGet(1), ...localGet(2), ...F32X4_RELAXED_MADD, ...END];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, ...vec([[V128], [V128], [V128]]), ...vec([[V128]])]])),
+    ...section(3, vec([[0]])),
+    ...section(10, vec([[...uleb(body.length), ...body]])),
+  ]);
+}
+
+let relaxed: boolean | undefined;
+
+/** True when this runtime validates relaxed-SIMD code (feature detection by compiling a probe). */
+export function relaxedSimdAvailable(): boolean {
+  if (relaxed === undefined) {
+    try {
+      relaxed = wasmApi !== null && wasmApi.validate(relaxedProbeBytes());
+    } catch {
+      relaxed = false;
+    }
+  }
+  return relaxed;
 }
 
 /** The `block` export of an instance (see the file comment for its contract). */
@@ -237,7 +439,7 @@ export type BlockSFn = (
   ars: number, acs: number, brs: number, aps: number, bps: number,
 ) => void;
 
-/** The `rows` export: strided float64 row copies / adds (see rowsFunc). */
+/** The `rows` / `rows32` exports: strided float64 / float32 row copies and adds (see rowsFunc). */
 export type RowsFn = (
   dst: number, src: number, len: number, count: number, dstStep: number, srcStep: number, dstStride: number, srcStride: number, add: number,
 ) => void;
@@ -262,14 +464,15 @@ export const wasmApi: WasmApi | null = (globalThis as { WebAssembly?: WasmApi })
 const modules = new Map<boolean, WasmModule | null>();
 
 /**
- * Compiles the module, or returns null when this runtime has no WebAssembly or no SIMD
- * (the scalar JS kernel is used then). Cached per memory kind.
+ * Compiles the module (with the relaxed-SIMD tiles where the runtime has them), or returns
+ * null when this runtime has no WebAssembly or no SIMD (the scalar JS kernel is used then).
+ * Cached per memory kind.
  */
 export function gemmWasmModule(shared: boolean, maxPages: number): WasmModule | null {
   if (!modules.has(shared)) {
     let mod: WasmModule | null = null;
     try {
-      const bytes = gemmWasmBytes(shared, maxPages);
+      const bytes = gemmWasmBytes(shared, maxPages, relaxedSimdAvailable());
       if (wasmApi !== null && wasmApi.validate(bytes)) mod = new wasmApi.Module(bytes);
     } catch {
       mod = null;

@@ -1,27 +1,78 @@
 import os from 'os';
 import { Worker } from 'worker_threads';
-import type { Arena } from './arena';
-import type { WasmMemory } from './wasm';
-import { convJobTasks, convTasks, type ConvBwdJob, type ConvFwdJob } from './convTasks';
-import { CTL_LEN, gemmBlock, jobTasks, type GemmJob } from './kernel';
+import { arenaTiles, type Arena } from './arena';
+import type { FloatArray } from '../dtype';
+import type { BlockFn, BlockSFn, RowsFn, WasmMemory } from './wasm';
+import { convJobTasks, convTasks } from './convTasks';
+import { CTL_LEN, gemmBlock, jobTasks } from './kernel';
 
-/** What the pool runs: a step of a matrix product, or a chunk of a fused conv forward / backward. */
-export type WorkerJob = GemmJob | ConvFwdJob | ConvBwdJob;
+/**
+ * What the pool runs: a job of some registered kind (a GEMM step when it has no `kind`, a
+ * fused conv chunk, or any kernel registered with {@link registerWorkerKernel}). The fields
+ * here are the ones the pool itself reads.
+ */
+export interface WorkerJob {
+  /** The registered kernel that runs it; absent for a GEMM step. */
+  kind?: string;
+  /** Shared counters (see kernel.ts); the pool gives every job a fresh block when it starts. */
+  ctl: Int32Array | null;
+  /** Compute on the float32 view of the arena. */
+  f32: boolean;
+  /** Float32 tiles with relaxed-SIMD FMA. */
+  fma: boolean;
+  /** Use the thread's WebAssembly tiles (and the shared wasm memory) rather than the JS ones on `buf`. */
+  wasm: boolean;
+  buf: ArrayBufferLike | null;
+  worker?: boolean;
+}
 
-/** Tasks of a job (its ctl[1] count when done). */
-function workerJobTasks(job: WorkerJob): number {
-  return 'kind' in job ? convJobTasks(job) : jobTasks(job);
+/**
+ * A task runner: takes tasks of `job` from its shared counter until none are left, on the
+ * arena view `F` with the thread's tiles (null: the JS tile) and the GEMM tile loop `gemm`.
+ *
+ * WHY source text: each runner is shipped to the workers as its source (`run.toString()`), so
+ * it must be self-contained — it may use its arguments and globals, nothing it closes over.
+ */
+export type TaskRunner = (job: any, F: FloatArray, block: BlockFn | null, blockS: BlockSFn | null, rows: RowsFn | null, gemm: typeof gemmBlock) => void;
+
+interface WorkerKernel {
+  run: TaskRunner;
+  /** Tasks of a job (its ctl[1] count when done). */
+  tasks(job: any): number;
+}
+
+const kernels = new Map<string, WorkerKernel>();
+
+/**
+ * Registers a kind of job with the worker pool: its task runner (shipped to every worker as
+ * source, see {@link TaskRunner}) and its task count. New kernels — a Winograd or depthwise
+ * job — slot in with this call; the pool itself lists no job kinds.
+ */
+export function registerWorkerKernel(kind: string, run: TaskRunner, tasks: (job: any) => number): void {
+  kernels.set(kind, { run, tasks });
+  const source = run.toString();
+  for (const w of workers) w.postMessage({ type: 'kernel', kind, source });
+}
+
+function kernelOf(job: WorkerJob): WorkerKernel {
+  const k = kernels.get(job.kind ?? 'gemm');
+  if (!k) throw new WorkerFailure(`worker pool: no kernel registered for jobs of kind '${job.kind}'`);
+  return k;
 }
 
 /** Runs tasks of `job` on this thread until none are left. */
 function runTasks(job: WorkerJob, arena: Arena): void {
-  const { F, block, blockS, rows } = arena;
-  if (!('kind' in job)) gemmBlock(job, F, block, blockS);
-  else convTasks(job, F, block, blockS, rows, gemmBlock);
+  const F = job.f32 ? arena.F32 : arena.F;
+  const { block, blockS, rows } = arenaTiles(arena, job.f32, job.fma);
+  kernelOf(job).run(job, F, block, blockS, rows, gemmBlock);
 }
 
-/** Most threads (main included) a product is split over, whatever the machine reports. */
-const MAX_THREADS = 4;
+/**
+ * Most threads (main included) a product is split over, whatever the machine or
+ * CS231N_THREADS says: a bound on workers started, not a tuning (every kernel's scratch plan
+ * fits its budget at any count up to this; tasks are taken from a shared counter).
+ */
+export const MAX_THREADS = 64;
 /** A job whose finished-task count does not move for this long is declared lost. */
 const STALL_MS = 60_000;
 
@@ -37,43 +88,45 @@ export class WorkerFailure extends Error {
  * The worker is built from source text rather than a file: the same text then works under
  * tsx (TypeScript source), from compiled dist/ JS and under ts-jest, none of which can hand
  * plain node a .ts worker file. `__name` is defined because tsx/esbuild may reference it.
- * A 'wasm' message hands over the shared wasm memory and module once; every other message
- * is a job. Should the wasm instance fail here, the JS tile on the same memory gives the
- * very same numbers.
+ * A 'kernel' message hands over a registered task runner's source (every kernel, as the
+ * worker starts, and any registered later); a 'wasm' message the shared wasm memory and module
+ * once; every other message is a job, run by the runner of its kind. Should the wasm instance fail here, the JS tile on the same memory gives the
+ * very same numbers — except for a float32 FMA job, which the worker then reports as failed,
+ * so the main thread redoes the product alone rather than mix roundings.
  */
 const WORKER_SOURCE = `'use strict';
 var __name = function (f) { return f; };
 const { parentPort } = require('worker_threads');
 const gemmBlock = (${gemmBlock.toString()});
-const convTasks = (${convTasks.toString()});
+const runners = {};
 let memory = null;
-let block = null;
-let blockS = null;
-let rows = null;
+let ex = null;
 parentPort.on('message', function (msg) {
+  if (msg.type === 'kernel') {
+    runners[msg.kind] = new Function('__name', 'return (' + msg.source + ')')(__name);
+    return;
+  }
   if (msg.type === 'wasm') {
     memory = msg.memory;
     try {
-      const ex = new WebAssembly.Instance(msg.module, { env: { mem: memory } }).exports;
-      block = ex.block;
-      blockS = ex.blockS;
-      rows = ex.rows;
+      ex = new WebAssembly.Instance(msg.module, { env: { mem: memory } }).exports;
     } catch (e) {
-      block = null;
-      blockS = null;
-      rows = null;
+      ex = null;
     }
     return;
   }
   const job = msg;
   try {
     job.worker = true;
-    const F = new Float64Array(job.wasm ? memory.buffer : job.buf);
-    const b = job.wasm ? block : null;
-    const bS = job.wasm ? blockS : null;
-    const r = job.wasm ? rows : null;
-    if (job.kind === 'convFwd' || job.kind === 'convBwd') convTasks(job, F, b, bS, r, gemmBlock);
-    else gemmBlock(job, F, b, bS);
+    const buf = job.wasm ? memory.buffer : job.buf;
+    const F = job.f32 ? new Float32Array(buf) : new Float64Array(buf);
+    const w = job.wasm && ex !== null;
+    if (job.fma && !w) throw new Error('no wasm FMA tiles in this worker');
+    const sfx = job.f32 ? (job.fma ? '32f' : '32') : '';
+    const b = w ? ex['block' + sfx] : null;
+    const bS = w ? ex['blockS' + sfx] : null;
+    const r = w ? ex[job.f32 ? 'rows32' : 'rows'] : null;
+    runners[job.kind || 'gemm'](job, F, b, bS, r, gemmBlock);
   } catch (e) {
     // Count the task that failed as finished so the main thread's join still completes
     // (after every other in-flight tile), then sees the flag and redoes the product alone.
@@ -101,14 +154,15 @@ export function workerStats(): { threadedJobs: number; workerTasks: number; work
 
 /**
  * Threads (main included) to use for large products: `CS231N_THREADS` when it is a positive
- * integer (1 forces the single-thread path), else os.availableParallelism() capped at 4.
- * Read on every call so tests and scripts may change it at run time.
+ * integer (1 forces the single-thread path), else os.availableParallelism() — every core —
+ * both capped at MAX_THREADS. Read on every call so tests and scripts may change it at run
+ * time. Results are the same bits whatever it is.
  */
 export function threadCount(): number {
   const env = process.env.CS231N_THREADS;
   if (env !== undefined && env.trim() !== '') {
     const v = Number(env);
-    if (Number.isInteger(v) && v >= 1) return Math.min(v, 16);
+    if (Number.isInteger(v) && v >= 1) return Math.min(v, MAX_THREADS);
   }
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(cores, MAX_THREADS));
@@ -132,6 +186,7 @@ function ensureWorkers(count: number, arena: Arena): Worker[] | null {
       // Seen only when the main event loop runs, i.e. between products; it retires the pool.
       w.on('error', () => { broken = true; });
       w.on('exit', () => { broken = true; });
+      for (const [kind, k] of kernels) w.postMessage({ type: 'kernel', kind, source: k.run.toString() });
       workers.push(w);
       wasmSent.push(null);
     }
@@ -171,7 +226,7 @@ export function startThreaded<J extends WorkerJob>(job: J, threads: number, aren
   threadedJobs++;
   const shared: J = { ...job, ctl };
   for (const w of ws) w.postMessage(shared);
-  return { job: shared, arena, total: workerJobTasks(job) };
+  return { job: shared, arena, total: kernelOf(job).tasks(job) };
 }
 
 /** Tells the workers of a streamed job that its first `units` units are packed. */
@@ -226,3 +281,8 @@ export function finishThreaded(run: ThreadedRun): void {
   broken = true;
   throw new WorkerFailure('matmul: a worker thread failed');
 }
+
+// The built-in kinds: GEMM steps (no `kind`) and the fused convolution's chunks.
+registerWorkerKernel('gemm', gemmBlock as TaskRunner, jobTasks);
+registerWorkerKernel('convFwd', convTasks, convJobTasks);
+registerWorkerKernel('convBwd', convTasks, convJobTasks);
