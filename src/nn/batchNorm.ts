@@ -25,11 +25,13 @@ export interface BatchNormOptions {
  * statistics. Parameters `weight`, `bias`; buffers `running_mean`, `running_var`,
  * `num_batches_tracked` (state dict names as PyTorch's).
  */
-abstract class BatchNormBase extends OpModule<BatchNormAttrs, BatchNormCache> {
+export abstract class BatchNormBase extends OpModule<BatchNormAttrs, BatchNormCache> {
   readonly weight: Parameter | null;
   readonly bias: Parameter | null;
   readonly eps: number;
   readonly momentum: number | null;
+  /** Set only during {@link forwardRelu}. */
+  private fusedRelu = false;
 
   constructor(readonly numFeatures: number, opts: BatchNormOptions, private readonly ndims: number[]) {
     super(batchNorm);
@@ -56,6 +58,20 @@ abstract class BatchNormBase extends OpModule<BatchNormAttrs, BatchNormCache> {
     return super.forward(x);
   }
 
+  /**
+   * `relu(this.forward(x))` as one fused op (see `BatchNormAttrs.relu`); `backward` then takes
+   * the gradient of the ReLU's output. For blocks whose tape has this layer followed by a ReLU
+   * module (`Tape.seq`); the caller must not also run that ReLU.
+   */
+  forwardRelu(x: Tensor): Tensor {
+    this.fusedRelu = true;
+    try {
+      return this.forward(x);
+    } finally {
+      this.fusedRelu = false;
+    }
+  }
+
   protected override attrs(): BatchNormAttrs {
     const rm = this.getBuffer('running_mean') as Tensor | null;
     const rv = this.getBuffer('running_var') as Tensor | null;
@@ -65,7 +81,7 @@ abstract class BatchNormBase extends OpModule<BatchNormAttrs, BatchNormCache> {
       // The op increments the counter on its copy; write it back into the buffer.
       const store = nbt.data;
       return {
-        training: this.training, momentum: this.momentum, eps: this.eps,
+        training: this.training, momentum: this.momentum, eps: this.eps, relu: this.fusedRelu,
         state: {
           runningMean: state.runningMean, runningVar: state.runningVar,
           get numBatchesTracked() { return store[0]; },
@@ -73,7 +89,7 @@ abstract class BatchNormBase extends OpModule<BatchNormAttrs, BatchNormCache> {
         },
       };
     }
-    return { training: this.training, momentum: this.momentum, eps: this.eps, state: null };
+    return { training: this.training, momentum: this.momentum, eps: this.eps, state: null, relu: this.fusedRelu };
   }
 
   protected override opParameters(): Parameter[] {

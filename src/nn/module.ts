@@ -60,6 +60,11 @@ export function addForwardHook(hook: ForwardHook): () => void {
   };
 }
 
+/** True while some forward hook is registered (layer fusion is then off, so hooks see every layer). */
+export function forwardHooksActive(): boolean {
+  return forwardHooks.size > 0;
+}
+
 /**
  * The base of every layer and network, in the shape of `torch.nn.Module`: children,
  * parameters and buffers registered by name (dotted names in registration order, as

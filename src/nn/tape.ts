@@ -5,7 +5,9 @@ import { add } from '../ops/add';
 import { catChannels, narrowChannels } from '../ops/channels';
 import { flatten } from '../ops/flatten';
 import type { Op } from '../ops/op';
-import { Module } from './module';
+import { ReLU } from './activation';
+import { BatchNormBase } from './batchNorm';
+import { forwardHooksActive, Module } from './module';
 
 /*
  * A tape records one forward pass of a block — its child modules and the ops between them
@@ -37,10 +39,23 @@ export class Tape {
     return out;
   }
 
-  /** Runs `m1`, then `m2`, … on `x` (a chain of calls). */
+  /**
+   * Runs `m1`, then `m2`, … on `x` (a chain of calls). A batch norm followed by a ReLU runs as
+   * one fused op (`BatchNormBase.forwardRelu`): same values, a third of the memory traffic.
+   * Not while forward hooks are registered, so `nn.summary` still sees both layers.
+   */
   seq(x: Tensor, ...ms: Module[]): Tensor {
     let h = x;
-    for (const m of ms) h = this.call(m, h);
+    const fuse = !forwardHooksActive();
+    for (let i = 0; i < ms.length; i++) {
+      const m = ms[i];
+      if (fuse && m instanceof BatchNormBase && i + 1 < ms.length && ms[i + 1].constructor === ReLU) {
+        const out = m.forwardRelu(h);
+        this.nodes.push({ inputs: [h], outputs: [out], backward: ([g]) => [g ? m.backward(g) : null] });
+        h = out;
+        i++;
+      } else h = this.call(m, h);
+    }
     return h;
   }
 

@@ -21,12 +21,18 @@ export const add = defineOp<Record<string, never>, AddCache>({
     assertArg(inputs.length >= 2, 'inputs', 'at least two tensors', `${inputs.length}`);
     const dtype = dtypeOf(inputs[0]);
     const out = allocFloat(dtype, inputs[0].size);
-    inputs.forEach((t, i) => {
+    const stores = inputs.map((t, i) => {
       assertSameShape('inputs[0]', inputs[0], `inputs[${i}]`, t);
       if (dtypeOf(t) !== dtype) throw new TypeError(`inputs[${i}]: expected dtype ${dtype} (as inputs[0]), got ${dtypeOf(t)}`);
-      const s = dense(`inputs[${i}]`, t).data;
-      for (let k = 0; k < s.length; k++) out[k] += s[k];
+      return dense(`inputs[${i}]`, t).data;
     });
+    // One pass for the usual two inputs (a residual join), not a zero fill plus one per input.
+    const [a, b] = stores;
+    for (let k = 0; k < out.length; k++) out[k] = a[k] + b[k];
+    for (let i = 2; i < stores.length; i++) {
+      const s = stores[i];
+      for (let k = 0; k < s.length; k++) out[k] += s[k];
+    }
     return { out: ndarray(out, inputs[0].shape.slice()), cache: { dtype, count: inputs.length } };
   },
   backward(dout, cache) {

@@ -1,0 +1,101 @@
+/**
+ * Where a training step's time goes, per op kind: every op's forward and backward is wrapped
+ * with a timer (conv2d also per kernel, so the op's own share — validation, dense copies,
+ * output allocation — shows beside the kernel's), plus the parameter-gradient accumulation
+ * and the optimizer step; what is left is module / tape bookkeeping, gradient sums of tensors
+ * used twice, the loss and the garbage collector.
+ *
+ *   npx tsx bench/profileStep.ts mobilenet_v2_cifar [--batch 64] [--steps 2]
+ *   node --expose-gc … adds a forced GC before the timed steps.
+ *
+ * Prints a markdown table (ms per step, averaged over the timed steps after one warm-up step).
+ */
+import ndarray from 'ndarray';
+import { RandomState } from '../src/core/random';
+import { astype } from '../src/core/tensor';
+import { createModel, listModels } from '../src/models';
+import { Parameter } from '../src/nn/parameter';
+import * as ops from '../src/ops';
+import { kernelsOf } from '../src/ops/kernelRegistry';
+import { crossEntropyLoss } from '../src/training/fit';
+import { SGD } from '../src/training/sgd';
+
+const times = new Map<string, number>();
+const counts = new Map<string, number>();
+let recording = false;
+
+function timed<F extends (...args: never[]) => unknown>(key: string, f: F): F {
+  return function (this: unknown, ...args: Parameters<F>) {
+    if (!recording) return f.apply(this, args);
+    const t0 = performance.now();
+    try {
+      return f.apply(this, args);
+    } finally {
+      times.set(key, (times.get(key) ?? 0) + performance.now() - t0);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  } as F;
+}
+
+/** Wraps every op object's forward/backward, and every conv2d kernel's implementation. */
+function instrument(): void {
+  for (const v of Object.values(ops)) {
+    const op = v as { name?: unknown; forward?: unknown; backward?: unknown };
+    if (op && typeof op === 'object' && typeof op.name === 'string' && typeof op.forward === 'function' && typeof op.backward === 'function') {
+      const o = op as { name: string; forward: (...a: never[]) => unknown; backward: (...a: never[]) => unknown };
+      o.forward = timed(`${o.name} fwd`, o.forward.bind(o));
+      o.backward = timed(`${o.name} bwd`, o.backward.bind(o));
+    }
+  }
+  for (const k of kernelsOf('conv2d')) {
+    const impl = k.impl as { forward: (...a: never[]) => unknown; backward: (...a: never[]) => unknown };
+    impl.forward = timed(`  conv kernel ${k.name} fwd`, impl.forward);
+    impl.backward = timed(`  conv kernel ${k.name} bwd`, impl.backward);
+  }
+  const acc = Parameter.prototype.accumulate;
+  Parameter.prototype.accumulate = timed('Parameter.accumulate (grad +=)', acc);
+}
+
+function main(): void {
+  const name = process.argv[2];
+  const entry = listModels().find((e) => e.name === name);
+  if (!entry) throw new RangeError(`model: unknown '${name}'`);
+  const arg = (f: string, d: number): number => (process.argv.includes(f) ? Number(process.argv[process.argv.indexOf(f) + 1]) : d);
+  const batch = arg('--batch', 64);
+  const steps = arg('--steps', 2);
+  instrument();
+  const rng = new RandomState(0);
+  const model = createModel(name, { dtype: 'float32', rng });
+  const x = astype(rng.randn(batch, ...entry.input), 'float32');
+  const labels = ndarray(Int32Array.from({ length: batch }, () => rng.randint(0, entry.numClasses)), [batch]);
+  const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const sgdStep = timed('SGD step', () => opt.step());
+  const zero = timed('zeroGrad', () => opt.zeroGrad());
+  const fwd = timed('forward (total)', () => model.forward(x));
+  const bwd = timed('backward (total)', (d: Parameters<typeof model.backward>[0]) => model.backward(d));
+  const step = (): void => {
+    model.train();
+    zero();
+    const logits = fwd();
+    const t0 = performance.now();
+    const { dlogits } = crossEntropyLoss(logits, labels);
+    if (recording) times.set('loss', (times.get('loss') ?? 0) + performance.now() - t0);
+    if (recording) counts.set('loss', (counts.get('loss') ?? 0) + 1);
+    bwd(dlogits);
+    sgdStep();
+  };
+  step();
+  (globalThis as { gc?: () => void }).gc?.();
+  recording = true;
+  const t0 = performance.now();
+  for (let s = 0; s < steps; s++) step();
+  const total = (performance.now() - t0) / steps;
+  recording = false;
+  const rows = [...times.entries()].map(([k, v]) => [k, v / steps, (counts.get(k) ?? steps) / steps] as const);
+  rows.sort((a, b) => b[1] - a[1]);
+  const lines = [`${name}, batch ${batch}, float32, ${process.env.CS231N_THREADS ?? 'default'} threads: ${total.toFixed(0)} ms per step (mean of ${steps})`, '', '| part | ms / step | % | calls / step |', '|---|---:|---:|---:|'];
+  for (const [k, v, c] of rows) lines.push(`| ${k} | ${v.toFixed(1)} | ${((100 * v) / total).toFixed(1)} | ${c} |`);
+  console.log(lines.join('\n'));
+}
+
+main();

@@ -1,0 +1,109 @@
+/*
+ * batch_norm with the fused ReLU (`relu: true`) against the two reference ops run one after
+ * the other, and the tape's fusion of BatchNorm2d + ReLU against the same block with fusion
+ * off (a forward hook registered): equal bit for bit, in both dtypes, train and eval.
+ */
+import fc from 'fast-check';
+import { RandomState } from '../src/core/random';
+import { astype, copy, type Tensor } from '../src/core/tensor';
+import { ReLU } from '../src/nn/activation';
+import { BatchNorm2d } from '../src/nn/batchNorm';
+import { Conv2d } from '../src/nn/conv2d';
+import { addForwardHook } from '../src/nn/module';
+import { Block, type Tape } from '../src/nn/tape';
+import { relu } from '../src/ops/activations';
+import { batchNorm, type BatchNormState } from '../src/ops/batchNorm';
+import { checkOp } from './opHarness';
+
+const bits = (t: Tensor): number[] => Array.from(copy(t, 'float64').data);
+
+function state(C: number, dtype: 'float32' | 'float64'): BatchNormState {
+  const Ctor = dtype === 'float32' ? Float32Array : Float64Array;
+  return { runningMean: new Ctor(C).fill(0.25), runningVar: new Ctor(C).fill(1.5), numBatchesTracked: 0 };
+}
+
+describe('batch_norm with a fused ReLU', () => {
+  it('equals relu(batch_norm(x)) and its backward, bit for bit, on random shapes (float32 and float64, train and eval)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }),
+        fc.boolean(), fc.constantFrom<'float32' | 'float64'>('float32', 'float64'), fc.integer({ min: 0, max: 1000 }),
+        (N, C, H, W, training, dtype, seed) => {
+          if (training && N * H * W < 2) return;
+          const rng = new RandomState(seed);
+          const x = astype(rng.randn(N, C, H, W), dtype);
+          const g = astype(rng.randn(C), dtype);
+          const b = astype(rng.randn(C), dtype);
+          const dout = astype(rng.randn(N, C, H, W), dtype);
+          const s1 = state(C, dtype);
+          const s2 = state(C, dtype);
+          const bn = batchNorm.forward([x, g, b], { training, state: s1 });
+          const r = relu.forward([bn.out], {});
+          const fused = batchNorm.forward([x, g, b], { training, state: s2, relu: true });
+          expect(bits(fused.out)).toEqual(bits(r.out));
+          expect(Array.from(s2.runningMean)).toEqual(Array.from(s1.runningMean));
+          expect(Array.from(s2.runningVar)).toEqual(Array.from(s1.runningVar));
+          const ref = batchNorm.backward(relu.backward(dout, r.cache)[0]!, bn.cache);
+          const got = batchNorm.backward(dout, fused.cache);
+          expect(got.length).toBe(3);
+          got.forEach((t, i) => expect(bits(t!)).toEqual(bits(ref[i]!)));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('passes the float64 gradient check away from the kink', () => {
+    const rng = new RandomState(3);
+    checkOp(batchNorm, { inputs: [rng.randn(3, 2, 3, 2), rng.randn(2), rng.randn(2)], attrs: { training: true, relu: true } });
+  });
+});
+
+class ConvBnRelu extends Block {
+  readonly conv: Conv2d;
+  readonly bn: BatchNorm2d;
+  readonly relu = new ReLU();
+  constructor(dtype: 'float32' | 'float64') {
+    super();
+    this.conv = this.addModule('conv', new Conv2d(3, 4, 3, { padding: 1, dtype, rng: new RandomState(1) }));
+    this.bn = this.addModule('bn', new BatchNorm2d(4, { dtype }));
+  }
+  protected run(x: Tensor, t: Tape): Tensor {
+    return t.add(t.seq(x, this.conv, this.bn, this.relu), t.seq(x, this.conv, this.bn));
+  }
+}
+
+describe('Tape.seq fuses BatchNorm2d + ReLU', () => {
+  it.each(['float32', 'float64'] as const)('gives the unfused values, gradients and running statistics (%s)', (dtype) => {
+    const reluCalls = [0, 0];
+    const run = (fused: boolean): number[][] => {
+      const m = new ConvBnRelu(dtype);
+      const f = m.relu.forward;
+      m.relu.forward = (x: Tensor): Tensor => {
+        reluCalls[fused ? 1 : 0]++;
+        return f(x);
+      };
+      (m.bn.weight!.data.data as Float64Array).set([0.5, -1, 2, 1.5]);
+      (m.bn.bias!.data.data as Float64Array).set([0.1, 0.2, -0.3, 0]);
+      const rng = new RandomState(7);
+      const x = astype(rng.randn(2, 3, 5, 4), dtype);
+      const dout = astype(rng.randn(2, 4, 5, 4), dtype);
+      const off = fused ? () => undefined : addForwardHook({});
+      try {
+        const y = m.forward(x);
+        const dx = m.backward(dout);
+        m.eval();
+        const ye = m.forward(x);
+        return [bits(y), bits(dx), bits(ye), ...m.parameters().map((p) => bits(p.grad!)), ...m.buffers().map((b) => Array.from(b.data as ArrayLike<number>))];
+      } finally {
+        off();
+      }
+    };
+    const fused = run(true);
+    const plain = run(false);
+    expect(fused).toEqual(plain);
+    // Fusion did happen (the ReLU module never ran), and the ReLU clipped some outputs.
+    expect(reluCalls).toEqual([2, 0]);
+    expect(fused[0].some((v) => v < 0)).toBe(true);
+  });
+});
