@@ -88,7 +88,7 @@ function intOption(name: string, dflt: number): number {
 }
 
 /** A model, its input batch and labels, and a train step and an eval forward over them. */
-function setup(name: string, batch: number): { model: Module; train: () => void; evalForward: () => void } {
+export function setup(name: string, batch: number): { model: Module; train: () => void; evalForward: () => void } {
   const entry = listModels().find((e) => e.name === name)!;
   const rng = new RandomState(0);
   const model = createModel(name, { dtype: 'float32', rng });
@@ -137,7 +137,7 @@ function lastJson<T>(stdout: string): T {
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as T;
 }
 
-function runTorch<T>(cfg: object): T | { error: string } {
+export function runTorch<T>(cfg: object): T | { error: string } {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
@@ -252,4 +252,4 @@ function main(): void {
   writeResultsSection('## cnn', body);
 }
 
-main();
+if (require.main === module) main();

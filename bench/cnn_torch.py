@@ -101,8 +101,10 @@ def main():
         print(json.dumps({'torch': torch.__version__, 'rssBefore': rss_before, 'maxRss': peak_rss()}))
         return
 
-    model.train()
-    t_train = best_of(train_step, cfg['reps'], cfg['warm'])
+    t_train = None
+    if cfg['mode'] != 'eval':
+        model.train()
+        t_train = best_of(train_step, cfg['reps'], cfg['warm'])
     model.eval()
 
     def eval_fwd():
