@@ -28,6 +28,8 @@ export interface ZooFixture {
   logits: number[];
   logitsShape: number[];
   stateKeys: string[];
+  /** Factor on the running variances of the deterministic weights (default 1). */
+  varScale?: number;
   trainLogits?: Summary;
   grads?: Record<string, Summary>;
   buffers?: Record<string, Summary>;
@@ -63,7 +65,7 @@ export function expectSummary(what: string, a: Summary, b: Summary, tol: number)
 /** Builds the fixture's model in float64 with the deterministic weights, loaded strictly. */
 export function zooModel(fx: ZooFixture, name = fx.name): Module {
   const model = createModel(name, { ...fx.options, numClasses: fx.logitsShape[1], dtype: 'float64', init: false });
-  model.loadStateDict(zooStateDict(model), { strict: true });
+  model.loadStateDict(zooStateDict(model, fx.varScale ?? 1), { strict: true });
   return model;
 }
 
@@ -75,7 +77,7 @@ export function checkZooFixture(fx: ZooFixture, name = fx.name, tol = 1e-9, buil
   const opts: ModelOptions = { ...fx.options, numClasses: fx.logitsShape[1], dtype: 'float64', init: false };
   const model = build ? build(opts) : createModel(name, opts);
   expect(Object.keys(model.stateDict())).toEqual(fx.stateKeys);
-  model.loadStateDict(zooStateDict(model), { strict: true });
+  model.loadStateDict(zooStateDict(model, fx.varScale ?? 1), { strict: true });
   const x = zooInput(fx.input);
   model.eval();
   const logits = model.forward(x);

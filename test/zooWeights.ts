@@ -33,12 +33,12 @@ function mulberry32(seed: number, n: number): Float64Array {
 }
 
 /** The values of state-dict entry `key` with `shape` (see zoo_weights.py `values`). */
-export function zooValues(key: string, shape: readonly number[]): Float64Array {
+export function zooValues(key: string, shape: readonly number[], varScale = 1): Float64Array {
   const n = shape.reduce((a, b) => a * b, 1);
   const u = mulberry32(fnv1a(key), n);
   const leaf = key.slice(key.lastIndexOf('.') + 1);
   let f: (v: number) => number;
-  if (leaf === 'running_var') f = (v) => 0.5 + v;
+  if (leaf === 'running_var') f = (v) => (0.5 + v) * varScale;
   else if (leaf === 'running_mean') f = (v) => 0.2 * (2 * v - 1);
   else if (leaf === 'weight' && shape.length === 1) f = (v) => 1 + 0.2 * (2 * v - 1);
   else if (leaf === 'weight') {
@@ -50,10 +50,10 @@ export function zooValues(key: string, shape: readonly number[]): Float64Array {
 }
 
 /** A full state dict for `model` with every float entry from {@link zooValues} (counters kept). */
-export function zooStateDict(model: Module): Record<string, StateTensor> {
+export function zooStateDict(model: Module, varScale = 1): Record<string, StateTensor> {
   const out: Record<string, StateTensor> = {};
   for (const [k, t] of Object.entries(model.stateDict())) {
-    out[k] = t.data instanceof Int32Array ? t : ndarray(zooValues(k, t.shape), t.shape.slice());
+    out[k] = t.data instanceof Int32Array ? t : ndarray(zooValues(k, t.shape, varScale), t.shape.slice());
   }
   return out;
 }
