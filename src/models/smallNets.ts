@@ -52,12 +52,28 @@ function convPoolSize(option: string, size: number, k: number, pad: number): num
   return Math.floor(conv / 2);
 }
 
+/** What distinguishes cs231n's ThreeLayerConvNet from the book's SimpleConvNet (same layer pattern). */
+interface ConvPoolMlpSpec {
+  /** Registered name (for input errors). */
+  name: string;
+  /** Module name of the convolution (`conv` in cs231n's net, `conv1` in the book's). */
+  convName: string;
+  input: [number, number, number];
+  filters: number;
+  filterSize: number;
+  hidden: number;
+  weightScale: number;
+  /** "Same" padding (k − 1)/2 (cs231n) or none (the book). */
+  samePadding: boolean;
+}
+
 /**
- * cs231n's ThreeLayerConvNet: conv (stride 1, "same" padding (k − 1)/2) - ReLU - 2×2 max pool -
- * affine - ReLU - affine. Options `inputDim` [3, 32, 32], `numFilters` 32, `filterSize` 7,
- * `hiddenDim` 100, `weightScale` 1e-3 (as the assignment).
+ * conv - ReLU - 2×2 max pool - Linear - ReLU - Linear, every weight N(0, weightScale²) and biases
+ * zero: cs231n's ThreeLayerConvNet and the book's SimpleConvNet, which differ only in the
+ * defaults and names of {@link ConvPoolMlpSpec}. Options `inputDim`, `numFilters`,
+ * `filterSize`, `hiddenDim`, `weightScale` override the defaults.
  */
-export class ThreeLayerConvNet extends Block {
+class ConvPoolMlp extends Block {
   readonly conv: Conv2d;
   readonly fc1: Linear;
   readonly fc2: Linear;
@@ -65,16 +81,16 @@ export class ThreeLayerConvNet extends Block {
   private readonly pool: Module = maxPool(2, 2);
   readonly inputDim: [number, number, number];
 
-  constructor(opts: ModelOptions) {
+  constructor(private readonly spec: ConvPoolMlpSpec, opts: ModelOptions) {
     super();
-    const [C, H, W] = (this.inputDim = inputDimOption(opts.inputDim, [3, 32, 32]));
-    const F = positiveInt('numFilters', opts.numFilters ?? 32);
-    const k = positiveInt('filterSize', opts.filterSize ?? 7);
-    const hidden = positiveInt('hiddenDim', opts.hiddenDim ?? 100);
-    const ws = positiveNumber('weightScale', opts.weightScale ?? 1e-3);
-    const pad = Math.floor((k - 1) / 2);
+    const [C, H, W] = (this.inputDim = inputDimOption(opts.inputDim, spec.input));
+    const F = positiveInt('numFilters', opts.numFilters ?? spec.filters);
+    const k = positiveInt('filterSize', opts.filterSize ?? spec.filterSize);
+    const hidden = positiveInt('hiddenDim', opts.hiddenDim ?? spec.hidden);
+    const ws = positiveNumber('weightScale', opts.weightScale ?? spec.weightScale);
+    const pad = spec.samePadding ? Math.floor((k - 1) / 2) : 0;
     const m: LayerOptions = { dtype: opts.dtype, rng: opts.rng, init: false };
-    this.conv = this.addModule('conv', new Conv2d(C, F, k, { padding: pad, ...m }));
+    this.conv = this.addModule(spec.convName, new Conv2d(C, F, k, { padding: pad, ...m }));
     const feats = F * convPoolSize('filterSize', H, k, pad) * convPoolSize('filterSize', W, k, pad);
     this.fc1 = this.addModule('fc1', new Linear(feats, hidden, m));
     this.fc2 = this.addModule('fc2', new Linear(hidden, opts.numClasses ?? 10, m));
@@ -82,44 +98,36 @@ export class ThreeLayerConvNet extends Block {
   }
 
   protected run(x: Tensor, t: Tape): Tensor {
-    checkInput('three_layer_convnet', x, this.inputDim[0], { exact: [this.inputDim[1], this.inputDim[2]] });
+    checkInput(this.spec.name, x, this.inputDim[0], { exact: [this.inputDim[1], this.inputDim[2]] });
     const h = t.seq(x, this.conv, this.relu, this.pool);
     return t.seq(t.flatten(h), this.fc1, this.relu, this.fc2);
   }
 }
 
 /**
- * The book's SimpleConvNet (ch. 7): conv (30 filters 5×5, no padding) - ReLU - 2×2 pool -
- * Linear(4320, 100) - ReLU - Linear(100, 10) on 1×28×28. Options `inputDim`, `numFilters`,
- * `filterSize`, `hiddenDim`, `weightScale` (the book's weight_init_std, 0.01).
+ * cs231n's ThreeLayerConvNet: conv (stride 1, "same" padding (k − 1)/2) - ReLU - 2×2 max pool -
+ * affine - ReLU - affine. Defaults as the assignment: `inputDim` [3, 32, 32], `numFilters` 32,
+ * `filterSize` 7, `hiddenDim` 100, `weightScale` 1e-3.
  */
-export class SimpleConvNet extends Block {
-  readonly conv1: Conv2d;
-  readonly fc1: Linear;
-  readonly fc2: Linear;
-  private readonly relu: Module = reluLayer();
-  private readonly pool: Module = maxPool(2, 2);
-  readonly inputDim: [number, number, number];
-
+export class ThreeLayerConvNet extends ConvPoolMlp {
   constructor(opts: ModelOptions) {
-    super();
-    const [C, H, W] = (this.inputDim = inputDimOption(opts.inputDim, [1, 28, 28]));
-    const F = positiveInt('numFilters', opts.numFilters ?? 30);
-    const k = positiveInt('filterSize', opts.filterSize ?? 5);
-    const hidden = positiveInt('hiddenDim', opts.hiddenDim ?? 100);
-    const std = positiveNumber('weightScale', opts.weightScale ?? 0.01);
-    const m: LayerOptions = { dtype: opts.dtype, rng: opts.rng, init: false };
-    this.conv1 = this.addModule('conv1', new Conv2d(C, F, k, m));
-    const feats = F * convPoolSize('filterSize', H, k, 0) * convPoolSize('filterSize', W, k, 0);
-    this.fc1 = this.addModule('fc1', new Linear(feats, hidden, m));
-    this.fc2 = this.addModule('fc2', new Linear(hidden, opts.numClasses ?? 10, m));
-    if (opts.init !== false) initGaussian([this.conv1, this.fc1, this.fc2], () => std, opts.rng);
+    super({ name: 'three_layer_convnet', convName: 'conv', input: [3, 32, 32], filters: 32, filterSize: 7, hidden: 100, weightScale: 1e-3, samePadding: true }, opts);
+  }
+}
+
+/**
+ * The book's SimpleConvNet (ch. 7): conv (30 filters 5×5, no padding) - ReLU - 2×2 pool -
+ * Linear(4320, 100) - ReLU - Linear(100, 10) on 1×28×28; `weightScale` is the book's
+ * weight_init_std, 0.01.
+ */
+export class SimpleConvNet extends ConvPoolMlp {
+  /** The convolution under the book's name. */
+  get conv1(): Conv2d {
+    return this.conv;
   }
 
-  protected run(x: Tensor, t: Tape): Tensor {
-    checkInput('simple_convnet', x, this.inputDim[0], { exact: [this.inputDim[1], this.inputDim[2]] });
-    const h = t.seq(x, this.conv1, this.relu, this.pool);
-    return t.seq(t.flatten(h), this.fc1, this.relu, this.fc2);
+  constructor(opts: ModelOptions) {
+    super({ name: 'simple_convnet', convName: 'conv1', input: [1, 28, 28], filters: 30, filterSize: 5, hidden: 100, weightScale: 0.01, samePadding: false }, opts);
   }
 }
 
