@@ -30,7 +30,12 @@ export function main(script: AssignmentScript, description: string = script.desc
     process.exitCode = 1;
     return;
   }
-  runScript(script, opts)
+  exitWith(runScript(script, opts));
+}
+
+/** Sets the exit status of a direct run from its report: failed checks or an error, each said in one line. */
+export function exitWith(run: Promise<{ failures: string[] }>): void {
+  run
     .then((report) => {
       if (report.failures.length) {
         console.error(`${report.failures.length} check(s) failed: ${report.failures.join(', ')}`);

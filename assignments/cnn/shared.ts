@@ -8,7 +8,7 @@ import { loadEmbeddedMnist } from '../../src/data/mnistEmbedded';
 import type { ImageDataset } from '../../src/data/dataset';
 import type { BestDataset } from '../../src/data/resolve';
 import * as dlfs from '../../src/dlfs';
-import { parseScriptArgs, runAssignment, type AssignmentScript, type ScriptContext, type ScriptOptions } from '../common';
+import { exitWith, parseScriptArgs, runAssignment, type AssignmentScript, type ScriptContext, type ScriptOptions } from '../common';
 
 /*
  * What the Deep Learning from Scratch scripts share: the dataset choice (`--dataset
@@ -166,18 +166,7 @@ export function cnnMain(script: AssignmentScript, description: string): void {
     process.exitCode = 2;
     return;
   }
-  runAssignment(script, opts, cnnBest(opts))
-    .then((report) => {
-      if (report.failures.length) {
-        console.error(`${report.failures.length} check(s) failed: ${report.failures.join(', ')}`);
-        process.exitCode = 1;
-      }
-    })
-    .catch((err: Error) => {
-      console.error(`error: ${err.message}`);
-      if (process.env.CS231N_DEBUG) console.error(err.stack);
-      process.exitCode = 1;
-    });
+  exitWith(runAssignment(script, opts, cnnBest(opts)));
 }
 
 /** A check that passes when lo ≤ value ≤ hi (printed with the band as the reference). */
