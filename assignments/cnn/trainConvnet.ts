@@ -20,7 +20,7 @@ export const script: AssignmentScript = {
     const epochs = opts.quick ? 2 : 20;
     const net = bookSimpleConvNet(opts);
     const t0 = Date.now();
-    const tr = new dlfs.Trainer(net, data.xTrain, data.tTrain, data.xTest, data.tTest, { epochs, miniBatchSize: 100, optimizer: 'Adam', optimizerParam: { lr: 0.001 }, evaluateSampleNumPerEpoch: 1000, verbose: false, rng: rngFor(opts, 2) });
+    const tr = new dlfs.Trainer(net, data.xTrain, data.tTrain, data.xTest, data.tTest, { epochs, miniBatchSize: 100, optimizer: 'Adam', optimizerParam: { lr: 0.001 }, evaluateSampleNumPerEpoch: 1000, verbose: false, logEpochs: !opts.quick && !process.stderr.isTTY, print: (l) => console.error(l), rng: rngFor(opts, 2) });
     tr.train();
     tr.trainAccList.forEach((a, i) => report.text(`=== epoch:${i + 1}, train acc:${a.toFixed(4)}, test acc:${tr.testAccList[i].toFixed(4)} ===`));
     report.text(`test acc:${tr.finalTestAcc} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);

@@ -27,6 +27,12 @@ export interface TrainerOptions {
   print?: (line: string) => void;
   /** Show a progress bar on stderr (default: when verbose is false and stderr is a terminal). */
   progress?: boolean;
+  /**
+   * Print the per-epoch accuracy line (and the elapsed time) through `print` even when
+   * `verbose` is false: long runs written to a log show their progress without the book's
+   * line per step. Default false.
+   */
+  logEpochs?: boolean;
 }
 
 /**
@@ -54,6 +60,8 @@ export class Trainer {
   private readonly rng: RandomState;
   private readonly print: (line: string) => void;
   private readonly progress: boolean;
+  private readonly logEpochs: boolean;
+  private readonly started = Date.now();
 
   constructor(
     readonly network: BookNet,
@@ -81,6 +89,7 @@ export class Trainer {
     this.rng = opts.rng ?? defaultRandomState();
     this.print = opts.print ?? ((l) => console.log(l));
     this.progress = opts.progress ?? !this.verbose;
+    this.logEpochs = opts.logEpochs ?? false;
   }
 
   /** One minibatch step (the book's `train_step`). */
@@ -103,6 +112,7 @@ export class Trainer {
       this.trainAccList.push(trainAcc);
       this.testAccList.push(testAcc);
       if (this.verbose) this.print(`=== epoch:${this.currentEpoch}, train acc:${trainAcc}, test acc:${testAcc} ===`);
+      else if (this.logEpochs) this.print(`=== epoch:${this.currentEpoch}, train acc:${trainAcc}, test acc:${testAcc} === (${((Date.now() - this.started) / 1000).toFixed(0)} s)`);
     }
     this.currentIter++;
   }

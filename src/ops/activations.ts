@@ -1,3 +1,4 @@
+import { reluGrad, reluValue } from './reluMath';
 import { defineUnaryOp } from './unary';
 
 /*
@@ -13,13 +14,12 @@ import { defineUnaryOp } from './unary';
 export const relu = defineUnaryOp({
   name: 'relu',
   forward(x, o) {
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      o[i] = v <= 0 ? 0 : v;
-    }
+    const n = x.length;
+    for (let i = 0; i < n; i++) o[i] = reluValue(x[i]);
   },
   backward(g, x, dx) {
-    for (let i = 0; i < x.length; i++) dx[i] = x[i] > 0 ? g[i] : 0;
+    const n = x.length;
+    for (let i = 0; i < n; i++) dx[i] = reluGrad(g[i], x[i]);
   },
   saves: 'x',
 });

@@ -1,3 +1,4 @@
+import { reluGrad, reluValue } from './reluMath';
 import ndarray from 'ndarray';
 import { ShapeError, shapeStr } from '../core/check';
 import { allocFloat, type FloatArray } from '../core/dtype';
@@ -122,8 +123,7 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
             const h = (xs[t] - mu) / sd;
             xhat[t] = h;
             const v = ga * h + be;
-            // relu's own test (ops/activations.ts): NaN passes through.
-            out[t] = v <= 0 ? 0 : v;
+            out[t] = reluValue(v);
           }
         } else {
           for (let t = base; t < base + T; t++) {
@@ -194,7 +194,7 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
         const a = m1[c];
         const b = m2[c];
         if (reluOut) {
-          for (let t = base; t < base + T; t++) dx[t] = (ga * (reluOut[t] > 0 ? gd[t] : 0) - a - xhat[t] * b) / sd;
+          for (let t = base; t < base + T; t++) dx[t] = (ga * reluGrad(gd[t], reluOut[t]) - a - xhat[t] * b) / sd;
         } else {
           for (let t = base; t < base + T; t++) dx[t] = (ga * gd[t] - a - xhat[t] * b) / sd;
         }

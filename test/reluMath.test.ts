@@ -1,0 +1,30 @@
+import fc from 'fast-check';
+import { reluGrad, reluValue } from '../src/ops/reluMath';
+
+// The branch-free ReLU formulas must give the branchy ones' exact bits (sign of zero included).
+const branchyValue = (v: number) => (v <= 0 ? 0 : v);
+const branchyGrad = (g: number, x: number) => (x > 0 ? g : 0);
+const specials = [0, -0, 1, -1, NaN, Infinity, -Infinity, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, -Number.MIN_VALUE, 3.4028234663852886e38, 1e308];
+
+describe('reluMath', () => {
+  test('reluValue equals max(0, v) bit for bit, NaN passing through', () => {
+    for (const v of specials) expect(Object.is(reluValue(v), branchyValue(v))).toBe(true);
+    fc.assert(fc.property(fc.double(), (v) => Object.is(reluValue(v), branchyValue(v))));
+    fc.assert(fc.property(fc.float(), (v) => Object.is(Math.fround(reluValue(v)), Math.fround(branchyValue(v)))));
+  });
+
+  test('reluGrad equals dout·[x > 0] with 0 (never NaN) where x ≤ 0 or x is NaN', () => {
+    for (const g of specials) for (const x of specials) {
+      const want = branchyGrad(g, x);
+      const got = reluGrad(g, x);
+      // A zero gradient is +0 (PyTorch's where(x <= 0, 0, g)); a passed one is g, NaN included.
+      if (Number.isNaN(want)) expect(got).toBeNaN();
+      else expect(got === want && (want !== 0 || Object.is(got, 0))).toBe(true);
+    }
+    fc.assert(fc.property(fc.double(), fc.double(), (g, x) => {
+      const want = branchyGrad(g, x);
+      const got = reluGrad(g, x);
+      return Number.isNaN(want) ? Number.isNaN(got) : got === want;
+    }));
+  });
+});
