@@ -115,19 +115,19 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
       for (let c = 0; c < C; c++) {
         const base = (n * C + c) * T;
         const mu = mean[c];
-        const sd = std[c];
+        const inv = 1 / std[c];
         const ga = g ? g[c] : 1;
         const be = bt ? bt[c] : 0;
         if (relu) {
           for (let t = base; t < base + T; t++) {
-            const h = (xs[t] - mu) / sd;
+            const h = (xs[t] - mu) * inv;
             xhat[t] = h;
             const v = ga * h + be;
             out[t] = reluValue(v);
           }
         } else {
           for (let t = base; t < base + T; t++) {
-            const h = (xs[t] - mu) / sd;
+            const h = (xs[t] - mu) * inv;
             xhat[t] = h;
             out[t] = ga * h + be;
           }
@@ -158,11 +158,9 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
         let s2 = 0;
         if (reluOut) {
           for (let t = base; t < base + T; t++) {
-            if (reluOut[t] > 0) {
-              const v = gd[t];
-              s1 += v;
-              s2 += v * xhat[t];
-            }
+            const v = reluGrad(gd[t], reluOut[t]);
+            s1 += v;
+            s2 += v * xhat[t];
           }
         } else {
           for (let t = base; t < base + T; t++) {
@@ -190,13 +188,14 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
       for (let c = 0; c < C; c++) {
         const base = (n * C + c) * T;
         const ga = gamma ? gamma[c] : 1;
-        const sd = std[c];
+        // PyTorch multiplies by invstd too; a division per element costs several multiplies.
+        const inv = 1 / std[c];
         const a = m1[c];
         const b = m2[c];
         if (reluOut) {
-          for (let t = base; t < base + T; t++) dx[t] = (ga * reluGrad(gd[t], reluOut[t]) - a - xhat[t] * b) / sd;
+          for (let t = base; t < base + T; t++) dx[t] = (ga * reluGrad(gd[t], reluOut[t]) - a - xhat[t] * b) * inv;
         } else {
-          for (let t = base; t < base + T; t++) dx[t] = (ga * gd[t] - a - xhat[t] * b) / sd;
+          for (let t = base; t < base + T; t++) dx[t] = (ga * gd[t] - a - xhat[t] * b) * inv;
         }
       }
     }
