@@ -5,7 +5,7 @@ that setup reaches on the same data (bench/RESULTS.md, 'DLFS long training runs'
       --net simple|deep --xtr F --ytr F --xte F --yte F [--epochs 20] [--seed 0] [--threads 2]
 
 Inputs: raw uint8 images (N*784 bytes) and int32 labels, as written by
-`npx tsx bench/exportDigits.ts` (the embedded MNIST) or Fashion-MNIST's IDX files (--idx DIR).
+`npx tsx bench/exportDigits.ts DIR` (the embedded MNIST: DIR/xtr.u8, ytr.i32, xte.u8, yte.i32) or Fashion-MNIST's IDX files (--idx DIR).
 Setup (the book's): pixels / 255, minibatches of 100 drawn WITH replacement, Adam lr 1e-3,
 int(epochs * N / 100) updates; SimpleConvNet weights N(0, 0.01²), DeepConvNet He-normal with
 the book's fan-ins; DeepConvNet's two dropouts are the book's non-inverted ones (scale at test).
