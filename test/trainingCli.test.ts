@@ -183,3 +183,42 @@ describe('bad flags are one-line errors naming the flag', () => {
     expect(await run(['eval', '--model', 'tiny_test_cnn', '--dataset', 'cifar10'])).toMatch(/^--weights: required/m);
   });
 });
+
+describe('--model-option', () => {
+  if (!listModels().some((e) => e.name === 'tiny_test_cnn_w')) {
+    registerModel({
+      name: 'tiny_test_cnn_w',
+      description: 'test only: tiny_test_cnn with a width option',
+      input: [3, 32, 32],
+      numClasses: 10,
+      options: ['width'],
+      build: (o) => {
+        const rng = o.rng ?? new RandomState(0);
+        const w = (o.width as number | undefined) ?? 8;
+        return new Sequential(new Conv2d(3, w, 3, { stride: 2, padding: 1, rng }), new ReLU(), new AdaptiveAvgPool2d({ outputSize: 1 }), new Flatten(), new Linear(w, o.numClasses as number, { rng }));
+      },
+    });
+  }
+  const dir = path.join(tmp, 'opts');
+  const args = ['--model', 'tiny_test_cnn_w', '--dataset', 'cifar10', '--data', MINI, '--batch-size', '256', '--optimizer', 'adam', '--lr', '0.01', '--epochs', '1', '--out', dir];
+
+  test('reaches the builder, is kept in run.json, must match on --resume, and eval takes it too', async () => {
+    const lines: string[] = [];
+    await runTrain({ ...flags(args), modelOption: ['width=4'] }, (l) => lines.push(l));
+    expect(lines.some((l) => /model options: width=4/.test(l))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')).modelOptions).toEqual({ width: 4 });
+    expect(loadSafetensors(path.join(dir, 'model.safetensors')).tensors['0.weight'].shape).toEqual([4, 3, 3, 3]);
+    await expect(runTrain({ resume: dir, epochs: '2', modelOption: ['width=8'] }, quiet)).rejects.toThrow(/^--model-option: the run in .* used \{"width":4\}, got \{"width":8\}/);
+    const r = await runEval({ model: 'tiny_test_cnn_w', weights: path.join(dir, 'model.safetensors'), dataset: 'cifar10', data: MINI, modelOption: ['width=4'] }, quiet);
+    expect(r.accuracy).toBeGreaterThan(0);
+    await expect(runEval({ model: 'tiny_test_cnn_w', weights: path.join(dir, 'model.safetensors'), dataset: 'cifar10', data: MINI }, quiet)).rejects.toThrow(/^--weights: .* does not fit tiny_test_cnn_w/);
+  });
+
+  test.each([
+    [['depth=3'], /^--model-option: tiny_test_cnn_w has no option 'depth'; its options: width/],
+    [['width'], /^--model-option: expected key=value, got "width"/],
+    [['numClasses=3'], /^--model-option: numClasses is set by the run itself/],
+  ])('%j is a one-line error', async (opt, msg) => {
+    await expect(runTrain({ ...flags(args), out: path.join(tmp, 'opts-bad'), modelOption: opt }, quiet)).rejects.toThrow(msg);
+  });
+});

@@ -14,6 +14,8 @@ import { parseDuration } from '../util/duration';
 
 export { parseDuration };
 
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
 /*
  * `cs231n train` and `cs231n eval` (SPEC §11): flag parsing and checking; the run itself is
  * training.trainRun. Every bad value is a one-line error naming its flag.
@@ -39,6 +41,31 @@ function number(flag: string, v: string, ok: (x: number) => boolean, expected: s
   return n;
 }
 
+/** Reserved createModel options that the other flags set. */
+const RESERVED = new Set(['numClasses', 'dtype', 'rng', 'init']);
+
+/**
+ * `--model-option key=value` (repeatable) as createModel options: numbers, true/false, else
+ * strings; the model's builder rejects options it does not have, naming the ones it has.
+ */
+export function parseModelOptions(model: string, pairs: readonly string[] | undefined): Record<string, number | boolean | string> | undefined {
+  if (!pairs || pairs.length === 0) return undefined;
+  const entry = listModels().find((e) => e.name === model);
+  const out: Record<string, number | boolean | string> = {};
+  for (const pair of pairs) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(pair.trim());
+    if (!m) throw new RangeError(`--model-option: expected key=value, got ${JSON.stringify(pair)}`);
+    const [, key, raw] = m;
+    if (RESERVED.has(key)) throw new RangeError(`--model-option: ${key} is set by the run itself, not an option of ${model}`);
+    if (entry && !entry.options.includes(key)) {
+      throw new RangeError(`--model-option: ${model} has no option '${key}'; its options: ${entry.options.length ? entry.options.join(', ') : 'none'}`);
+    }
+    const num = Number(raw);
+    out[key] = raw === 'true' ? true : raw === 'false' ? false : raw.trim() !== '' && Number.isFinite(num) ? num : raw;
+  }
+  return out;
+}
+
 /** The raw option values commander collects for `train`. */
 export interface TrainFlags {
   model?: string;
@@ -57,6 +84,7 @@ export interface TrainFlags {
   timeBudget?: string;
   out?: string;
   resume?: string;
+  modelOption?: string[];
 }
 
 /**
@@ -96,6 +124,7 @@ export function trainConfigFromFlags(f: TrainFlags): { config: TrainRunConfig; o
     data: f.data ?? base.data,
     maxTrain: base.maxTrain,
     maxTest: base.maxTest,
+    modelOptions: f.modelOption?.length ? parseModelOptions(model, f.modelOption) : base.modelOptions,
   };
   if (config.nesterov && config.optimizer !== 'sgd') throw new RangeError(`--nesterov: only with --optimizer sgd, got --optimizer ${config.optimizer}`);
   if (config.nesterov && !(config.momentum > 0)) throw new RangeError('--nesterov: needs --momentum > 0');
@@ -118,6 +147,7 @@ export interface EvalFlags {
   data?: string;
   batchSize?: string;
   out?: string;
+  modelOption?: string[];
 }
 
 /** What `cs231n eval` found. */
@@ -146,7 +176,7 @@ export async function runEval(f: EvalFlags, print: (line: string) => void = (l) 
   const ds = data.dataset;
   const [, H, W, C] = ds.Xte.shape;
   const adapter = inputAdapter([C, H, W], entry.input, f.model);
-  const model = createModel(f.model, { numClasses: ds.classNames.length, init: false });
+  const model = createModel(f.model, { ...parseModelOptions(f.model, f.modelOption), numClasses: ds.classNames.length, init: false });
   let tensors;
   try {
     tensors = loadSafetensors(f.weights).tensors;
@@ -199,6 +229,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--time-budget <t>', 'stop after the epoch in progress once this much training time passed (90s, 10m, 1.5h)')
     .option('--out <dir>', 'output directory')
     .option('--resume <dir>', 'continue the run in this directory, bit-exactly')
+    .option('--model-option <key=value>', "one of the model's options (repeatable), e.g. dropout=0.1 or widthMult=0.5", collect, [])
     .action(async (o: TrainFlags) => {
       await runTrain(o);
     });
@@ -211,6 +242,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--data <dir>', 'a data directory searched first')
     .option('--batch-size <n>', 'evaluation batch size (default 100)')
     .option('--out <dir>', 'write report.html, confusion.svg and misclassified.png here')
+    .option('--model-option <key=value>', 'the options the model was trained with (repeatable), e.g. widthMult=0.5', collect, [])
     .action(async (o: EvalFlags) => {
       await runEval(o);
     });

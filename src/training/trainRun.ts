@@ -44,15 +44,17 @@ export interface TrainRunConfig {
   /** Keep only the first rows of the splits (quick runs); default all. */
   maxTrain?: number;
   maxTest?: number;
+  /** The model's own options (`--model-option dropout=0.1`), passed to createModel. */
+  modelOptions?: Record<string, number | boolean | string>;
 }
 
 /** The settings a resumed run must share with the run it continues (the rest may change). */
-const FIXED: ReadonlyArray<keyof TrainRunConfig> = ['model', 'dataset', 'batchSize', 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'schedule', 'augment', 'seed', 'maxTrain', 'maxTest'];
+const FIXED: ReadonlyArray<keyof TrainRunConfig> = ['model', 'dataset', 'batchSize', 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'schedule', 'augment', 'seed', 'maxTrain', 'maxTest', 'modelOptions'];
 /** Flag names of the settings, for errors. */
 export const CONFIG_FLAGS: Readonly<Record<keyof TrainRunConfig, string>> = {
   model: '--model', dataset: '--dataset', epochs: '--epochs', batchSize: '--batch-size', optimizer: '--optimizer', lr: '--lr',
   momentum: '--momentum', nesterov: '--nesterov', weightDecay: '--weight-decay', schedule: '--schedule', augment: '--augment',
-  seed: '--seed', timeBudget: '--time-budget', data: '--data', maxTrain: 'maxTrain', maxTest: 'maxTest',
+  seed: '--seed', timeBudget: '--time-budget', data: '--data', maxTrain: 'maxTrain', maxTest: 'maxTest', modelOptions: '--model-option',
 };
 
 /** What `summary.json` holds (SPEC §11), plus the run's stop reason and input notes. */
@@ -162,7 +164,7 @@ export async function trainRun(config: TrainRunConfig, opts: TrainRunOptions): P
   if (opts.resume) {
     const saved = readRunConfig(out);
     for (const k of FIXED) {
-      if (saved[k] !== config[k]) throw new Error(`${CONFIG_FLAGS[k]}: the run in ${out} used ${JSON.stringify(saved[k])}, got ${JSON.stringify(config[k])} (a resumed run keeps its settings)`);
+      if (JSON.stringify(saved[k] ?? null) !== JSON.stringify(config[k] ?? null)) throw new Error(`${CONFIG_FLAGS[k]}: the run in ${out} used ${JSON.stringify(saved[k])}, got ${JSON.stringify(config[k])} (a resumed run keeps its settings)`);
     }
     if (saved.schedule !== 'none' && config.epochs !== saved.epochs) {
       throw new Error(`--epochs: the ${saved.schedule} schedule of the run in ${out} spans ${saved.epochs} epochs and a resumed run keeps it, got ${config.epochs}`);
@@ -179,7 +181,8 @@ export async function trainRun(config: TrainRunConfig, opts: TrainRunOptions): P
   print(`Training ${c.model} on ${data.description}`);
   for (const n of adapter.notes) print(`  input: ${n}`);
 
-  const model = createModel(c.model, { numClasses: classes, rng: new RandomState(c.seed) });
+  const model = createModel(c.model, { ...c.modelOptions, numClasses: classes, rng: new RandomState(c.seed) });
+  if (c.modelOptions && Object.keys(c.modelOptions).length) print(`  model options: ${Object.entries(c.modelOptions).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   const sum = summary(model, adapter.input);
   print(`  ${sum.params.toLocaleString('en-US')} parameters, ${(sum.macs / 1e6).toFixed(1)} M MACs per ${adapter.input.join('×')} image`);
   const tf = runTransforms(c.dataset, adapter, c.augment);
