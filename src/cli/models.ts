@@ -18,15 +18,16 @@ const int = (n: number): string => n.toLocaleString('en-US');
 
 /**
  * `cs231n models`: every model with its default input, parameters and MACs (counted from a
- * zero-image forward of the model built without weight initialisation).
+ * zero-image forward of the model built without weight initialisation) and the builder
+ * options `createModel` and `cs231n train --model-option` accept.
  */
 export function runModelsList(log: (s: string) => void = console.log): void {
   const rows = listModels().map((e) => {
     const m = createModel(e.name, { init: false });
     const s = summary(m, e.input);
-    return [e.name, e.input.join('×'), int(s.params), int(s.macs), e.description];
+    return [e.name, e.input.join('×'), int(s.params), int(s.macs), e.options.length ? e.options.join(',') : '-', e.description];
   });
-  const head = ['model', 'input', 'params', 'MACs', 'what it is'];
+  const head = ['model', 'input', 'params', 'MACs', 'options', 'what it is'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]): string => r.map((c, i) => (i === 2 || i === 3 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
   log(line(head));
