@@ -27,7 +27,7 @@ export const script: AssignmentScript = {
     const file = paramsPath(opts, 'train_convnet', 'params.ckpt');
     dlfs.saveParams(net, file, { testAcc: tr.finalTestAcc, epochs, dataset: data.dataset });
     report.text(`Saved Network Parameters! (${file})`);
-    await figure(report, outDir, 'train_convnet_accuracy.svg', 'Train and test accuracy per epoch (book Figure 7-?; 1000 samples each)', lines([{ name: 'train', y: tr.trainAccList, x: tr.trainAccList.map((_, i) => i) }, { name: 'test', y: tr.testAccList, x: tr.testAccList.map((_, i) => i) }], { xLabel: 'epochs', yLabel: 'accuracy', yMin: 0, yMax: 1, dashed: ['test'] }));
+    await figure(report, outDir, 'train_convnet_accuracy.svg', 'Train and test accuracy per epoch, as train_convnet.py plots them (the first 1000 train and test samples)', lines([{ name: 'train', y: tr.trainAccList, x: tr.trainAccList.map((_, i) => i) }, { name: 'test', y: tr.testAccList, x: tr.testAccList.map((_, i) => i) }], { xLabel: 'epochs', yLabel: 'accuracy', yMin: 0, yMax: 1, dashed: ['test'] }));
     if (opts.quick) report.check('quick run learns (test accuracy, chance 0.1)', tr.finalTestAcc, '> 0.4', { ok: tr.finalTestAcc > 0.4, digits: 4 });
     else if (isFull(data)) {
       const bar = data.dataset === 'mnist' ? 0.97 : 0.89;
