@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import ndarray from 'ndarray';
+import { relu6 } from '../src/ops/activations';
 import { reluGrad, reluValue } from '../src/ops/reluMath';
 
 // The branch-free ReLU formulas must give the branchy ones' exact bits (sign of zero included).
@@ -26,5 +28,25 @@ describe('reluMath', () => {
       const got = reluGrad(g, x);
       return Number.isNaN(want) ? Number.isNaN(got) : got === want;
     }));
+  });
+});
+
+describe('relu6 op (branch-free sign test)', () => {
+  test('forward and backward equal the branchy formulas on specials and random values, both dtypes', () => {
+    const vals = [...specials, 6, 5.999999, 6.000001, -6, 3, Infinity, -Infinity];
+    for (let i = 0; i < 200; i++) vals.push((i * 7919) % 97 / 6 - 8);
+    for (const C of [Float64Array, Float32Array]) {
+      const x = ndarray(C.from(vals), [vals.length]);
+      const g = ndarray(C.from(vals.map((_, i) => (i % 5 === 0 ? NaN : i % 7 === 0 ? -Infinity : i - 50))), [vals.length]);
+      const { out, cache } = relu6.forward([x], {});
+      const [dx] = relu6.backward(g, cache);
+      for (let i = 0; i < vals.length; i++) {
+        const v = x.data[i];
+        const want = v <= 0 ? 0 : v >= 6 ? 6 : v;
+        expect(Object.is(out.data[i], want) || (Number.isNaN(want) && Number.isNaN(out.data[i]))).toBe(true);
+        const gw = v > 0 && v < 6 ? g.data[i] : 0;
+        expect(Object.is(dx!.data[i], gw) || (Number.isNaN(gw) && Number.isNaN(dx!.data[i])) || (gw === 0 && dx!.data[i] === 0)).toBe(true);
+      }
+    }
   });
 });

@@ -28,15 +28,19 @@ export const relu = defineUnaryOp({
 export const relu6 = defineUnaryOp({
   name: 'relu6',
   forward(x, o) {
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      o[i] = v <= 0 ? 0 : v >= 6 ? 6 : v;
+    const n = x.length;
+    // The sign test (half the elements either way) without a branch; values above 6 are rare.
+    for (let i = 0; i < n; i++) {
+      const a = reluValue(x[i]);
+      o[i] = a >= 6 ? 6 : a;
     }
   },
   backward(g, x, dx) {
-    for (let i = 0; i < x.length; i++) {
+    const n = x.length;
+    for (let i = 0; i < n; i++) {
       const v = x[i];
-      dx[i] = v > 0 && v < 6 ? g[i] : 0;
+      const d = g[i] * +((v > 0) & (v < 6));
+      dx[i] = d - d === 0 ? d + 0 : v > 0 && v < 6 ? g[i] : 0;
     }
   },
   saves: 'x',
