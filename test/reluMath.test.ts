@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { relu6 } from '../src/ops/activations';
-import { reluGrad, reluValue } from '../src/ops/reluMath';
+import { reluGrad, reluGradRow, reluRow, reluValue } from '../src/ops/reluMath';
+import { batchNorm } from '../src/ops/batchNorm';
 
 // The branch-free ReLU formulas must give the branchy ones' exact bits (sign of zero included).
 const branchyValue = (v: number) => (v <= 0 ? 0 : v);
@@ -48,5 +49,51 @@ describe('relu6 op (branch-free sign test)', () => {
         expect(Object.is(dx!.data[i], gw) || (Number.isNaN(gw) && Number.isNaN(dx!.data[i])) || (gw === 0 && dx!.data[i] === 0)).toBe(true);
       }
     }
+  });
+});
+
+describe('row functions and the fused BN+ReLU (finiteness flag, redo with the branchy formula)', () => {
+  const mixed = (withSpecials: boolean) => {
+    const v: number[] = [];
+    for (let i = 0; i < 64; i++) v.push(((i * 37) % 23) / 7 - 1.6);
+    if (withSpecials) v.splice(5, 0, -Infinity, NaN, Infinity, 1e308, -0);
+    return v;
+  };
+  test.each([false, true])('reluRow / reluGradRow equal the branchy formulas (specials in the row: %s)', (sp) => {
+    for (const C of [Float64Array, Float32Array]) {
+      const x = C.from(mixed(sp));
+      const g = C.from(mixed(sp).map((v, i) => (sp && i % 9 === 0 ? -Infinity : v * 3)));
+      const o = new C(x.length);
+      const dx = new C(x.length);
+      reluRow(x, o, 0, x.length);
+      reluGradRow(g, x, dx, 0, x.length);
+      for (let i = 0; i < x.length; i++) {
+        const want = x[i] <= 0 ? 0 : x[i];
+        expect(Object.is(o[i], want) || (Number.isNaN(want) && Number.isNaN(o[i]))).toBe(true);
+        const gw = x[i] > 0 ? g[i] : 0;
+        expect(Object.is(dx[i], gw) || (Number.isNaN(gw) && Number.isNaN(dx[i])) || (gw === 0 && dx[i] === 0)).toBe(true);
+      }
+    }
+  });
+
+  test('fused batch_norm + ReLU equals batch_norm, then the branchy ReLU, with an infinite upstream gradient where the ReLU blocks', () => {
+    const N = 2, C = 3, T = 10;
+    const vals = Array.from({ length: N * C * T }, (_, i) => Math.sin(i * 1.7) * 2);
+    const x = ndarray(Float64Array.from(vals), [N, C, T]);
+    const gamma = ndarray(Float64Array.from([1, -0.5, 2]), [C]);
+    const beta = ndarray(Float64Array.from([0.1, 0, -0.2]), [C]);
+    const fused = batchNorm.forward([x, gamma, beta], { training: true, relu: true });
+    const plain = batchNorm.forward([x, gamma, beta], { training: true });
+    const y = plain.out.data;
+    for (let i = 0; i < y.length; i++) expect(Object.is(fused.out.data[i], y[i] <= 0 ? 0 : y[i])).toBe(true);
+    // Infinite gradients only where the ReLU output is 0: they must not reach dx.
+    const g = Float64Array.from(y, (v, i) => (v <= 0 ? (i % 2 ? Infinity : NaN) : Math.cos(i)));
+    const masked = Float64Array.from(g, (v, i) => (y[i] > 0 ? v : 0));
+    const [dxF, dgF, dbF] = batchNorm.backward(ndarray(g, [N, C, T]), fused.cache);
+    const [dxP, dgP, dbP] = batchNorm.backward(ndarray(masked, [N, C, T]), plain.cache);
+    expect(Array.from(dxF!.data)).toEqual(Array.from(dxP!.data));
+    expect(Array.from(dgF!.data)).toEqual(Array.from(dgP!.data));
+    expect(Array.from(dbF!.data)).toEqual(Array.from(dbP!.data));
+    expect(Array.from(dxF!.data).every(Number.isFinite)).toBe(true);
   });
 });

@@ -24,32 +24,35 @@ export function groupMoments(x: FloatArray, A: number, S: number, T: number, eps
   const mean = new Float64Array(S);
   const variance = new Float64Array(S);
   const std = new Float64Array(S);
+  // Row sums in small functions: optimised whole rather than through on-stack replacement
+  // (see the row functions of ops/batchNorm.ts); the same additions in the same order.
   for (let a = 0; a < A; a++) {
-    for (let s = 0; s < S; s++) {
-      const base = (a * S + s) * T;
-      let acc = 0;
-      for (let t = 0; t < T; t++) acc += x[base + t];
-      mean[s] += acc;
-    }
+    for (let s = 0; s < S; s++) mean[s] += rowSum(x, (a * S + s) * T, T);
   }
   for (let s = 0; s < S; s++) mean[s] /= M;
   for (let a = 0; a < A; a++) {
-    for (let s = 0; s < S; s++) {
-      const base = (a * S + s) * T;
-      const mu = mean[s];
-      let acc = 0;
-      for (let t = 0; t < T; t++) {
-        const d = x[base + t] - mu;
-        acc += d * d;
-      }
-      variance[s] += acc;
-    }
+    for (let s = 0; s < S; s++) variance[s] += rowSquaredDeviation(x, (a * S + s) * T, T, mean[s]);
   }
   for (let s = 0; s < S; s++) {
     variance[s] /= M;
     std[s] = Math.sqrt(variance[s] + eps);
   }
   return { mean, variance, std };
+}
+
+function rowSum(x: FloatArray, base: number, T: number): number {
+  let acc = 0;
+  for (let t = 0; t < T; t++) acc += x[base + t];
+  return acc;
+}
+
+function rowSquaredDeviation(x: FloatArray, base: number, T: number, mu: number): number {
+  let acc = 0;
+  for (let t = 0; t < T; t++) {
+    const d = x[base + t] - mu;
+    acc += d * d;
+  }
+  return acc;
 }
 
 /** xhat = (x − mean[s]) / std[s] written into `out` (same layout). */

@@ -1,4 +1,4 @@
-import { reluGrad, reluValue } from './reluMath';
+import { reluGradRow, reluRow, reluValue } from './reluMath';
 import { defineUnaryOp } from './unary';
 
 /*
@@ -14,12 +14,10 @@ import { defineUnaryOp } from './unary';
 export const relu = defineUnaryOp({
   name: 'relu',
   forward(x, o) {
-    const n = x.length;
-    for (let i = 0; i < n; i++) o[i] = reluValue(x[i]);
+    reluRow(x, o, 0, x.length);
   },
   backward(g, x, dx) {
-    const n = x.length;
-    for (let i = 0; i < n; i++) dx[i] = reluGrad(g[i], x[i]);
+    reluGradRow(g, x, dx, 0, x.length);
   },
   saves: 'x',
 });
@@ -39,7 +37,7 @@ export const relu6 = defineUnaryOp({
     const n = x.length;
     for (let i = 0; i < n; i++) {
       const v = x[i];
-      const d = g[i] * +((v > 0) & (v < 6));
+      const d = g[i] * (+(v > 0) & +(v < 6));
       dx[i] = d - d === 0 ? d + 0 : v > 0 && v < 6 ? g[i] : 0;
     }
   },
