@@ -1,4 +1,4 @@
-import { reluGrad, reluValue } from './reluMath';
+import { reluGrad, reluRow } from './reluMath';
 import ndarray from 'ndarray';
 import { ShapeError, shapeStr } from '../core/check';
 import { allocFloat, type FloatArray } from '../core/dtype';
@@ -194,18 +194,13 @@ function normalizeRow(xs: FloatArray, xhat: FloatArray, out: FloatArray, t0: num
   }
 }
 
-/** normalizeRow then ReLU, branch-free with a finiteness flag (see ./reluMath.ts). */
+/**
+ * normalizeRow then ReLU over the same (cache-resident) row: ReLU commutes with rounding to the
+ * store's dtype, so this equals rounding ReLU(γ·xhat + β) once.
+ */
 function normalizeReluRow(xs: FloatArray, xhat: FloatArray, out: FloatArray, t0: number, t1: number, mu: number, inv: number, ga: number, be: number): void {
-  let bad = 0;
-  for (let t = t0; t < t1; t++) {
-    const h = (xs[t] - mu) * inv;
-    xhat[t] = h;
-    const v = ga * h + be;
-    const r = (v + Math.abs(v)) * 0.5;
-    out[t] = r;
-    bad += r - r;
-  }
-  if (bad !== 0) for (let t = t0; t < t1; t++) out[t] = reluValue(ga * ((xs[t] - mu) * inv) + be);
+  normalizeRow(xs, xhat, out, t0, t1, mu, inv, ga, be);
+  reluRow(out, out, t0, t1);
 }
 
 /** sums[0] = Σ g, sums[1] = Σ g·xhat over [t0, t1). */
