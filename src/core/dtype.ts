@@ -1,3 +1,5 @@
+import { takeFloat } from './bufferPool';
+
 /** Floating-point storage types the numeric core computes in. */
 export type DType = 'float64' | 'float32';
 /** Backing store of a floating-point tensor. */
@@ -10,10 +12,10 @@ export function arrayCtor(dtype: DType): Float64ArrayConstructor | Float32ArrayC
   throw new TypeError(`dtype: expected 'float64' or 'float32', got ${JSON.stringify(dtype)}`);
 }
 
-/** Allocates a zero-filled store of `n` elements. */
+/** Allocates a zero-filled store of `n` elements (a recycled one when the buffer pool has one). */
 export function allocFloat(dtype: DType, n: number): FloatArray {
   const C = arrayCtor(dtype);
-  return new C(n);
+  return takeFloat(dtype, n, () => new C(n));
 }
 
 /** The dtype of a typed array (throws for integer arrays). */

@@ -1,5 +1,6 @@
 import ndarray from 'ndarray';
 import { ShapeError } from '../core/check';
+import { recycleFloat } from '../core/bufferPool';
 import { allocFloat, type DType, type FloatArray } from '../core/dtype';
 import { convBackwardFused, convForwardFused } from '../core/convFused';
 import { matmul } from '../core/matmul';
@@ -174,6 +175,8 @@ export function im2colBackward(
     col2imAdd(dcols, geom, g * Cg, Cg, dx);
   }
   db.set(dbAcc);
+  // Unfolded here, so private and dead.
+  if (!cachedCols) recycleFloat(cols);
 }
 
 /** The fast layers' exact-tiling requirement (cs231n's fast conv asserts the same). */

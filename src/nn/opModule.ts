@@ -1,4 +1,7 @@
+import { recycleFloat } from '../core/bufferPool';
+import type { FloatArray } from '../core/dtype';
 import type { Tensor } from '../core/tensor';
+import { isGradEnabled } from './gradMode';
 import type { Op } from '../ops/op';
 import { Module } from './module';
 import type { Parameter } from './parameter';
@@ -24,19 +27,24 @@ export abstract class OpModule<A, C> extends Module {
   forward(x: Tensor): Tensor {
     const params = this.opParameters();
     const { out, cache } = this.op.forward([x, ...params.map((p) => p.data)], this.attrs());
-    this.saveForBackward({ cache, params });
+    if (isGradEnabled()) this.saveForBackward({ cache, params });
+    else this.op.release?.(cache);
     return out;
   }
 
   backward(dout: Tensor): Tensor {
     const { cache, params } = this.popCache<{ cache: C; params: Parameter[] }>();
     const grads = this.op.backward(dout, cache);
-    params.forEach((p, i) => {
-      const g = grads[i + 1];
-      if (g) p.accumulate(g);
-    });
+    this.op.release?.(cache);
     const dx = grads[0];
     if (!dx) throw new Error(`${this.constructor.name}.backward: the op ${this.op.name} gave no input gradient`);
+    params.forEach((p, i) => {
+      const g = grads[i + 1];
+      if (!g) return;
+      p.accumulate(g);
+      // Added into p.grad, so dead — unless the op handed back a view of dout or of dx.
+      if (g.data.buffer !== dout.data.buffer && g.data.buffer !== dx.data.buffer) recycleFloat(g.data as FloatArray);
+    });
     return dx;
   }
 }

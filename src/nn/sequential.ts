@@ -1,5 +1,7 @@
 import type { Tensor } from '../core/tensor';
+import { isGradEnabled } from './gradMode';
 import { Module } from './module';
+import { recycleDead, recyclingAllowed } from './recycle';
 
 /** Modules run one after another, named `0`, `1`, … (as `torch.nn.Sequential`). */
 export class Sequential extends Module {
@@ -23,14 +25,32 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let h = x;
-    for (const m of this.list) h = m.forward(h);
-    return h;
+    const recycles = recyclingAllowed();
+    if (!isGradEnabled()) {
+      // Nothing keeps an activation under noGrad: each dies as the next module has read it.
+      let h = x;
+      for (const m of this.list) {
+        const next = m.forward(h);
+        if (recycles && h !== x) recycleDead([h], [x, next]);
+        h = next;
+      }
+      return h;
+    }
+    const hs = [x];
+    for (const m of this.list) hs.push(m.forward(hs[hs.length - 1]));
+    this.saveForBackward({ hs, recycles });
+    return hs[hs.length - 1];
   }
 
   backward(dout: Tensor): Tensor {
+    const { hs, recycles } = this.popCache<{ hs: Tensor[]; recycles: boolean }>();
     let g = dout;
-    for (let i = this.list.length - 1; i >= 0; i--) g = this.list[i].backward(g);
+    const used: Tensor[] = [];
+    for (let i = this.list.length - 1; i >= 0; i--) {
+      if (g !== dout) used.push(g);
+      g = this.list[i].backward(g);
+    }
+    if (recycles) recycleDead([...hs.slice(1, -1), ...used], [hs[0], hs[hs.length - 1], dout, g]);
     return g;
   }
 }

@@ -7,7 +7,9 @@ import { flatten } from '../ops/flatten';
 import type { Op } from '../ops/op';
 import { ReLU } from './activation';
 import { BatchNormBase } from './batchNorm';
+import { isGradEnabled } from './gradMode';
 import { forwardHooksActive, Module } from './module';
+import { recycleDead, recyclingAllowed } from './recycle';
 
 /*
  * A tape records one forward pass of a block — its child modules and the ops between them
@@ -30,6 +32,8 @@ interface Node {
 /** One forward pass of a {@link Block}, replayed backwards by {@link Tape.backward}. */
 export class Tape {
   private readonly nodes: Node[] = [];
+  /** Decided when the forward starts (see recycle.ts): a hook registered then may keep activations. */
+  readonly recycles = recyclingAllowed();
 
   /** Runs `m` on `x` and records it. */
   call(m: Module, x: Tensor): Tensor {
@@ -62,7 +66,13 @@ export class Tape {
   /** Applies an op with one output and records it. */
   op<A, C>(op: Op<A, C>, inputs: Tensor[], attrs: A): Tensor {
     const { out, cache } = op.forward(inputs, attrs);
-    this.nodes.push({ inputs, outputs: [out], backward: ([g]) => (g ? op.backward(g, cache) : inputs.map(() => null)) });
+    const backward = ([g]: Array<Tensor | null>): Array<Tensor | null> => {
+      if (!g) return inputs.map(() => null);
+      const grads = op.backward(g, cache);
+      op.release?.(cache);
+      return grads;
+    };
+    this.nodes.push({ inputs, outputs: [out], backward });
     return out;
   }
 
@@ -106,6 +116,8 @@ export class Tape {
   backward(x: Tensor, out: Tensor, dout: Tensor): Tensor {
     assertSameShape('dout', dout, 'the block output', out);
     const grads = new Map<Tensor, Tensor>([[out, dout]]);
+    // Gradients consumed on the way (given back at the end, see recycle.ts).
+    const used: Tensor[] = [];
     const add = (t: Tensor, g: Tensor): void => {
       const prev = grads.get(t);
       if (!prev) {
@@ -117,6 +129,7 @@ export class Tape {
       const b = ascontiguous(g).data;
       for (let i = 0; i < sum.data.length; i++) sum.data[i] = a[i] + b[i];
       grads.set(t, sum);
+      used.push(prev, g);
     };
     for (let i = this.nodes.length - 1; i >= 0; i--) {
       const node = this.nodes[i];
@@ -124,13 +137,26 @@ export class Tape {
       if (gs.every((g) => g === null)) continue;
       for (const o of node.outputs) grads.delete(o);
       const gin = node.backward(gs);
+      for (const g of gs) if (g) used.push(g);
       node.inputs.forEach((t, k) => {
         const g = gin[k];
         if (g) add(t, g);
       });
     }
-    const dx = grads.get(x);
-    return dx ?? zeros(x.shape, dtypeOf(x));
+    const dx = grads.get(x) ?? zeros(x.shape, dtypeOf(x));
+    if (this.recycles) recycleDead(this.intermediates(used), [x, out, dout, dx]);
+    return dx;
+  }
+
+  /** Every output recorded on this tape, then `more`. */
+  private *intermediates(more: Tensor[] = []): Iterable<Tensor> {
+    for (const node of this.nodes) yield* node.outputs;
+    yield* more;
+  }
+
+  /** After a forward under noGrad: gives back every buffer the tape made except `out`'s (and `x`'s). */
+  releaseForward(x: Tensor, out: Tensor): void {
+    if (this.recycles) recycleDead(this.intermediates(), [x, out]);
   }
 }
 
@@ -145,7 +171,8 @@ export abstract class Block extends Module {
   forward(x: Tensor): Tensor {
     const tape = new Tape();
     const out = this.run(x, tape);
-    this.saveForBackward({ tape, x, out });
+    if (isGradEnabled()) this.saveForBackward({ tape, x, out });
+    else tape.releaseForward(x, out);
     return out;
   }
 

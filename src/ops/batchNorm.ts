@@ -1,6 +1,7 @@
 import { reluGrad, reluRow } from './reluMath';
 import ndarray from 'ndarray';
 import { ShapeError, shapeStr } from '../core/check';
+import { recycleFloat } from '../core/bufferPool';
 import { allocFloat, type FloatArray } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
@@ -122,6 +123,9 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
       }
     }
     return { out: ndarray(out, shape), cache: { shape, xhat, std, gamma: g, batchStats, hasAffine: g !== null, reluOut: relu ? out : null } };
+  },
+  release(cache) {
+    recycleFloat(cache.xhat);
   },
   backward(dout, cache) {
     const { shape, xhat, std, gamma, batchStats, hasAffine, reluOut } = cache;

@@ -30,6 +30,13 @@ export interface Op<A = Record<string, never>, C = unknown> {
    * input that has none, e.g. integer labels); each has its input's shape and dtype.
    */
   backward(dout: Tensor, cache: C): Array<Tensor | null>;
+  /**
+   * Gives the op's private scratch in `cache` (never its inputs or output) back to the buffer
+   * pool once nothing will read the cache again: the `nn` modules call it after their one
+   * backward, or at once under noGrad. The cs231n layer functions, whose callers may run
+   * backward twice on one cache, never do.
+   */
+  release?(cache: C): void;
 }
 
 /** Defines an op (a typed identity: it gives the object its `Op` type). */
