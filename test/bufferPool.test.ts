@@ -6,7 +6,7 @@
  * bit for bit, including the tensors a caller keeps from the previous step.
  */
 import ndarray from 'ndarray';
-import { bufferPoolStats, clearBufferPool, configureBufferPool, recycleFloat, takeFloat } from '../src/core/bufferPool';
+import { bufferPoolStats, clearBufferPool, configureBufferPool, isShared, recycleFloat, takeFloat } from '../src/core/bufferPool';
 import { allocFloat } from '../src/core/dtype';
 import { copy, type Tensor } from '../src/core/tensor';
 import { createModel } from '../src/models';
@@ -63,6 +63,14 @@ describe('bufferPool', () => {
     expect(bufferPoolStats().pooledBytes).toBe(0);
     expect(allocFloat('float64', 5000)).not.toBe(a);
     expect(() => configureBufferPool({ capBytes: -1 })).toThrow(/capBytes/);
+  });
+
+  it('makes large stores in shared memory and takes those back', () => {
+    const a = allocFloat('float32', 1 << 16);
+    expect(isShared(a)).toBe(typeof SharedArrayBuffer === 'function');
+    expect(isShared(allocFloat('float32', 5000))).toBe(false);
+    recycleFloat(a);
+    expect(allocFloat('float32', 1 << 16)).toBe(a);
   });
 
   it('poison fills a given-back store with NaN', () => {

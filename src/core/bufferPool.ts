@@ -22,6 +22,28 @@ import type { DType, FloatArray } from './dtype';
 
 /** Stores below this many elements are left to the garbage collector (allocation is cheap there). */
 const MIN_ELEMS = 1024;
+/**
+ * New stores of at least this many elements are made in SharedArrayBuffers (where the runtime
+ * has them), so worker kernels can read and write tensors in place instead of copying them
+ * into the arena (ops/kernels/batchNormTasks.ts). Reads and writes are as fast either way.
+ */
+const SHARED_MIN = 1 << 16;
+/** Stores this pool made over SharedArrayBuffers (the only shared ones it takes back). */
+const madeShared = new WeakSet<FloatArray>();
+
+/** A new zeroed store (shared when large, see SHARED_MIN). */
+export function freshFloat(dtype: DType, n: number): FloatArray {
+  const C = dtype === 'float32' ? Float32Array : Float64Array;
+  if (n < SHARED_MIN || typeof SharedArrayBuffer !== 'function') return new C(n);
+  const a = new C(new SharedArrayBuffer(n * C.BYTES_PER_ELEMENT) as unknown as ArrayBuffer);
+  madeShared.add(a);
+  return a;
+}
+
+/** True when `a` lives in a SharedArrayBuffer (a worker can be handed it without a copy). */
+export function isShared(a: FloatArray): boolean {
+  return Object.prototype.toString.call(a.buffer) === '[object SharedArrayBuffer]';
+}
 
 const free = new Map<string, FloatArray[]>();
 /** Stores now on a free list (guards against giving one back twice). */
@@ -63,7 +85,8 @@ export function recycleFloat(a: FloatArray | null | undefined): void {
   if (!enabled || a == null || a.length < MIN_ELEMS || pooled.has(a)) return;
   if (!(a instanceof Float32Array || a instanceof Float64Array)) return;
   // (By tag, not instanceof: test runners may give typed arrays another realm's ArrayBuffer.)
-  if (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength || Object.prototype.toString.call(a.buffer) !== '[object ArrayBuffer]') return;
+  if (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return;
+  if (Object.prototype.toString.call(a.buffer) !== '[object ArrayBuffer]' && !madeShared.has(a)) return;
   if (pooledBytes + a.byteLength > capBytes) {
     stats.dropped++;
     return;

@@ -1,4 +1,4 @@
-import { takeFloat } from './bufferPool';
+import { freshFloat, takeFloat } from './bufferPool';
 
 /** Floating-point storage types the numeric core computes in. */
 export type DType = 'float64' | 'float32';
@@ -14,8 +14,8 @@ export function arrayCtor(dtype: DType): Float64ArrayConstructor | Float32ArrayC
 
 /** Allocates a zero-filled store of `n` elements (a recycled one when the buffer pool has one). */
 export function allocFloat(dtype: DType, n: number): FloatArray {
-  const C = arrayCtor(dtype);
-  return takeFloat(dtype, n, () => new C(n));
+  arrayCtor(dtype);
+  return takeFloat(dtype, n, () => freshFloat(dtype, n));
 }
 
 /** The dtype of a typed array (throws for integer arrays). */

@@ -1,14 +1,16 @@
 /*
- * The depthwise kernel split over threads (ops/kernels/depthwise.ts): planes copied into the
- * shared arena, (sample, channel block) tasks taken from a counter, chunks of samples when
- * the arena budget is reached. On random problems large enough to be threaded, every thread
- * count gives the one-thread bits, and the result equals the direct reference kernel.
+ * Kernels split over threads outside the GEMM: depthwise convolution (ops/kernels/depthwise.ts:
+ * planes copied into the shared arena, (sample, channel block) tasks) and batch norm
+ * (ops/kernels/batchNormTasks.ts: channel blocks over tensors that live in shared memory).
+ * On random problems large enough to be threaded, every thread count gives the one-thread bits.
  */
 import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { RandomState } from '../src/core/random';
 import { astype, type Tensor } from '../src/core/tensor';
 import { workerStats } from '../src/core/gemm/workers';
+import { isShared } from '../src/core/bufferPool';
+import { batchNorm } from '../src/ops/batchNorm';
 import { conv2d } from '../src/ops/conv2d';
 import { withKernel } from '../src/ops/kernelRegistry';
 import { closeness } from './opHarness';
@@ -70,6 +72,42 @@ describe('depthwise kernel on several threads', () => {
         },
       ),
       { numRuns: 12 },
+    );
+    expect(big).toBeGreaterThan(0);
+    expect(workerStats().threadedJobs - before).toBeGreaterThanOrEqual(big);
+  }, 120_000);
+});
+
+describe('batch norm on several threads', () => {
+  it('gives the one-thread bits on 2 and 3 threads (random shapes, both dtypes, train and eval, with and without the fused ReLU)', () => {
+    const before = workerStats().threadedJobs;
+    let big = 0;
+    fc.assert(
+      fc.property(
+        fc.record({
+          N: fc.integer({ min: 2, max: 16 }), C: fc.integer({ min: 2, max: 70 }), H: fc.integer({ min: 1, max: 40 }),
+          f32: fc.boolean(), training: fc.boolean(), relu: fc.boolean(), affine: fc.boolean(), seed: fc.nat(),
+        }),
+        (s) => {
+          const rng = new RandomState(s.seed);
+          const dtype = s.f32 ? 'float32' : 'float64';
+          const x = astype(rng.randn(s.N, s.C, s.H, s.H), dtype);
+          // Large inputs come from allocFloat in shared memory, as activations do.
+          const inputs = s.affine ? [x, astype(rng.randn(s.C), dtype), astype(rng.randn(s.C), dtype)] : [x];
+          const dout = astype(rng.randn(s.N, s.C, s.H, s.H), dtype);
+          const run = (): Array<Float64Array | Float32Array> => {
+            const state = { runningMean: new Float64Array(s.C).fill(0.25), runningVar: new Float64Array(s.C).fill(2), numBatchesTracked: 0 };
+            const f = batchNorm.forward(inputs, { training: s.training, relu: s.relu, state });
+            const g = batchNorm.backward(dout, f.cache);
+            return [f.out, ...g].filter((t): t is Tensor => t !== null).map((t) => t.data.slice() as Float64Array | Float32Array).concat([state.runningMean, state.runningVar]);
+          };
+          const one = withThreads('1', run);
+          expect(one.every((t) => t.every(Number.isFinite))).toBe(true);
+          for (const t of ['2', '3']) expect(sameBits(withThreads(t, run), one)).toBe(true);
+          if (s.N * s.C * s.H * s.H * 4 >= 1e6 && isShared(x.data) && isShared(dout.data)) big += 4;
+        },
+      ),
+      { numRuns: 25 },
     );
     expect(big).toBeGreaterThan(0);
     expect(workerStats().threadedJobs - before).toBeGreaterThanOrEqual(big);
