@@ -15,6 +15,7 @@ import { BatchNorm2d, Conv2d, Flatten, Identity, ReLU, Sequential } from '../src
 import { addForwardHook, type Module } from '../src/nn/module';
 import { manualSeed } from '../src/nn/rng';
 import { zooInput, zooStateDict } from './zooWeights';
+import { bitDiffs } from './threads';
 
 let saved: ReturnType<typeof configureBufferPool>;
 beforeEach(() => {
@@ -116,17 +117,6 @@ function run(name: string, pool: boolean): Float32Array[] {
   results.push(snap(noGrad(() => m.forward(x))));
   results.push(snap(noGrad(() => m.forward(x))));
   return results;
-}
-
-function bitDiffs(a: Float32Array[], b: Float32Array[]): number {
-  expect(b.length).toBe(a.length);
-  let n = 0;
-  a.forEach((t, i) => {
-    const u = new Uint32Array(t.buffer);
-    const v = new Uint32Array(b[i].buffer);
-    for (let j = 0; j < u.length; j++) if (u[j] !== v[j]) n++;
-  });
-  return n;
 }
 
 describe('containers recycle only dead buffers', () => {

@@ -12,6 +12,7 @@ import { astype, fromData, type Tensor } from '../src/core/tensor';
 import { relError } from '../src/gradientCheck';
 import { convBackwardNaive, convForwardNaive, windowGeometry } from '../src/layers';
 import { conv2dBackward, conv2dForward, im2colBackward, im2colForward } from '../src/layers/convFast';
+import { withThreads } from './threads';
 
 interface Grads { dx: Float64Array; dw: Float64Array; db: Float64Array }
 
@@ -32,17 +33,6 @@ function fusedFwd(x: Tensor, w: Tensor, b: Tensor, stride: number, pad: number, 
   const geom = windowGeometry([N, C, H, W], fh, fw, stride, pad);
   const out = new Float64Array(N * F * geom.outH * geom.outW);
   return convForwardFused(x.data, w.data, b.data, geom, F, groups, out, budget) ? out : null;
-}
-
-function withThreads<T>(value: string, f: () => T): T {
-  const saved = process.env.CS231N_THREADS;
-  process.env.CS231N_THREADS = value;
-  try {
-    return f();
-  } finally {
-    if (saved === undefined) delete process.env.CS231N_THREADS;
-    else process.env.CS231N_THREADS = saved;
-  }
 }
 
 /** relError of a naive gradient against a raw array of the same size. */

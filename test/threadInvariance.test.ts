@@ -7,6 +7,7 @@
 import { copy } from '../src/core/tensor';
 import { createModel } from '../src/models';
 import { zooInput, zooStateDict } from './zooWeights';
+import { bitDiffs } from './threads';
 
 function step(name: string, threads: string): Float32Array[] {
   const saved = process.env.CS231N_THREADS;
@@ -24,16 +25,6 @@ function step(name: string, threads: string): Float32Array[] {
     if (saved === undefined) delete process.env.CS231N_THREADS;
     else process.env.CS231N_THREADS = saved;
   }
-}
-
-function bitDiffs(a: Float32Array[], b: Float32Array[]): number {
-  let n = 0;
-  a.forEach((t, i) => {
-    const u = new Uint32Array(t.buffer);
-    const v = new Uint32Array(b[i].buffer);
-    for (let j = 0; j < u.length; j++) if (u[j] !== v[j]) n++;
-  });
-  return n;
 }
 
 describe('results do not depend on the thread count', () => {

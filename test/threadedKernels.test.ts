@@ -14,17 +14,7 @@ import { batchNorm } from '../src/ops/batchNorm';
 import { conv2d } from '../src/ops/conv2d';
 import { withKernel } from '../src/ops/kernelRegistry';
 import { closeness } from './opHarness';
-
-function withThreads<T>(threads: string, f: () => T): T {
-  const saved = process.env.CS231N_THREADS;
-  process.env.CS231N_THREADS = threads;
-  try {
-    return f();
-  } finally {
-    if (saved === undefined) delete process.env.CS231N_THREADS;
-    else process.env.CS231N_THREADS = saved;
-  }
-}
+import { withThreads } from './threads';
 
 /** Forward output and the three gradients, as copies. */
 function pass(kernel: string, inputs: Tensor[], dout: Tensor, attrs: object): Array<Float64Array | Float32Array> {
