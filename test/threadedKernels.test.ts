@@ -1,7 +1,8 @@
 /*
  * Kernels split over threads outside the GEMM: depthwise convolution (ops/kernels/depthwise.ts:
  * planes copied into the shared arena, (sample, channel block) tasks) and batch norm
- * (ops/kernels/batchNormTasks.ts: channel blocks over tensors that live in shared memory).
+ * (ops/kernels/batchNormTasks.ts: channel blocks over tensors that live in shared memory) and
+ * the elementwise activations (ops/kernels/elementwise.ts: index ranges, loops shipped as source).
  * On random problems large enough to be threaded, every thread count gives the one-thread bits.
  */
 import fc from 'fast-check';
@@ -10,9 +11,12 @@ import { RandomState } from '../src/core/random';
 import { astype, type Tensor } from '../src/core/tensor';
 import { workerStats } from '../src/core/gemm/workers';
 import { isShared } from '../src/core/bufferPool';
+import { hardsigmoid, hardswish, relu, relu6, sigmoid, silu, tanh } from '../src/ops/activations';
 import { batchNorm } from '../src/ops/batchNorm';
 import { conv2d } from '../src/ops/conv2d';
 import { withKernel } from '../src/ops/kernelRegistry';
+import type { Op } from '../src/ops/op';
+import type { UnaryCache } from '../src/ops/unary';
 import { closeness } from './opHarness';
 import { withThreads } from './threads';
 
@@ -101,5 +105,57 @@ describe('batch norm on several threads', () => {
     );
     expect(big).toBeGreaterThan(0);
     expect(workerStats().threadedJobs - before).toBeGreaterThanOrEqual(big);
+  }, 120_000);
+});
+
+describe('elementwise activations on several threads', () => {
+  // Each op beside its scalar reference: the textbook formula, branches and all.
+  const sig = (v: number): number => 1 / (1 + Math.exp(-v));
+  const cases: Array<{ op: Op<Record<string, never>, UnaryCache>; f: (v: number) => number; df: (g: number, v: number) => number }> = [
+    { op: relu, f: (v) => (v > 0 ? v : Number.isNaN(v) ? v : 0), df: (g, v) => (v > 0 ? g : 0) },
+    { op: relu6, f: (v) => (Number.isNaN(v) ? v : Math.min(Math.max(v, 0), 6)), df: (g, v) => (v > 0 && v < 6 ? g : 0) },
+    { op: hardswish, f: (v) => (v <= -3 ? 0 : v >= 3 ? v : (v * (v + 3)) / 6), df: (g, v) => (v < -3 ? 0 : v <= 3 ? g * (v / 3 + 0.5) : g) },
+    { op: hardsigmoid, f: (v) => (v <= -3 ? 0 : v >= 3 ? 1 : v / 6 + 0.5), df: (g, v) => (v > -3 && v < 3 ? g / 6 : 0) },
+    { op: sigmoid, f: sig, df: (g, v) => g * sig(v) * (1 - sig(v)) },
+    { op: tanh, f: Math.tanh, df: (g, v) => g * (1 - Math.tanh(v) ** 2) },
+    { op: silu, f: (v) => v * sig(v), df: (g, v) => g * sig(v) * (1 + v * (1 - sig(v))) },
+  ];
+
+  it('give the one-thread bits on 2 and 3 threads, equal their scalar formulas, and run on the workers (special values included)', () => {
+    const before = workerStats();
+    const specials = [0, -0, 3, -3, 6, -6, NaN, Infinity, -Infinity, 1e308, -1e308];
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: cases.length - 1 }), fc.boolean(), fc.integer({ min: 70_000, max: 600_000 }), fc.nat(), (which, f32, n, seed) => {
+        const { op, f, df } = cases[which];
+        const rng = new RandomState(seed);
+        const dtype = f32 ? 'float32' : 'float64';
+        const xs = rng.randn(n);
+        for (let k = 0; k < 50; k++) xs.data[rng.randint(0, n)] = specials[k % specials.length];
+        const x = astype(ndarray(xs.data.map((v) => v * 4), [n]), dtype);
+        const dout = astype(rng.randn(n), dtype);
+        const run = (): Array<Float64Array | Float32Array> => {
+          const r = op.forward([x], {});
+          const [dx] = op.backward(dout, r.cache);
+          return [r.out.data.slice(), (dx as Tensor).data.slice()] as Array<Float64Array | Float32Array>;
+        };
+        const one = withThreads('1', run);
+        for (const t of ['2', '3']) expect(sameBits(withThreads(t, run), one)).toBe(true);
+        const round = f32 ? Math.fround : (v: number) => v;
+        const [y, dx] = one;
+        for (let i = 0; i < n; i++) {
+          const v = x.data[i];
+          // Only sigmoid-type formulas may differ from the reference, by rounding (a few ulp).
+          const near = (a: number, b: number): boolean => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)) || Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+          if (!near(y[i], round(f(v)))) throw new Error(`${op.name}(${v}) = ${y[i]}, expected ${round(f(v))}`);
+          if (Number.isFinite(v) && Number.isFinite(f(v)) && Math.abs(v) < 1e300 && !near(dx[i], round(df(dout.data[i], v)))) throw new Error(`${op.name}' at ${v} = ${dx[i]}, expected ${round(df(dout.data[i], v))}`);
+        }
+      }),
+      { numRuns: 14 },
+    );
+    const after = workerStats();
+    expect(after.threadedJobs).toBeGreaterThan(before.threadedJobs);
+    // Workers computed tasks and the pool is still whole: every loop ran as shipped source.
+    expect(after.workerTasks).toBeGreaterThan(before.workerTasks);
+    expect(after.usable).toBe(true);
   }, 120_000);
 });

@@ -1,4 +1,4 @@
-import { reluGradRow, reluRow, reluValue } from './reluMath';
+import { reluGradRow, reluRow } from './reluMath';
 import { defineUnaryOp } from './unary';
 
 /*
@@ -13,78 +13,80 @@ import { defineUnaryOp } from './unary';
 /** max(0, x); gradient dout·[x > 0] (0 at the kink and at NaN, as cs231n's `relu_backward`). */
 export const relu = defineUnaryOp({
   name: 'relu',
-  forward(x, o) {
-    reluRow(x, o, 0, x.length);
-  },
-  backward(g, x, dx) {
-    reluGradRow(g, x, dx, 0, x.length);
-  },
+  // reluMath's row functions are self-contained, as the threaded loops must be.
+  forward: reluRow,
+  backward: reluGradRow,
   saves: 'x',
+  cost: 4,
 });
 
 /** min(max(0, x), 6); gradient dout·[0 < x < 6]. */
 export const relu6 = defineUnaryOp({
   name: 'relu6',
-  forward(x, o) {
-    const n = x.length;
-    // The sign test (half the elements either way) without a branch; values above 6 are rare.
-    for (let i = 0; i < n; i++) {
-      const a = reluValue(x[i]);
+  forward: function (x, o, i0, i1) {
+    // reluMath's branch-free max(0, v) (the sign is a coin flip); values above 6 are rare.
+    for (let i = i0; i < i1; i++) {
+      const v = x[i];
+      const r = (v + Math.abs(v)) * 0.5;
+      const a = r - r === 0 ? r : v <= 0 ? 0 : v;
       o[i] = a >= 6 ? 6 : a;
     }
   },
-  backward(g, x, dx) {
-    const n = x.length;
-    for (let i = 0; i < n; i++) {
+  backward: function (g, x, dx, i0, i1) {
+    for (let i = i0; i < i1; i++) {
       const v = x[i];
       const d = g[i] * (+(v > 0) & +(v < 6));
       dx[i] = d - d === 0 ? d + 0 : v > 0 && v < 6 ? g[i] : 0;
     }
   },
   saves: 'x',
+  cost: 4,
 });
 
 /** x·relu6(x + 3)/6; gradient 0 for x < −3, dout·(x/3 + 1/2) on [−3, 3], dout above. */
 export const hardswish = defineUnaryOp({
   name: 'hardswish',
-  forward(x, o) {
-    for (let i = 0; i < x.length; i++) {
+  forward: function (x, o, i0, i1) {
+    for (let i = i0; i < i1; i++) {
       const v = x[i];
       o[i] = v <= -3 ? 0 : v >= 3 ? v : (v * (v + 3)) / 6;
     }
   },
-  backward(g, x, dx) {
-    for (let i = 0; i < x.length; i++) {
+  backward: function (g, x, dx, i0, i1) {
+    for (let i = i0; i < i1; i++) {
       const v = x[i];
       dx[i] = v < -3 ? 0 : v <= 3 ? g[i] * (v / 3 + 0.5) : g[i];
     }
   },
   saves: 'x',
+  cost: 4,
 });
 
 /** relu6(x + 3)/6; gradient dout/6 strictly inside (−3, 3), else 0. */
 export const hardsigmoid = defineUnaryOp({
   name: 'hardsigmoid',
-  forward(x, o) {
-    for (let i = 0; i < x.length; i++) {
+  forward: function (x, o, i0, i1) {
+    for (let i = i0; i < i1; i++) {
       const v = x[i];
       o[i] = v <= -3 ? 0 : v >= 3 ? 1 : v / 6 + 0.5;
     }
   },
-  backward(g, x, dx) {
-    for (let i = 0; i < x.length; i++) {
+  backward: function (g, x, dx, i0, i1) {
+    for (let i = i0; i < i1; i++) {
       const v = x[i];
       dx[i] = v > -3 && v < 3 ? g[i] / 6 : 0;
     }
   },
   saves: 'x',
+  cost: 4,
 });
 
 /**
  * 1/(1 + e^−x). One formula on both sides, no branch on the sign (a mispredicted jump per
  * element on activations, see reluMath.ts): for x ≪ 0, e^−x overflows to +Inf and the result
  * is +0, which is within the smallest subnormal of the true value; elsewhere it is as accurate
- * as e^x / (1 + e^x) (a few ulp). NaN stays NaN.
+ * as e^x / (1 + e^x) (a few ulp). NaN stays NaN. (The loops below write it out again: they
+ * must be self-contained.)
  */
 export function sigmoidValue(v: number): number {
   return 1 / (1 + Math.exp(-v));
@@ -93,39 +95,45 @@ export function sigmoidValue(v: number): number {
 /** 1/(1 + e^−x); gradient dout·y·(1 − y), from the output. */
 export const sigmoid = defineUnaryOp({
   name: 'sigmoid',
-  forward(x, o) {
-    for (let i = 0; i < x.length; i++) o[i] = sigmoidValue(x[i]);
+  forward: function (x, o, i0, i1) {
+    for (let i = i0; i < i1; i++) o[i] = 1 / (1 + Math.exp(-x[i]));
   },
-  backward(g, y, dx) {
-    for (let i = 0; i < y.length; i++) dx[i] = g[i] * y[i] * (1 - y[i]);
+  backward: function (g, y, dx, i0, i1) {
+    for (let i = i0; i < i1; i++) dx[i] = g[i] * y[i] * (1 - y[i]);
   },
   saves: 'y',
+  cost: 20,
 });
 
 /** tanh x; gradient dout·(1 − y²), from the output. */
 export const tanh = defineUnaryOp({
   name: 'tanh',
-  forward(x, o) {
-    for (let i = 0; i < x.length; i++) o[i] = Math.tanh(x[i]);
+  forward: function (x, o, i0, i1) {
+    for (let i = i0; i < i1; i++) o[i] = Math.tanh(x[i]);
   },
-  backward(g, y, dx) {
-    for (let i = 0; i < y.length; i++) dx[i] = g[i] * (1 - y[i] * y[i]);
+  backward: function (g, y, dx, i0, i1) {
+    for (let i = i0; i < i1; i++) dx[i] = g[i] * (1 - y[i] * y[i]);
   },
   saves: 'y',
+  cost: 20,
 });
 
 /** x·σ(x) (swish); gradient dout·σ(x)·(1 + x·(1 − σ(x))). */
 export const silu = defineUnaryOp({
   name: 'silu',
-  forward(x, o) {
-    for (let i = 0; i < x.length; i++) o[i] = x[i] * sigmoidValue(x[i]);
-  },
-  backward(g, x, dx) {
-    for (let i = 0; i < x.length; i++) {
+  forward: function (x, o, i0, i1) {
+    for (let i = i0; i < i1; i++) {
       const v = x[i];
-      const s = sigmoidValue(v);
+      o[i] = v * (1 / (1 + Math.exp(-v)));
+    }
+  },
+  backward: function (g, x, dx, i0, i1) {
+    for (let i = i0; i < i1; i++) {
+      const v = x[i];
+      const s = 1 / (1 + Math.exp(-v));
       dx[i] = g[i] * s * (1 + v * (1 - s));
     }
   },
   saves: 'x',
+  cost: 20,
 });

@@ -1,6 +1,6 @@
 import ndarray from 'ndarray';
 import { assertArg, assertSameShape, ShapeError, shapeStr } from '../core/check';
-import { allocFloat, type DType } from '../core/dtype';
+import { allocFloat, type DType, type FloatArray } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
 import { defineOp } from './op';
@@ -24,14 +24,14 @@ export interface ChannelShuffleAttrs {
 }
 
 /** Input channel `i·n + j` (group i of g, n = C/g per group) moves to output channel `j·g + i`. */
-function shuffle(src: ArrayLike<number>, dst: { [i: number]: number }, N: number, g: number, n: number, inner: number): void {
+function shuffle(src: FloatArray, dst: FloatArray, N: number, g: number, n: number, inner: number): void {
   const C = g * n;
+  // Whole channel blocks: TypedArray.set is a memory copy, several times a loop's speed.
   for (let b = 0; b < N; b++) {
     for (let i = 0; i < g; i++) {
       for (let j = 0; j < n; j++) {
         const from = (b * C + i * n + j) * inner;
-        const to = (b * C + j * g + i) * inner;
-        for (let k = 0; k < inner; k++) dst[to + k] = src[from + k];
+        dst.set(src.subarray(from, from + inner), (b * C + j * g + i) * inner);
       }
     }
   }

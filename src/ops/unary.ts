@@ -3,6 +3,7 @@ import { assertArg, assertSameShape } from '../core/check';
 import { allocFloat } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
+import { registerElementwise, type ElementwiseRun } from './kernels/elementwise';
 import { defineOp, type Op } from './op';
 
 /**
@@ -19,23 +20,29 @@ export interface UnaryCache {
 export type Store = Float64Array | Float32Array;
 
 /**
- * How to build an elementwise op: its loops over dense stores (computed in double, stored in
- * the input's dtype) and which value the derivative reads.
+ * How to build an elementwise op: its loops over a range [i0, i1) of dense stores (computed
+ * in double, stored in the input's dtype) and which value the derivative reads.
  *
  * WHY whole loops rather than a per-element function: one shared loop calling seven different
  * element functions is a megamorphic call V8 cannot inline, about twice as slow as a loop per op.
+ * The loops run on every thread (kernels/elementwise.ts), so each must be self-contained: its
+ * arguments, Math and literals only, no imported helper.
  */
 export interface UnarySpec {
   name: string;
-  /** o[i] = f(x[i]). */
-  forward: (x: Store, o: Store) => void;
-  /** dx[i] = dL/dx[i] from dL/dy `g[i]` and the saved value `s[i]` (x or y per `saves`). */
-  backward: (g: Store, s: Store, dx: Store) => void;
+  /** o[i] = f(x[i]) for i in [i0, i1). */
+  forward: (x: Store, o: Store, i0: number, i1: number) => void;
+  /** dx[i] = dL/dx[i] from dL/dy `g[i]` and the saved value `s[i]` (x or y per `saves`), i in [i0, i1). */
+  backward: (g: Store, s: Store, dx: Store, i0: number, i1: number) => void;
   saves: 'x' | 'y';
+  /** Work per element in multiply-adds (an exp ≈ 20): when threads pay off. Default 2. */
+  cost?: number;
 }
 
 /** Defines an elementwise op with no attributes (one input, any shape, Float32 or Float64). */
 export function defineUnaryOp(spec: UnarySpec): Op<Record<string, never>, UnaryCache> {
+  const forward: ElementwiseRun = registerElementwise(`${spec.name}.forward`, spec.forward, spec.cost ?? 2);
+  const backward: ElementwiseRun = registerElementwise(`${spec.name}.backward`, spec.backward, spec.cost ?? 2);
   return defineOp<Record<string, never>, UnaryCache>({
     name: spec.name,
     forward(inputs) {
@@ -43,7 +50,7 @@ export function defineUnaryOp(spec: UnarySpec): Op<Record<string, never>, UnaryC
       const [x] = inputs;
       const xd = dense('x', x).data;
       const o = allocFloat(dtypeOf(x), xd.length);
-      spec.forward(xd, o);
+      forward(xd.length, xd, o);
       const y = ndarray(o, x.shape.slice());
       return { out: y, cache: spec.saves === 'x' ? { x } : { y } };
     },
@@ -54,7 +61,7 @@ export function defineUnaryOp(spec: UnarySpec): Op<Record<string, never>, UnaryC
       const s = dense(spec.saves, saved).data;
       const g = denseAs('dout', dout, dtypeOf(saved)).data;
       const dx = allocFloat(dtypeOf(saved), s.length);
-      spec.backward(g, s, dx);
+      backward(s.length, g, s, dx);
       return [ndarray(dx, saved.shape.slice())];
     },
   });

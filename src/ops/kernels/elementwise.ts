@@ -1,0 +1,109 @@
+import type { FloatArray } from '../../core/dtype';
+import { isShared } from '../../core/bufferPool';
+import { getArena } from '../../core/gemm/arena';
+import { gemmKernel, THREAD_MIN_WORK } from '../../core/gemm/gemm';
+import { abandon, finishThreaded, registerWorkerKernel, startThreaded, threadCount, WorkerFailure, workersUsable, type TaskRunner, type ThreadedRun, type WorkerJob } from '../../core/gemm/workers';
+
+/*
+ * Elementwise loops on every thread. An elementwise op is a loop over a range of indices,
+ * `(a, b, i0, i1)` or `(a, b, c, i0, i1)`, whose elements do not depend on each other, so a
+ * tensor can be cut into ranges that any thread computes, with the bits of one thread.
+ *
+ * WHY loops are registered as source: worker threads cannot call functions of this process,
+ * only run source they are sent (see TaskRunner in core/gemm/workers.ts). Each loop is wrapped
+ * in a task runner built from its source text, registered under the op's name, and the main
+ * thread runs that same built runner — one piece of code on every thread. The price: a loop
+ * must be self-contained (its arguments, Math and literals; no imported helper), which
+ * `registerElementwise` cannot check and the threaded tests do (a loop that reaches outside
+ * itself throws in the workers).
+ *
+ * WHY the tensors themselves: large allocFloat stores live in SharedArrayBuffers
+ * (core/bufferPool.ts), and a typed array over one is shared, not copied, when the job is
+ * posted. A call with any store that is not shared (a user's array, a small tensor) runs on
+ * this thread.
+ */
+
+/** A loop over [i0, i1) of two stores (`o[i] = f(x[i])`) or three (`dx[i] = f(g[i], s[i])`). */
+export type ElementwiseLoop =
+  | ((a: FloatArray, b: FloatArray, i0: number, i1: number) => void)
+  | ((a: FloatArray, b: FloatArray, c: FloatArray, i0: number, i1: number) => void);
+
+/** One pass of a registered loop over `n` elements in ranges of `chunk`. */
+interface ElementwiseJob extends WorkerJob {
+  kind: string;
+  n: number;
+  chunk: number;
+  a: FloatArray;
+  b: FloatArray;
+  c: FloatArray | null;
+}
+
+/** A registered loop, callable on any store (threaded when it pays). */
+export type ElementwiseRun = (n: number, a: FloatArray, b: FloatArray, c?: FloatArray) => void;
+
+/**
+ * The task runner around `loop`, as source: the loop is a local of the runner (not a closure
+ * over this module), so the runner's text carries it to the workers.
+ */
+function runnerFor(loop: ElementwiseLoop): TaskRunner {
+  const body = `
+    const loop = (${loop.toString()});
+    const ctl = job.ctl;
+    const worker = job.worker === true;
+    const n = job.n, chunk = job.chunk;
+    const nTasks = Math.ceil(n / chunk);
+    let next = 0;
+    for (;;) {
+      const t = ctl === null ? next++ : Atomics.add(ctl, 0, 1);
+      if (t >= nTasks) break;
+      const i0 = t * chunk;
+      const i1 = Math.min(n, i0 + chunk);
+      if (job.c === null) loop(job.a, job.b, i0, i1);
+      else loop(job.a, job.b, job.c, i0, i1);
+      if (ctl !== null) {
+        if (worker) Atomics.add(ctl, 3, 1);
+        Atomics.add(ctl, 1, 1);
+        if (Atomics.load(ctl, 6) !== 0) Atomics.notify(ctl, 1);
+      }
+    }`;
+  // tsx/esbuild may wrap named functions in __name(); the workers define it the same way.
+  return new Function('__name', `return function elementwiseTasks(job, F) {${body}\n}`)((f: unknown) => f) as TaskRunner;
+}
+
+/** Elements per task: several per thread, so a core busy elsewhere does not hold the rest up. */
+function chunkOf(n: number, threads: number): number {
+  return Math.max(8192, Math.ceil(n / (8 * threads) / 64) * 64);
+}
+
+/**
+ * Registers `loop` with the worker pool under `name` and returns a function that runs it over
+ * [0, n) of its stores: on every thread when they are all shared and the work is large,
+ * else on this thread. `cost` is the loop's work per element in multiply-adds (an exp counts
+ * about 20), weighed against the pool's per-job overhead.
+ */
+export function registerElementwise(name: string, loop: ElementwiseLoop, cost = 1): ElementwiseRun {
+  const kind = `elementwise:${name}`;
+  const run = runnerFor(loop);
+  registerWorkerKernel(kind, run, (job: ElementwiseJob) => Math.ceil(job.n / job.chunk));
+  return (n, a, b, c) => {
+    const job: ElementwiseJob = { kind, n, chunk: n, a, b, c: c ?? null, ctl: null, f32: false, fma: false, wasm: false, buf: null };
+    let threads = threadCount();
+    if (threads > 1 && (n * cost < THREAD_MIN_WORK || !workersUsable() || !isShared(a) || !isShared(b) || (c !== undefined && !isShared(c)))) threads = 1;
+    const arena = threads > 1 ? getArena(gemmKernel(), 1) ?? getArena('js', 1) : null;
+    if (arena === null || !arena.shared) {
+      run(job, a, null, null, null, null as never);
+      return;
+    }
+    job.chunk = chunkOf(n, threads);
+    let started: ThreadedRun | null = null;
+    try {
+      started = startThreaded(job, threads, arena);
+      finishThreaded(started);
+      return;
+    } catch (e) {
+      if (started !== null) abandon(started);
+      if (!(e instanceof WorkerFailure)) throw e;
+    }
+    run({ ...job, ctl: null }, a, null, null, null, null as never);
+  };
+}
