@@ -3,7 +3,7 @@ import { assertArg, assertSameShape } from '../core/check';
 import { allocFloat } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
-import { registerElementwise, type ElementwiseRun } from './kernels/elementwise';
+import { registerElementwise, type ElementwiseMath, type ElementwiseRun } from './kernels/elementwise';
 import { defineOp, type Op } from './op';
 
 /**
@@ -26,14 +26,14 @@ export type Store = Float64Array | Float32Array;
  * WHY whole loops rather than a per-element function: one shared loop calling seven different
  * element functions is a megamorphic call V8 cannot inline, about twice as slow as a loop per op.
  * The loops run on every thread (kernels/elementwise.ts), so each must be self-contained: its
- * arguments, Math and literals only, no imported helper.
+ * arguments (the last, `math`, holds shared helpers), Math and literals only, no imported helper.
  */
 export interface UnarySpec {
   name: string;
   /** o[i] = f(x[i]) for i in [i0, i1). */
-  forward: (x: Store, o: Store, i0: number, i1: number) => void;
+  forward: (x: Store, o: Store, i0: number, i1: number, math: ElementwiseMath) => void;
   /** dx[i] = dL/dx[i] from dL/dy `g[i]` and the saved value `s[i]` (x or y per `saves`), i in [i0, i1). */
-  backward: (g: Store, s: Store, dx: Store, i0: number, i1: number) => void;
+  backward: (g: Store, s: Store, dx: Store, i0: number, i1: number, math: ElementwiseMath) => void;
   saves: 'x' | 'y';
   /** Work per element in multiply-adds (an exp ≈ 20): when threads pay off. Default 2. */
   cost?: number;

@@ -37,6 +37,8 @@ export type TaskRunner = (job: any, F: FloatArray, block: BlockFn | null, blockS
 
 interface WorkerKernel {
   run: TaskRunner;
+  /** What the workers evaluate to get `run`. */
+  source: string;
   /** Tasks of a job (its ctl[1] count when done). */
   tasks(job: any): number;
 }
@@ -46,11 +48,13 @@ const kernels = new Map<string, WorkerKernel>();
 /**
  * Registers a kind of job with the worker pool: its task runner (shipped to every worker as
  * source, see {@link TaskRunner}) and its task count. New kernels — a Winograd or depthwise
- * job — slot in with this call; the pool itself lists no job kinds.
+ * job — slot in with this call; the pool itself lists no job kinds. `source` is a JS
+ * expression the workers evaluate to get the runner — by default the runner's own text; a
+ * runner built around constants (tables, a loop given as source) passes the expression that
+ * built it, so every thread runs the same code.
  */
-export function registerWorkerKernel(kind: string, run: TaskRunner, tasks: (job: any) => number): void {
-  kernels.set(kind, { run, tasks });
-  const source = run.toString();
+export function registerWorkerKernel(kind: string, run: TaskRunner, tasks: (job: any) => number, source: string = run.toString()): void {
+  kernels.set(kind, { run, tasks, source });
   for (const w of workers) w.postMessage({ type: 'kernel', kind, source });
 }
 
@@ -186,7 +190,7 @@ function ensureWorkers(count: number, arena: Arena): Worker[] | null {
       // Seen only when the main event loop runs, i.e. between products; it retires the pool.
       w.on('error', () => { broken = true; });
       w.on('exit', () => { broken = true; });
-      for (const [kind, k] of kernels) w.postMessage({ type: 'kernel', kind, source: k.run.toString() });
+      for (const [kind, k] of kernels) w.postMessage({ type: 'kernel', kind, source: k.source });
       workers.push(w);
       wasmSent.push(null);
     }
