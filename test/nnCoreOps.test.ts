@@ -55,7 +55,8 @@ describe('conv2d op', () => {
     );
   });
 
-  it.each(['float64', 'float32'] as const)('depthwise forward is bit-identical to the direct reference (%s)', (dtype) => {
+  // Float64 sums in the reference's order; float32 in float32 lanes (test/depthwisePlanes.test.ts), so within its rounding.
+  it.each(['float64', 'float32'] as const)('depthwise forward equals the direct reference (%s: float64 bit for bit, float32 to its rounding)', (dtype) => {
     const rng = new RandomState(3);
     for (const [k, stride, pad, dilation] of [[3, 1, 1, 1], [3, 2, 1, 1], [5, 2, 2, 1], [3, 1, 2, 2], [5, 1, 0, 1]]) {
       const x = astype(rng.randn(2, 6, 9, 7), dtype);
@@ -64,7 +65,8 @@ describe('conv2d op', () => {
       const attrs = { stride, padding: pad, dilation, groups: 6 };
       const a = withKernel('conv2d', 'depthwise-direct', () => conv2d.forward([x, w, b], attrs)).out;
       const r = withKernel('conv2d', 'direct', () => conv2d.forward([x, w, b], attrs)).out;
-      expect(Array.from(a.data)).toEqual(Array.from(r.data));
+      if (dtype === 'float64') expect(Array.from(a.data)).toEqual(Array.from(r.data));
+      else expect(closeness(a, r)).toBeLessThan(2e-6);
     }
   });
 

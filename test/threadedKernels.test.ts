@@ -121,6 +121,17 @@ describe('elementwise activations on several threads', () => {
     { op: silu, f: (v) => v * sig(v), df: (g, v) => g * sig(v) * (1 + v * (1 - sig(v))) },
   ];
 
+  it('take empty tensors (a summary() runs a batch of 0)', () => {
+    for (const { op } of cases) {
+      for (const dtype of ['float32', 'float64'] as const) {
+        const x = astype(ndarray(new Float64Array(0), [0, 3]), dtype);
+        const r = op.forward([x], {});
+        expect(r.out.shape).toEqual([0, 3]);
+        expect((op.backward(x, r.cache)[0] as Tensor).shape).toEqual([0, 3]);
+      }
+    }
+  });
+
   it('give the one-thread bits on 2 and 3 threads, equal their scalar formulas, and run on the workers (special values included)', () => {
     const before = workerStats();
     const specials = [0, -0, 3, -3, 6, -6, NaN, Infinity, -Infinity, 1e308, -1e308];

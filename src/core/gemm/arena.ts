@@ -39,6 +39,8 @@ export interface Arena {
    */
   f32: TileFns | null;
   f32fma: TileFns | null;
+  /** This thread's wasm instance exports (the depthwise planes and all); null for the JS kernel. */
+  exports: Record<string, unknown> | null;
   /** The wasm memory and module (wasm kernel) — posted once to each worker. */
   memory: WasmMemory | null;
   module: WasmModule | null;
@@ -69,7 +71,7 @@ function makeWasmArena(): Arena | null {
       : null;
     return {
       kind: 'wasm', shared, F: new Float64Array(memory.buffer), F32: new Float32Array(memory.buffer),
-      block, blockS, rows, f32, f32fma, memory, module,
+      block, blockS, rows, f32, f32fma, exports: ex, memory, module,
     };
   } catch {
     return null;
@@ -106,7 +108,7 @@ export function getArena(kind: KernelKind, elems: number): Arena | null {
     const buf = shared ? new SharedArrayBuffer(size * 8) : new ArrayBuffer(size * 8);
     jsArena = {
       kind: 'js', shared, F: new Float64Array(buf), F32: new Float32Array(buf),
-      block: null, blockS: null, rows: null, f32: null, f32fma: null, memory: null, module: null,
+      block: null, blockS: null, rows: null, f32: null, f32fma: null, exports: null, memory: null, module: null,
     };
   }
   return jsArena;

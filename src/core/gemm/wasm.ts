@@ -29,55 +29,10 @@
  * (one rounding per step on FMA hardware); those bits are the machine's, not the JS tile's.
  */
 
-// --- a minimal assembler: just the encodings this module needs ---
-const uleb = (v: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) b |= 0x80;
-    out.push(b);
-  } while (v !== 0);
-  return out;
-};
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => vec(Array.from(s, (c) => [c.charCodeAt(0)]));
-const I32 = 0x7f;
-const V128 = 0x7b;
-const localGet = (i: number) => [0x20, ...uleb(i)];
-const localSet = (i: number) => [0x21, ...uleb(i)];
-const localTee = (i: number) => [0x22, ...uleb(i)];
-/** i32.const with its signed LEB128 immediate (non-negative values here). */
-const i32Const = (v: number) => {
-  const out: number[] = [];
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    // Done once the rest is zero and the sign bit of this byte is clear.
-    if (v === 0 && (b & 0x40) === 0) {
-      out.push(b);
-      return [0x41, ...out];
-    }
-    out.push(b | 0x80);
-  }
-};
-const I32_ADD = [0x6a];
-const I32_SUB = [0x6b];
-const I32_SHL = [0x74];
-const I32_EQZ = [0x45];
-const BLOCK = [0x02, 0x40];
-const LOOP = [0x03, 0x40];
-const IF = [0x04, 0x40];
-const ELSE = [0x05];
-const END = [0x0b];
-const brIf = (depth: number) => [0x0d, ...uleb(depth)];
-const simd = (code: number, ...imm: number[]) => [0xfd, ...uleb(code), ...imm];
-const v128Load = (offset: number) => simd(0x00, 4, ...uleb(offset));
-const v128Store = (offset: number) => simd(0x0b, 4, ...uleb(offset));
-const v128Load64Splat = (offset: number) => simd(0x0a, 3, ...uleb(offset));
-const F64X2_ADD = simd(0xf0);
-const F64X2_MUL = simd(0xf2);
+import {
+  uleb, vec, section, name, I32, V128, localGet, localSet, localTee, i32Const, I32_ADD, I32_SUB, I32_SHL, I32_EQZ, BLOCK, LOOP, IF, ELSE, END, brIf, simd, v128Load, v128Store, v128Load64Splat, F64X2_ADD, F64X2_MUL, I32_LT_U, BR, v128Load32Splat, F32X4_ADD, F32X4_MUL, F32X4_RELAXED_MADD, F64_LOAD, F64_STORE, F64_ADD, F32_LOAD, F32_STORE, F32_ADD,
+} from './wasmAsm';
+import { DW32_TYPE, dw32Func, DWGRAD32_TYPE, dwGrad32Func } from './wasmDepthwise';
 
 /** Local indices the tile body works with (see {@link tileBody}). */
 interface TileLocals {
@@ -187,14 +142,6 @@ function blockFunc(strided: boolean): number[] {
   body.push(...END);
   return [...vec([[...uleb(nI32), I32], [...uleb(11), V128]]), ...body];
 }
-
-const I32_LT_U = [0x49];
-const BR = (depth: number) => [0x0c, ...uleb(depth)];
-const v128Load32Splat = (offset: number) => simd(0x09, 2, ...uleb(offset));
-const F32X4_ADD = simd(0xe4);
-const F32X4_MUL = simd(0xe6);
-/** Relaxed SIMD: a·b + c, fused or not as the hardware does it (one rounding with FMA). */
-const F32X4_RELAXED_MADD = simd(0x105);
 
 /** Local indices of the float32 tile (see {@link tile32Body}). */
 interface Tile32Locals {
@@ -319,12 +266,6 @@ function block32Func(strided: boolean, fma: boolean): number[] {
   return [...vec([[...uleb(nI32), I32], [...uleb(11), V128]]), ...body];
 }
 
-const F64_LOAD = [0x2b, 3, 0];
-const F64_STORE = [0x39, 3, 0];
-const F64_ADD = [0xa0];
-const F32_LOAD = [0x2a, 2, 0];
-const F32_STORE = [0x38, 2, 0];
-const F32_ADD = [0x92];
 
 /**
  * `rows(dst, src, len, count, dstStep, srcStep, dstStride, srcStride, add)`, all i32, addresses
@@ -375,7 +316,8 @@ function rowsFunc(f32 = false): number[] {
  *
  * Exports: `block`, `blockS`, `rows` (float64), `block32`, `blockS32`, `rows32` (float32,
  * same contracts with 4-byte elements: packed panels are kc·16 bytes apart, a 4-column C
- * panel 16 bytes wide), and with `relaxed` `block32f`, `blockS32f`.
+ * panel 16 bytes wide), `dw32`, `dwGrad32` (depthwise float32 planes, see wasmDepthwise.ts),
+ * and with `relaxed` `block32f`, `blockS32f`.
  */
 export function gemmWasmBytes(shared: boolean, maxPages: number, relaxed = false): Uint8Array {
   // [type index, export name, code]
@@ -386,6 +328,8 @@ export function gemmWasmBytes(shared: boolean, maxPages: number, relaxed = false
     [0, 'block32', block32Func(false, false)],
     [1, 'blockS32', block32Func(true, false)],
     [2, 'rows32', rowsFunc(true)],
+    [3, 'dw32', dw32Func()],
+    [4, 'dwGrad32', dwGrad32Func()],
   ];
   if (relaxed) funcs.push([0, 'block32f', block32Func(false, true)], [1, 'blockS32f', block32Func(true, true)]);
   const limits = shared ? [0x03, ...uleb(1), ...uleb(maxPages)] : [0x01, ...uleb(1), ...uleb(maxPages)];
@@ -395,6 +339,8 @@ export function gemmWasmBytes(shared: boolean, maxPages: number, relaxed = false
       [0x60, ...vec(new Array(8).fill([I32])), ...vec([])],
       [0x60, ...vec(new Array(13).fill([I32])), ...vec([])],
       [0x60, ...vec(new Array(9).fill([I32])), ...vec([])],
+      DW32_TYPE,
+      DWGRAD32_TYPE,
     ])),
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, ...limits]])),
     ...section(3, vec(funcs.map(([t]) => [t]))),

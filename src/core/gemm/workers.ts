@@ -28,12 +28,17 @@ export interface WorkerJob {
 
 /**
  * A task runner: takes tasks of `job` from its shared counter until none are left, on the
- * arena view `F` with the thread's tiles (null: the JS tile) and the GEMM tile loop `gemm`.
+ * arena view `F` with the thread's tiles (null: the JS tile), the GEMM tile loop `gemm` and
+ * the thread's other wasm functions `ex` (wasm.ts; addresses are bytes of the arena).
  *
  * WHY source text: each runner is shipped to the workers as its source (`run.toString()`), so
  * it must be self-contained — it may use its arguments and globals, nothing it closes over.
  */
-export type TaskRunner = (job: any, F: FloatArray, block: BlockFn | null, blockS: BlockSFn | null, rows: RowsFn | null, gemm: typeof gemmBlock) => void;
+export type TaskRunner = (
+  job: any, F: FloatArray, block: BlockFn | null, blockS: BlockSFn | null, rows: RowsFn | null, gemm: typeof gemmBlock,
+  /** The thread's wasm exports (a job with `wasm` set, when the instance exists), else null. */
+  ex: Record<string, unknown> | null,
+) => void;
 
 interface WorkerKernel {
   run: TaskRunner;
@@ -68,7 +73,7 @@ function kernelOf(job: WorkerJob): WorkerKernel {
 function runTasks(job: WorkerJob, arena: Arena): void {
   const F = job.f32 ? arena.F32 : arena.F;
   const { block, blockS, rows } = arenaTiles(arena, job.f32, job.fma);
-  kernelOf(job).run(job, F, block, blockS, rows, gemmBlock);
+  kernelOf(job).run(job, F, block, blockS, rows, gemmBlock, job.wasm ? arena.exports : null);
 }
 
 /**
@@ -130,7 +135,7 @@ parentPort.on('message', function (msg) {
     const b = w ? ex['block' + sfx] : null;
     const bS = w ? ex['blockS' + sfx] : null;
     const r = w ? ex[job.f32 ? 'rows32' : 'rows'] : null;
-    runners[job.kind || 'gemm'](job, F, b, bS, r, gemmBlock);
+    runners[job.kind || 'gemm'](job, F, b, bS, r, gemmBlock, w ? ex : null);
   } catch (e) {
     // Count the task that failed as finished so the main thread's join still completes
     // (after every other in-flight tile), then sees the flag and redoes the product alone.

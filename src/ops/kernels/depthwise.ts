@@ -1,6 +1,6 @@
 import { allocFloat, type FloatArray } from '../../core/dtype';
 import { recycleFloat } from '../../core/bufferPool';
-import { getArena, type Arena } from '../../core/gemm/arena';
+import { getArena, wasmAvailable, type Arena } from '../../core/gemm/arena';
 import { gemmKernel, THREAD_MIN_WORK } from '../../core/gemm/gemm';
 import { abandon, finishThreaded, registerWorkerKernel, startThreaded, threadCount, WorkerFailure, workersUsable, type ThreadedRun, type WorkerJob } from '../../core/gemm/workers';
 import type { ConvProblem } from './convProblem';
@@ -11,19 +11,25 @@ import type { ConvProblem } from './convProblem';
  * 1×25 row, so im2col + GEMM would unfold the whole plane 9–25× to multiply it by one row —
  * all traffic, no reuse. Here each plane stays in L1/L2 and nothing is unfolded.
  *
- * Forward: each output element is one sum in double — bias, then the taps in (ki, kj) order,
- * the reference direct kernel's order — stored once, so results are bit-identical to it in
- * float32 and float64.
- * Backward: per plane, dx accumulates tap by tap in (ki, kj, oh, ow) order in the output's
- * type; dW and db of each (sample, channel) are summed in double into a partial, and the
- * partials are added over samples in order. Planes are independent, so the planes can be
- * split over threads in any way and the bits stay those of one thread.
+ * Float64 — forward: each output element is one sum in double — bias, then the taps in
+ * (ki, kj) order, the reference direct kernel's order — stored once, so results are
+ * bit-identical to it. Backward: per plane, dx accumulates tap by tap in (ki, kj, oh, ow)
+ * order; dW and db of each (sample, channel) are summed in double into a partial, and the
+ * partials are added over samples in order.
+ * Float32 — the planes run in WebAssembly f32x4 lanes (core/gemm/wasmDepthwise.ts: `dw32`
+ * for the output and for dx as a correlation of dout with the flipped filter, `dwGrad32` for
+ * dW), with float32 products and sums as PyTorch's; JS replicas with Math.fround give the same
+ * bits where wasm is missing (except dx at stride 2, which JS scatters tap by tap). db, and the
+ * sum of the per-sample dW partials, stay in double.
+ * Planes are independent, so they can be split over threads in any way and the bits stay
+ * those of one thread.
  *
  * WHY threads through the arena: workers can only see shared memory, and tensors are ordinary
  * arrays, so a threaded call copies its chunk of samples (and the filters) into the GEMM
  * arena, lets every thread take (sample, channel block) tasks from a shared counter, and
  * copies the result out. One copy in and out is a small part of nine or 25 multiply-adds per
- * element; on one thread the same task loop runs on the tensors themselves, without copies.
+ * element. On one thread the same task loop runs on the tensors themselves, without copies —
+ * except float32 with wasm, which must go through the arena (the wasm memory) anyway.
  */
 
 /** True when `p` is a depthwise convolution this kernel computes. */
@@ -53,6 +59,16 @@ export interface DepthwiseJob extends WorkerJob {
   oOff: number;
   dxOff: number;
   pOff: number;
+  /**
+   * Float32 jobs over the arena with the wasm planes (see below): the filters flipped (for
+   * the stride-1 dx), the tap table of dwGrad32 (five int32 per tap) and per-(sample,
+   * channel) float32 dW results, as float32-element offsets; -1 when absent.
+   */
+  wfOff: number;
+  tOff: number;
+  gOff: number;
+  /** Stride 2 with the wasm planes: per-(sample, channel) dout spread onto the input grid (see dxStride2). */
+  dgOff: number;
   X?: FloatArray; Wt?: FloatArray; B?: FloatArray | null; O?: FloatArray; DX?: FloatArray; P64?: Float64Array;
 }
 
@@ -60,14 +76,17 @@ export interface DepthwiseJob extends WorkerJob {
  * Runs tasks of a {@link DepthwiseJob} until none are left (all of them when `ctl` is null).
  * Shipped to the workers as source (see TaskRunner in core/gemm/workers.ts): self-contained.
  */
-export function depthwiseTasks(job: DepthwiseJob, F: FloatArray): void {
+export function depthwiseTasks(
+  job: DepthwiseJob, F: FloatArray, _b?: unknown, _bS?: unknown, _r?: unknown, _g?: unknown, ex?: Record<string, unknown> | null,
+): void {
   const ctl = job.ctl;
   const worker = job.worker === true;
   const X = job.X || F;
   const Wt = job.Wt || F;
   const O = job.O || F;
   const DX = job.DX || F;
-  const P64 = job.P64 || new Float64Array(F.buffer);
+  // Partials only in backward (a forward F may be a float32 tensor of odd length).
+  const P64 = job.P64 || (job.fwd ? new Float64Array(0) : new Float64Array(F.buffer));
   const hasB = job.B ? true : job.bOff >= 0;
   const B = job.B || F;
   const { C, H, W, kh, kw, stride, pad, dilation, outH, outW, cb } = job;
@@ -82,6 +101,77 @@ export function depthwiseTasks(job: DepthwiseJob, F: FloatArray): void {
   // Output columns whose taps all fall inside the row: no bounds checks there.
   const inLo = Math.max(0, Math.ceil(pad / stride));
   const inHi = Math.max(inLo, Math.min(outW, Math.floor((W - 1 + pad - (kw - 1) * dilation) / stride) + 1));
+  const f32 = job.f32;
+  // The wasm planes (float32, arena jobs, strides 1 and 2); else their exact scalar replicas.
+  const dw32 = f32 && ex && !job.X && stride <= 2 ? (ex.dw32 as (...a: number[]) => void) : null;
+  const dwGrad32 = f32 && ex && !job.X && stride <= 2 && job.tOff >= 0 ? (ex.dwGrad32 as (...a: number[]) => void) : null;
+  const fr = Math.fround;
+  // dx of a stride-1 square filter is a stride-1 correlation of dout with the flipped filter.
+  // At stride 2 it is the same correlation of dout spread onto a grid twice as fine (zeros
+  // between): 4× the taps, but in wasm lanes rather than a scalar scatter (dxStride2).
+  const dxStride2 = f32 && stride === 2 && kh === kw && dw32 !== null && job.dgOff >= 0;
+  const convDx = f32 && kh === kw && (stride === 1 || dxStride2);
+  const padT = (kh - 1) * dilation - pad;
+  const Hd = stride === 2 ? H + 2 * pad - (kh - 1) * dilation : outH;
+  const Wd = stride === 2 ? W + 2 * pad - (kw - 1) * dilation : outW;
+  const tLo = Math.max(0, padT);
+  const tHi = Math.max(tLo, Math.min(W, Wd + padT - (kw - 1) * dilation));
+
+  /**
+   * dw32's arithmetic in JS (without wasm, or for tensors outside the arena): output
+   * columns [c0, c1) of a plane, bias then + x·w over the taps inside the image in (ki, kj)
+   * order, each product and sum rounded to float32. `flip` reads the filter rotated 180°.
+   */
+  function planeF32(
+    Xs: FloatArray, xo: number, Ws: FloatArray, wo: number, Os: FloatArray, oo: number,
+    h: number, w: number, oh1: number, ow1: number, c0: number, c1: number, s: number, pd: number, flip: boolean, bias: number,
+  ): void {
+    for (let oh = 0; oh < oh1; oh++) {
+      for (let ow = c0; ow < c1; ow++) {
+        let acc = fr(bias);
+        for (let ki = 0; ki < kh; ki++) {
+          const ih = oh * s - pd + ki * dilation;
+          if (ih < 0 || ih >= h) continue;
+          for (let kj = 0; kj < kw; kj++) {
+            const iw = ow * s - pd + kj * dilation;
+            if (iw < 0 || iw >= w) continue;
+            const wk = flip ? wo + (kh - 1 - ki) * kw + (kw - 1 - kj) : wo + ki * kw + kj;
+            acc = fr(acc + fr(Xs[xo + ih * w + iw] * Ws[wk]));
+          }
+        }
+        Os[oo + oh * ow1 + ow] = acc;
+      }
+    }
+  }
+
+  /** dwGrad32's arithmetic in JS: the K tap sums of one plane into P64[po…], same lanes and order. */
+  function gradF32(xo: number, oo: number, po: number): void {
+    for (let ki = 0; ki < kh; ki++) {
+      const kd = ki * dilation;
+      const ohLo = Math.max(0, Math.ceil((pad - kd) / stride));
+      const ohHi = Math.max(ohLo, Math.min(outH, Math.floor((H - 1 + pad - kd) / stride) + 1));
+      for (let kj = 0; kj < kw; kj++) {
+        const jd = kj * dilation;
+        const owLo = Math.max(0, Math.ceil((pad - jd) / stride));
+        const owHi = Math.max(owLo, Math.min(outW, Math.floor((W - 1 + pad - jd) / stride) + 1));
+        let l0 = 0, l1 = 0, l2 = 0, l3 = 0, sc = 0;
+        for (let oh = ohLo; oh < ohHi; oh++) {
+          const g = oo + oh * outW;
+          const x = xo + (oh * stride - pad + kd) * W - pad + jd;
+          let ow = owLo;
+          for (; ow + 4 <= owHi; ow += 4) {
+            l0 = fr(l0 + fr(O[g + ow] * X[x + ow * stride]));
+            l1 = fr(l1 + fr(O[g + ow + 1] * X[x + (ow + 1) * stride]));
+            l2 = fr(l2 + fr(O[g + ow + 2] * X[x + (ow + 2) * stride]));
+            l3 = fr(l3 + fr(O[g + ow + 3] * X[x + (ow + 3) * stride]));
+          }
+          for (; ow < owHi; ow++) sc = fr(sc + fr(O[g + ow] * X[x + ow * stride]));
+        }
+        P64[po + ki * kw + kj] = fr(fr(fr(l0 + l1) + fr(l2 + l3)) + sc);
+      }
+    }
+  }
+
   let next = 0;
   for (;;) {
     const t = ctl === null ? next++ : Atomics.add(ctl, 0, 1);
@@ -93,7 +183,14 @@ export function depthwiseTasks(job: DepthwiseJob, F: FloatArray): void {
       const xo = job.xOff + (n * C + c) * HW;
       const oo = job.oOff + (n * C + c) * P;
       const wo = job.wOff + c * K;
-      if (job.fwd) {
+      if (job.fwd && f32) {
+        const bias = hasB ? B[job.bOff + c] : 0;
+        if (dw32 !== null) {
+          dw32(4 * xo, 4 * wo, 4 * oo, H, W, outH, outW, inLo, inHi, kh, kw, stride, pad, dilation, bias);
+        } else {
+          planeF32(X, xo, Wt, wo, O, oo, H, W, outH, outW, 0, outW, stride, pad, false, bias);
+        }
+      } else if (job.fwd) {
         const bias = hasB ? B[job.bOff + c] : 0;
         for (let oh = 0; oh < outH; oh++) {
           // The kernel rows that fall inside the image for this output row, with their weights.
@@ -155,10 +252,33 @@ export function depthwiseTasks(job: DepthwiseJob, F: FloatArray): void {
       } else {
         const dxo = job.dxOff + (n * C + c) * HW;
         const po = job.pOff + (n * C + c) * (K + 1);
-        for (let i = dxo; i < dxo + HW; i++) DX[i] = 0;
         let sb = 0;
         for (let i = oo; i < oo + P; i++) sb += O[i];
         P64[po + K] = sb;
+        if (convDx) {
+          if (dxStride2) {
+            const d0 = job.dgOff + (n * C + c) * Hd * Wd;
+            F.fill(0, d0, d0 + Hd * Wd);
+            for (let i = 0; i < outH; i++) for (let j = 0; j < outW; j++) F[d0 + 2 * i * Wd + 2 * j] = O[oo + i * outW + j];
+            (dw32 as (...a: number[]) => void)(4 * d0, 4 * (job.wfOff + c * K), 4 * dxo, Hd, Wd, H, W, tLo, tHi, kh, kw, 1, padT, dilation, 0);
+          } else if (dw32 !== null) {
+            dw32(4 * oo, 4 * (job.wfOff + c * K), 4 * dxo, outH, outW, H, W, tLo, tHi, kh, kw, 1, padT, dilation, 0);
+          } else {
+            planeF32(O, oo, Wt, wo, DX, dxo, outH, outW, H, W, 0, W, 1, padT, true, 0);
+          }
+        }
+        if (f32) {
+          if (dwGrad32 !== null) {
+            const go = job.gOff + (n * C + c) * K;
+            dwGrad32(4 * xo, 4 * oo, 4 * job.tOff, K, 4 * go, W, outW, stride);
+            for (let k = 0; k < K; k++) P64[po + k] = F[go + k];
+          } else {
+            gradF32(xo, oo, po);
+          }
+          if (convDx) continue;
+        }
+        // Float64 (and float32 dx at other strides): tap by tap, dx accumulated in place.
+        for (let i = dxo; i < dxo + HW; i++) DX[i] = 0;
         for (let ki = 0; ki < kh; ki++) {
           // Output rows [ohLo, ohHi) whose tap ki lands inside the image; likewise columns for kj.
           const kd = ki * dilation;
@@ -180,14 +300,18 @@ export function depthwiseTasks(job: DepthwiseJob, F: FloatArray): void {
                   sw += g * X[xo + src + ow];
                 }
               } else {
-                for (let ow = owLo; ow < owHi; ow++) {
-                  const g = O[dst + ow];
-                  DX[dxo + src + ow * stride] += wv * g;
-                  sw += g * X[xo + src + ow * stride];
+                if (f32) {
+                  for (let ow = owLo; ow < owHi; ow++) DX[dxo + src + ow * stride] += wv * O[dst + ow];
+                } else {
+                  for (let ow = owLo; ow < owHi; ow++) {
+                    const g = O[dst + ow];
+                    DX[dxo + src + ow * stride] += wv * g;
+                    sw += g * X[xo + src + ow * stride];
+                  }
                 }
               }
             }
-            P64[po + ki * kw + kj] = sw;
+            if (!f32) P64[po + ki * kw + kj] = sw;
           }
         }
       }
@@ -227,57 +351,107 @@ interface Chunking {
   samples: number;
   /** Arena offsets (job-type elements) of w, b, x, out/dout, dx; pOff in float64 elements. */
   wOff: number; bOff: number; xOff: number; oOff: number; dxOff: number; pOff: number;
+  /** Float32 with the wasm planes: flipped filters, tap table, dW results (else -1). */
+  wfOff: number; tOff: number; gOff: number; dgOff: number;
 }
 
-/** Arena layout for chunks of as many samples as fit the budget, or null (then one thread). */
+/** True when float32 planes can run in wasm here (they then go through the arena even on one thread). */
+function wasmPlanes(p: ConvProblem, f32: boolean): boolean {
+  return f32 && p.stride <= 2 && gemmKernel() === 'wasm' && wasmAvailable();
+}
+
+/** Arena layout for chunks of as many samples as fit the budget, or null (then no arena). */
 function chunking(p: ConvProblem, f32: boolean, fwd: boolean): Chunking | null {
   const eb = f32 ? 4 : 8;
   const K = p.kh * p.kw;
   const HW = p.H * p.W;
   const P = p.outH * p.outW;
-  const fixed = p.C * K + p.C;
-  // Per sample: x and out (forward); x, dout, dx and the float64 partials (backward).
-  const perSample = fwd ? p.C * (HW + P) : p.C * (2 * HW + P) + Math.ceil((p.C * (K + 1) * 8) / eb);
+  const planes = wasmPlanes(p, f32);
+  // Filters and bias; with the wasm planes also the flipped filters and the tap table.
+  const fixed = p.C * K + p.C + (planes ? p.C * K + 5 * K : 0);
+  // Per sample: x and out (forward); x, dout, dx, the wasm dW results and the float64 partials (backward).
+  const spread = planes && !fwd && p.stride === 2 ? (p.H + 2 * p.pad - (p.kh - 1) * p.dilation) * (p.W + 2 * p.pad - (p.kw - 1) * p.dilation) : 0;
+  const perSample = fwd ? p.C * (HW + P) : p.C * (2 * HW + P) + (planes ? p.C * (K + spread) : 0) + Math.ceil((p.C * (K + 1) * 8) / eb);
   const limit = BUDGET_BYTES / eb;
-  const samples = Math.min(p.N, Math.floor((limit - fixed - 2) / perSample));
+  // 16 elements of slack: stride-2 wasm loads read up to one element past a plane.
+  const samples = Math.min(p.N, Math.floor((limit - fixed - 18) / perSample));
   if (samples < 1) return null;
   const xOff = fixed;
   const oOff = xOff + samples * p.C * HW;
   const dxOff = oOff + samples * p.C * P;
-  const end = fwd ? dxOff : dxOff + samples * p.C * HW;
+  const gOff = planes && !fwd ? dxOff + samples * p.C * HW : -1;
+  const dgOff = spread > 0 ? gOff + samples * p.C * K : -1;
+  const end = (fwd ? dxOff : planes ? gOff + samples * p.C * (K + spread) : dxOff + samples * p.C * HW) + 16;
   const pOff = Math.ceil((end * eb) / 8);
   const need64 = pOff + (fwd ? 0 : samples * p.C * (K + 1));
   const arena = getArena(gemmKernel(), need64) ?? getArena('js', need64);
   if (arena === null || !arena.shared) return null;
-  return { arena, A: f32 ? arena.F32 : arena.F, samples, wOff: 0, bOff: p.C * K, xOff, oOff, dxOff, pOff };
+  const usePlanes = planes && arena.kind === 'wasm';
+  const wfOff = usePlanes ? p.C * K + p.C : -1;
+  const tOff = usePlanes ? wfOff + p.C * K : -1;
+  return { arena, A: f32 ? arena.F32 : arena.F, samples, wOff: 0, bOff: p.C * K, xOff, oOff, dxOff, pOff, wfOff, tOff, gOff: usePlanes ? gOff : -1, dgOff: usePlanes ? dgOff : -1 };
 }
 
-/** Runs `job` on `threads` threads over the arena; on a pool failure, on this thread. */
-function runThreaded(job: DepthwiseJob, threads: number, ch: Chunking): void {
+/** Runs `job` over the arena: on `threads` threads, or (one, or on a pool failure) on this thread. */
+function runChunk(job: DepthwiseJob, threads: number, ch: Chunking): void {
+  const ex = job.wasm ? ch.arena.exports : null;
   let run: ThreadedRun | null = null;
-  try {
-    run = startThreaded(job, threads, ch.arena);
-    finishThreaded(run);
-    return;
-  } catch (e) {
-    if (run !== null) abandon(run);
-    if (!(e instanceof WorkerFailure)) throw e;
+  if (threads > 1) {
+    try {
+      run = startThreaded(job, threads, ch.arena);
+      finishThreaded(run);
+      return;
+    } catch (e) {
+      if (run !== null) abandon(run);
+      if (!(e instanceof WorkerFailure)) throw e;
+    }
   }
-  depthwiseTasks({ ...job, ctl: null }, ch.A);
+  depthwiseTasks({ ...job, ctl: null }, ch.A, null, null, null, null, ex);
 }
 
 function baseJob(p: ConvProblem, fwd: boolean, f32: boolean): DepthwiseJob {
   return {
     kind: 'depthwise', fwd, ...geometry(p), samples: p.N, cb: CHANNELS_PER_TASK,
-    xOff: 0, wOff: 0, bOff: -1, oOff: 0, dxOff: 0, pOff: 0,
+    xOff: 0, wOff: 0, bOff: -1, oOff: 0, dxOff: 0, pOff: 0, wfOff: -1, tOff: -1, gOff: -1, dgOff: -1,
     ctl: null, f32, fma: false, wasm: false, buf: null,
   };
+}
+
+/** The job of one chunk over the arena. */
+function chunkJob(p: ConvProblem, fwd: boolean, f32: boolean, ch: Chunking, m: number, hasBias: boolean): DepthwiseJob {
+  const wasm = ch.arena.kind === 'wasm';
+  return {
+    ...baseJob(p, fwd, f32), samples: m, xOff: ch.xOff, wOff: ch.wOff, bOff: hasBias ? ch.bOff : -1, oOff: ch.oOff, dxOff: ch.dxOff, pOff: ch.pOff,
+    wfOff: ch.wfOff, tOff: ch.tOff, gOff: ch.gOff, dgOff: ch.dgOff, buf: wasm ? null : ch.arena.F.buffer, wasm,
+  };
+}
+
+/** Copies the filters (and for the wasm planes their flipped copies and the tap table) into the arena. */
+function writeFilters(p: ConvProblem, ch: Chunking, w: FloatArray): void {
+  const { A } = ch;
+  A.set(w, ch.wOff);
+  if (ch.wfOff < 0) return;
+  const K = p.kh * p.kw;
+  for (let c = 0; c < p.C; c++) for (let k = 0; k < K; k++) A[ch.wfOff + c * K + k] = w[c * K + K - 1 - k];
+  const table = new Int32Array(A.buffer, A.byteOffset + ch.tOff * 4, 5 * K);
+  const { H, W, outH, outW, stride, pad, dilation } = p;
+  for (let ki = 0; ki < p.kh; ki++) {
+    const kd = ki * dilation;
+    const ohLo = Math.max(0, Math.ceil((pad - kd) / stride));
+    const ohHi = Math.max(ohLo, Math.min(outH, Math.floor((H - 1 + pad - kd) / stride) + 1));
+    for (let kj = 0; kj < p.kw; kj++) {
+      const jd = kj * dilation;
+      const owLo = Math.max(0, Math.ceil((pad - jd) / stride));
+      const owHi = Math.max(owLo, Math.min(outW, Math.floor((W - 1 + pad - jd) / stride) + 1));
+      table.set([ohLo, ohHi, owLo, owHi, ((kd - pad) * W + (jd - pad)) * 4], 5 * (ki * p.kw + kj));
+    }
+  }
 }
 
 export function depthwiseForward(p: ConvProblem, x: FloatArray, w: FloatArray, b: FloatArray | null, out: FloatArray): void {
   const f32 = out instanceof Float32Array;
   const threads = threadsFor(p);
-  const ch = threads > 1 ? chunking(p, f32, true) : null;
+  const ch = threads > 1 || wasmPlanes(p, f32) ? chunking(p, f32, true) : null;
   if (ch === null) {
     depthwiseTasks({ ...baseJob(p, true, f32), X: x, Wt: w, B: b, O: out, bOff: b ? 0 : -1 }, out);
     return;
@@ -285,13 +459,12 @@ export function depthwiseForward(p: ConvProblem, x: FloatArray, w: FloatArray, b
   const { A, samples } = ch;
   const sx = p.C * p.H * p.W;
   const so = p.C * p.outH * p.outW;
-  A.set(w, ch.wOff);
+  writeFilters(p, ch, w);
   if (b) A.set(b, ch.bOff);
   for (let n0 = 0; n0 < p.N; n0 += samples) {
     const m = Math.min(samples, p.N - n0);
     A.set(x.subarray(n0 * sx, (n0 + m) * sx), ch.xOff);
-    const job = { ...baseJob(p, true, f32), samples: m, xOff: ch.xOff, wOff: ch.wOff, bOff: b ? ch.bOff : -1, oOff: ch.oOff, buf: ch.arena.kind === 'wasm' ? null : ch.arena.F.buffer, wasm: ch.arena.kind === 'wasm' };
-    runThreaded(job, threads, ch);
+    runChunk(chunkJob(p, true, f32, ch, m, b !== null), threads, ch);
     out.set(A.subarray(ch.oOff, ch.oOff + m * so), n0 * so);
   }
 }
@@ -315,7 +488,7 @@ export function depthwiseBackward(
     }
   };
   const threads = threadsFor(p);
-  const ch = threads > 1 ? chunking(p, f32, false) : null;
+  const ch = threads > 1 || wasmPlanes(p, f32) ? chunking(p, f32, false) : null;
   if (ch === null) {
     const P64 = allocFloat('float64', p.N * C * (K + 1)) as Float64Array;
     depthwiseTasks({ ...baseJob(p, false, f32), X: x, Wt: w, O: dout, DX: dx, P64 }, dx);
@@ -325,13 +498,12 @@ export function depthwiseBackward(
     const { A, samples } = ch;
     const sx = C * p.H * p.W;
     const so = C * p.outH * p.outW;
-    A.set(w, ch.wOff);
+    writeFilters(p, ch, w);
     for (let n0 = 0; n0 < p.N; n0 += samples) {
       const m = Math.min(samples, p.N - n0);
       A.set(x.subarray(n0 * sx, (n0 + m) * sx), ch.xOff);
       A.set(dout.subarray(n0 * so, (n0 + m) * so), ch.oOff);
-      const job = { ...baseJob(p, false, f32), samples: m, xOff: ch.xOff, wOff: ch.wOff, oOff: ch.oOff, dxOff: ch.dxOff, pOff: ch.pOff, buf: ch.arena.kind === 'wasm' ? null : ch.arena.F.buffer, wasm: ch.arena.kind === 'wasm' };
-      runThreaded(job, threads, ch);
+      runChunk(chunkJob(p, false, f32, ch, m, false), threads, ch);
       dx.set(A.subarray(ch.dxOff, ch.dxOff + m * sx), n0 * sx);
       addPartials(ch.arena.F, ch.pOff, m);
     }

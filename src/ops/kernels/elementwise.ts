@@ -134,12 +134,12 @@ export function registerElementwise(name: string, loop: ElementwiseLoop, cost = 
   const run = new Function('__name', `return ${source}`)((f: unknown) => f) as TaskRunner;
   registerWorkerKernel(kind, run, (job: ElementwiseJob) => Math.ceil(job.n / job.chunk), source);
   return (n, a, b, c) => {
-    const job: ElementwiseJob = { kind, n, chunk: n, a, b, c: c ?? null, ctl: null, f32: false, fma: false, wasm: false, buf: null };
+    const job: ElementwiseJob = { kind, n, chunk: Math.max(n, 1), a, b, c: c ?? null, ctl: null, f32: false, fma: false, wasm: false, buf: null };
     let threads = threadCount();
     if (threads > 1 && (n * cost < THREAD_MIN_WORK || !workersUsable() || !isShared(a) || !isShared(b) || (c !== undefined && !isShared(c)))) threads = 1;
     const arena = threads > 1 ? getArena(gemmKernel(), 1) ?? getArena('js', 1) : null;
     if (arena === null || !arena.shared) {
-      run(job, a, null, null, null, null as never);
+      run(job, a, null, null, null, null as never, null);
       return;
     }
     job.chunk = chunkOf(n, threads);
@@ -152,6 +152,6 @@ export function registerElementwise(name: string, loop: ElementwiseLoop, cost = 
       if (started !== null) abandon(started);
       if (!(e instanceof WorkerFailure)) throw e;
     }
-    run({ ...job, ctl: null }, a, null, null, null, null as never);
+    run({ ...job, ctl: null }, a, null, null, null, null as never, null);
   };
 }
