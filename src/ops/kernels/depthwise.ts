@@ -144,16 +144,25 @@ export function depthwiseTasks(
     }
   }
 
+  /** First output index along an axis whose tap at offset `kd` lands inside the input. */
+  function tapLo(kd: number): number {
+    return Math.max(0, Math.ceil((pad - kd) / stride));
+  }
+  /** End of the outputs (of `outN`) whose tap at offset `kd` lands inside an input of `size`. */
+  function tapHi(kd: number, size: number, outN: number): number {
+    return Math.max(tapLo(kd), Math.min(outN, Math.floor((size - 1 + pad - kd) / stride) + 1));
+  }
+
   /** dwGrad32's arithmetic in JS: the K tap sums of one plane into P64[po…], same lanes and order. */
   function gradF32(xo: number, oo: number, po: number): void {
     for (let ki = 0; ki < kh; ki++) {
       const kd = ki * dilation;
-      const ohLo = Math.max(0, Math.ceil((pad - kd) / stride));
-      const ohHi = Math.max(ohLo, Math.min(outH, Math.floor((H - 1 + pad - kd) / stride) + 1));
+      const ohLo = tapLo(kd);
+      const ohHi = tapHi(kd, H, outH);
       for (let kj = 0; kj < kw; kj++) {
         const jd = kj * dilation;
-        const owLo = Math.max(0, Math.ceil((pad - jd) / stride));
-        const owHi = Math.max(owLo, Math.min(outW, Math.floor((W - 1 + pad - jd) / stride) + 1));
+        const owLo = tapLo(jd);
+        const owHi = tapHi(jd, W, outW);
         let l0 = 0, l1 = 0, l2 = 0, l3 = 0, sc = 0;
         for (let oh = ohLo; oh < ohHi; oh++) {
           const g = oo + oh * outW;
@@ -282,12 +291,12 @@ export function depthwiseTasks(
         for (let ki = 0; ki < kh; ki++) {
           // Output rows [ohLo, ohHi) whose tap ki lands inside the image; likewise columns for kj.
           const kd = ki * dilation;
-          const ohLo = Math.max(0, Math.ceil((pad - kd) / stride));
-          const ohHi = Math.max(ohLo, Math.min(outH, Math.floor((H - 1 + pad - kd) / stride) + 1));
+          const ohLo = tapLo(kd);
+          const ohHi = tapHi(kd, H, outH);
           for (let kj = 0; kj < kw; kj++) {
             const jd = kj * dilation;
-            const owLo = Math.max(0, Math.ceil((pad - jd) / stride));
-            const owHi = Math.max(owLo, Math.min(outW, Math.floor((W - 1 + pad - jd) / stride) + 1));
+            const owLo = tapLo(jd);
+            const owHi = tapHi(jd, W, outW);
             const wv = Wt[wo + ki * kw + kj];
             let sw = 0;
             for (let oh = ohLo; oh < ohHi; oh++) {
