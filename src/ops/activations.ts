@@ -81,16 +81,11 @@ export const hardsigmoid = defineUnaryOp({
   cost: 4,
 });
 
-/**
- * 1/(1 + e^−x). One formula on both sides, no branch on the sign (a mispredicted jump per
+/*
+ * 1/(1 + e^−x) is one formula on both sides, no branch on the sign (a mispredicted jump per
  * element on activations, see reluMath.ts): for x ≪ 0, e^−x overflows to +Inf and the result
- * is +0, which is within the smallest subnormal of the true value; elsewhere it is as accurate
- * as e^x / (1 + e^x) (a few ulp). NaN stays NaN. (The loops below write it out again: they
- * must be self-contained.)
+ * is +0, within the smallest subnormal of the true value; NaN stays NaN.
  */
-export function sigmoidValue(v: number): number {
-  return 1 / (1 + Math.exp(-v));
-}
 
 /*
  * The sigmoid family into float32 stores takes its e^x from math.expf (kernels/elementwise.ts:
