@@ -3,7 +3,7 @@ import { arenaTiles, getArena, type Arena } from './gemm/arena';
 import { convTasks, type ConvBwdJob, type ConvFwdJob, type ConvJobBase, type WindowShape } from './gemm/convTasks';
 import { gemmFma, gemmKernel, THREAD_MIN_WORK } from './gemm/gemm';
 import { CTL_LEN, gemmBlock } from './gemm/kernel';
-import { abandon, finishThreaded, WorkerFailure, workersUsable, publish, startThreaded, threadCount, type ThreadedRun } from './gemm/workers';
+import { abandon, finishThreaded, WorkerFailure, workersUsable, publish, startThreaded, threadCount, type TaskRunner, type ThreadedRun, type WorkerJob } from './gemm/workers';
 
 /*
  * Fused convolution kernels: the batch is cut into (sample, group) tasks that unfold one
@@ -128,7 +128,9 @@ function plan(g: ConvGeometry, F: number, groups: number, f32: boolean, budget: 
  * so the workers start at once), then takes tasks on this thread and joins. Falls back to this
  * thread alone if the pool fails; returns the thread count to use from then on.
  */
-function runChunk<J extends ConvFwdJob | ConvBwdJob>(job: J, threads: number, arena: Arena, fill: (n: number) => void): number {
+export function runSampleChunk<J extends WorkerJob & { samples: number }>(
+  job: J, threads: number, arena: Arena, fill: (n: number) => void, runner: TaskRunner,
+): number {
   if (threads > 1) {
     let run: ThreadedRun | null = null;
     try {
@@ -150,7 +152,7 @@ function runChunk<J extends ConvFwdJob | ConvBwdJob>(job: J, threads: number, ar
   const alone = { ...job, ctl };
   for (let n = 0; n < job.samples; n++) fill(n);
   const { block, blockS, rows } = arenaTiles(arena, job.f32, job.fma);
-  convTasks(alone, job.f32 ? arena.F32 : arena.F, block, blockS, rows, gemmBlock);
+  runner(alone, job.f32 ? arena.F32 : arena.F, block, blockS, rows, gemmBlock, job.wasm ? arena.exports : null);
   return 1;
 }
 
@@ -243,9 +245,9 @@ export function convForwardFused(
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const samples = Math.min(chunk, N - n0);
     const job: ConvFwdJob = { ...base, kind: 'convFwd', samples, xOff, wbOff, oOff, ctl: newCtl() };
-    threads = runChunk(job, threads, arena, (n) => {
+    threads = runSampleChunk(job, threads, arena, (n) => {
       A.set(x.subarray((n0 + n) * plane, (n0 + n + 1) * plane), xOff + n * plane);
-    });
+    }, convTasks);
     out.set(A.subarray(oOff, oOff + samples * F * P), n0 * F * P);
   }
   return true;
@@ -260,18 +262,19 @@ export function convForwardFused(
  * So, with u = 2⁻²⁴ and to first order,
  *   |dx − exact| ≤ (Fg + fh·fw + 1)·u·Σ|w||dout|,  |dw − exact| ≤ (P + 2)·u·Σ|dout||x|,
  *   |db − exact| ≤ (P + 2)·u·Σ|dout|   (P = outH·outW).
- * Otherwise float64 throughout. Returns false, touching nothing, when one sample's working set does
- * not fit the arena budget; the caller then uses the unfused im2col path.
+ * Otherwise float64 throughout. `dx` null computes dw and db only. Returns false, touching
+ * nothing, when one sample's working set does not fit the arena budget; the caller then uses
+ * the unfused im2col path.
  */
 export function convBackwardFused(
   x: FloatArray, w: FloatArray, dout: FloatArray, g: ConvGeometry, F: number, groups: number,
-  dx: FloatArray, dw: FloatArray, db: FloatArray, budget?: number,
+  dx: FloatArray | null, dw: FloatArray, db: FloatArray, budget?: number,
 ): boolean {
   const { N, C, H, W, fh, fw } = g;
   const plane = C * H * W;
   const Fg = F / groups;
   const K = (C / groups) * fh * fw;
-  const pl = plan(g, F, groups, allF32(x, w, dout, dx, dw, db), budget, backwardSizes(plane, F, groups));
+  const pl = plan(g, F, groups, allF32(x, w, dout, dw, db) && (dx === null || dx instanceof Float32Array), budget, backwardSizes(plane, F, groups));
   if (pl === null) return false;
   const { base, arena, chunk, A } = pl;
   const { Kp, Fgp, ldP } = base;
@@ -295,8 +298,8 @@ export function convBackwardFused(
   let threads = pl.threads;
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const samples = Math.min(chunk, N - n0);
-    const job: ConvBwdJob = { ...base, kind: 'convBwd', samples, xOff, dOff, wtOff, pOff, dxOff, ctl: newCtl() };
-    threads = runChunk(job, threads, arena, (n) => {
+    const job: ConvBwdJob = { ...base, kind: 'convBwd', samples, xOff, dOff, wtOff, pOff, dxOff, noDx: dx === null, ctl: newCtl() };
+    threads = runSampleChunk(job, threads, arena, (n) => {
       const sn = n0 + n;
       A.set(x.subarray(sn * plane, (sn + 1) * plane), xOff + n * plane);
       if (ldP === P) {
@@ -307,8 +310,8 @@ export function convBackwardFused(
         const src = (sn * F + f) * P;
         A.set(dout.subarray(src, src + P), dOff + (n * F + f) * ldP);
       }
-    });
-    dx.set(A.subarray(dxOff, dxOff + samples * plane), n0 * plane);
+    }, convTasks);
+    if (dx !== null) dx.set(A.subarray(dxOff, dxOff + samples * plane), n0 * plane);
     // Partial blocks in sample order (then group): the sum does not depend on the schedule.
     for (let t = 0; t < samples * groups; t++) {
       const gi = t % groups;

@@ -132,14 +132,14 @@ export function conv2dBackward(dout: Tensor, cache: ConvCache & Partial<ConvFast
 /**
  * The unfused backward over the whole batch (for images too large for the fused kernel's
  * per-sample working set): dW_g = dout_g · cols_gᵀ, dcols_g = W_gᵀ · dout_g → col2im,
- * db = Σ dout. Uses the forward's cols when given, else unfolds x again.
+ * db = Σ dout (dx null: dW and db only). Uses the forward's cols when given, else unfolds x again.
  */
 export function im2colBackward(
   g4: FloatArray, cachedCols: FloatArray | undefined, x: FloatArray, w: FloatArray, geom: WindowGeometry, F: number, groups: number,
-  dx: FloatArray, dw: FloatArray, db: FloatArray,
+  dx: FloatArray | null, dw: FloatArray, db: FloatArray,
 ): void {
   const { N, C, fh, fw, outH, outW } = geom;
-  const dtype = dx instanceof Float32Array ? 'float32' : 'float64';
+  const dtype = dw instanceof Float32Array ? 'float32' : 'float64';
   const Cg = C / groups;
   const P = outH * outW;
   const NP = N * P;
@@ -171,6 +171,7 @@ export function im2colBackward(
     const doutG = ndarray(dprod.subarray(g * Fg * NP, (g + 1) * Fg * NP), [Fg, NP]);
     const Wg = ndarray(w.subarray(g * Fg * K, (g + 1) * Fg * K), [Fg, K]);
     matmul(doutG, colsG, { transB: true, out: ndarray(dw.subarray(g * Fg * K, (g + 1) * Fg * K), [Fg, K]) });
+    if (dx === null) continue;
     matmul(Wg, doutG, { transA: true, out: dcolsT });
     col2imAdd(dcols, geom, g * Cg, Cg, dx);
   }

@@ -8,6 +8,7 @@ import { convDirectBackward, convDirectForward } from './kernels/convDirect';
 import type { ConvKernelImpl, ConvProblem } from './kernels/convProblem';
 import { depthwiseBackward, depthwiseForward, isDepthwise } from './kernels/depthwise';
 import { gemmBackward, gemmForward, gemmSupports } from './kernels/convGemm';
+import { winogradBackward, winogradForward, winogradPrefers, winogradSupports } from './kernels/winograd';
 import { defineOp } from './op';
 
 /** Settings of a 2-D convolution, as `torch.nn.functional.conv2d` (square windows only). */
@@ -37,6 +38,10 @@ registerKernel<ConvProblem, ConvKernelImpl>('conv2d', {
 registerKernel<ConvProblem, ConvKernelImpl>('conv2d', {
   name: 'gemm-fused', priority: 10, supports: gemmSupports,
   impl: { forward: gemmForward, backward: gemmBackward },
+});
+registerKernel<ConvProblem, ConvKernelImpl>('conv2d', {
+  name: 'winograd', priority: 15, supports: winogradSupports, prefers: winogradPrefers,
+  impl: { forward: winogradForward, backward: winogradBackward },
 });
 registerKernel<ConvProblem, ConvKernelImpl>('conv2d', {
   name: 'depthwise-direct', priority: 20, supports: isDepthwise,

@@ -14,6 +14,11 @@ export interface Kernel<P, I> {
   readonly priority: number;
   /** True when this kernel can compute `problem`. */
   supports(problem: P): boolean;
+  /**
+   * False when the kernel can compute `problem` but another should by default (a shape where
+   * it was measured slower); forcing it still works. Absent: always preferred where supported.
+   */
+  prefers?(problem: P): boolean;
   /** The implementation (its shape is the op's business). */
   readonly impl: I;
 }
@@ -48,7 +53,7 @@ export function selectKernel<P, I>(op: string, problem: P): Kernel<P, I> {
     if (!k.supports(problem)) throw new RangeError(`kernel: the forced kernel '${want}' of ${op} does not support this problem`);
     return k;
   }
-  const k = list.find((c) => c.supports(problem));
+  const k = list.find((c) => c.supports(problem) && (c.prefers === undefined || c.prefers(problem)));
   if (!k) throw new Error(`${op}: no registered kernel supports this problem`);
   return k;
 }

@@ -97,6 +97,8 @@ export interface ConvBwdJob extends ConvJobBase {
   wtOff: number;
   pOff: number;
   dxOff: number;
+  /** Weight gradient only: dx_n is neither zeroed nor computed (steps 3 and 4 are skipped). */
+  noDx: boolean;
 }
 
 /** Tasks of a job: one per (sample, group). */
@@ -196,7 +198,8 @@ export function convTasks(
     const bj = job as ConvBwdJob;
     const dBase = fwd ? 0 : bj.dOff + (n * job.F + g * Fg) * ldP;
     const dxBase = fwd ? 0 : bj.dxOff + (n * C + g * Cg) * plane;
-    if (!fwd) F.fill(0, dxBase, dxBase + Cg * plane);
+    const wantDx = !fwd && !bj.noDx;
+    if (wantDx) F.fill(0, dxBase, dxBase + Cg * plane);
 
     for (let ohA = 0; ohA < outH; ohA += R) {
       const ohB = Math.min(outH, ohA + R);
@@ -255,6 +258,7 @@ export function convTasks(
         split: false, acc: ohA > 0, stream: 0, unit: 1, colMajor: false,
         wasm: job.wasm, f32: job.f32, fma: job.fma, buf: job.buf, ctl: null,
       }, F, block, blockS);
+      if (!wantDx) continue;
       // dcols (Kp × ldB) = Wᵀ_g · dout_n,g[:, block]; columns past Pb are never read.
       gemmFn({
         aOff: bj.wtOff + g * Kp * Fg, ars: Fg, acs: 1, aSlice: 0, aPanelK: 0, aPanel0: 4 * Fg,

@@ -37,9 +37,10 @@ export function preferUnfusedBackward(p: ConvProblem): boolean {
   return 4 * p.outH * p.outW <= p.F / p.groups;
 }
 
-export function gemmBackward(p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray, dw: FloatArray, db: FloatArray | null): void {
-  const dbuf = db ?? new (dx.constructor as Float64ArrayConstructor)(p.F);
+/** dx (null: skipped, as for the Winograd kernel, which computes its own), dw and db of the convolution. */
+export function gemmBackward(p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray | null, dw: FloatArray, db: FloatArray | null): void {
+  const dbuf = db ?? new (dw.constructor as Float64ArrayConstructor)(p.F);
   const g = geometry(p);
-  dx.fill(0);
+  dx?.fill(0);
   if (preferUnfusedBackward(p) || !convBackwardFused(x, w, dout, g, p.F, p.groups, dx, dw, dbuf)) im2colBackward(dout, undefined, x, w, g, p.F, p.groups, dx, dw, dbuf);
 }

@@ -1,0 +1,332 @@
+import { runSampleChunk } from '../../core/convFused';
+import type { FloatArray } from '../../core/dtype';
+import { arenaTiles, getArena } from '../../core/gemm/arena';
+import { gemmFma, gemmKernel, THREAD_MIN_WORK } from '../../core/gemm/gemm';
+import { CTL_LEN } from '../../core/gemm/kernel';
+import { registerWorkerKernel, threadCount, workersUsable } from '../../core/gemm/workers';
+import { gemmBackward, gemmForward } from './convGemm';
+import type { ConvProblem } from './convProblem';
+import { winogradGradJobTasks, winogradGradTasks, type WinogradGradJob } from './winogradGradTasks';
+import { winogradJobTasks, winogradTasks, type WinogradJob } from './winogradTasks';
+
+/*
+ * The Winograd F(4×4, 3×3) kernel of conv2d (the algorithm and its task loop: winogradTasks.ts).
+ * Forward: the convolution itself. Backward: dx is the same algorithm run on dout with each
+ * filter turned by 180° and its two channel axes swapped (a stride-1 3×3 convolution with
+ * padding 2 − pad), dW and db come from the GEMM kernel (its dW-only mode).
+ *
+ * Rounding: every product of a tile is a float32 dot product over the channels (as the GEMM
+ * kernel's), but the transforms mix up to 36 input values with weights up to 5 and the output
+ * transform multiplies by up to 8, so in float32 the error is larger than the direct sum's —
+ * bounded in winogradErrorBound and tested against the float64 direct reference. In float64
+ * the difference from the direct sum is ~1e-14 relative.
+ */
+
+registerWorkerKernel('winograd', winogradTasks as never, winogradJobTasks);
+registerWorkerKernel('winogradGrad', winogradGradTasks as never, winogradGradJobTasks);
+
+/** Arena bytes one call may use (as the fused convolution's). */
+const BUDGET_BYTES = 48 << 20;
+/** Bytes of one thread's V and M blocks a task aims at (see tilesPerTask). */
+const SCRATCH_BYTES = 1 << 20;
+/** The largest transformed filter bank (36·F·C elements) worth computing here, in bytes. */
+const MAX_FILTER_BYTES = 16 << 20;
+
+const ceil4 = (v: number): number => (v + 3) & ~3;
+
+/** One pass of the algorithm: input (N, Cin, H, W) → output (N, Cout, outH, outW). */
+interface Pass {
+  N: number; Cin: number; H: number; W: number; Cout: number; outH: number; outW: number; pad: number;
+}
+
+/**
+ * True when conv2d's problem `p` is one this kernel computes: 3×3, stride 1, no dilation, one
+ * group, padding ≤ 2 (so dx is a Winograd pass too).
+ */
+export function winogradSupports(p: ConvProblem): boolean {
+  return p.kh === 3 && p.kw === 3 && p.stride === 1 && p.dilation === 1 && p.groups === 1 && p.pad <= 2;
+}
+
+/**
+ * True when the shape is one where this kernel beats the GEMM kernel (measured:
+ * bench/winograd.ts): enough channels that the 36 products dominate the transforms, and a
+ * filter bank small enough to be reused from cache across tasks.
+ */
+export function winogradPrefers(p: ConvProblem): boolean {
+  return p.C >= 16 && p.F >= 16 && 36 * ceil4(Math.max(p.F, p.C)) * Math.max(p.F, p.C) * 4 <= MAX_FILTER_BYTES;
+}
+
+/**
+ * Tiles per task: V and M of a block (36·Tb·(Cin + Fp) elements) near SCRATCH_BYTES so they
+ * stay in L2 between the transforms and the products, 8 to 64 tiles.
+ */
+function tilesPerTask(Cin: number, Fp: number, eb: number): number {
+  const panels = Math.floor(SCRATCH_BYTES / (36 * (Cin + Fp) * eb) / 4);
+  return 4 * Math.max(2, Math.min(16, panels));
+}
+
+/**
+ * Writes the 36 transformed filters U_ξ = (G g Gᵀ)_ξ as packed Fp × Cin operands at `off` (see
+ * WinogradJob.uOff). Filter (o, i) is w[o, i] — or, with `flip`, w[i, o] turned by 180° (the
+ * filters of dx, where o runs over the forward's input channels).
+ */
+function writeFilters(A: FloatArray, off: number, w: FloatArray, Cout: number, Cin: number, flip: boolean): void {
+  const Fp = ceil4(Cout);
+  A.fill(0, off, off + 36 * Fp * Cin);
+  const g = new Float64Array(9);
+  const t = new Float64Array(18);
+  for (let o = 0; o < Cout; o++) {
+    for (let i = 0; i < Cin; i++) {
+      if (flip) {
+        const src = (i * Cout + o) * 9;
+        for (let k = 0; k < 9; k++) g[k] = w[src + 8 - k];
+      } else {
+        const src = (o * Cin + i) * 9;
+        for (let k = 0; k < 9; k++) g[k] = w[src + k];
+      }
+      // t = G g (6 × 3), then U = t Gᵀ (6 × 6).
+      for (let j = 0; j < 3; j++) {
+        const g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+        t[j] = g0 / 4;
+        t[3 + j] = -(g0 + g1 + g2) / 6;
+        t[6 + j] = -(g0 - g1 + g2) / 6;
+        t[9 + j] = g0 / 24 + g1 / 12 + g2 / 6;
+        t[12 + j] = g0 / 24 - g1 / 12 + g2 / 6;
+        t[15 + j] = g2;
+      }
+      const base = off + (o >> 2) * 4 * Cin + 4 * i + (o & 3);
+      const step = Fp * Cin;
+      for (let a = 0; a < 6; a++) {
+        const g0 = t[3 * a], g1 = t[3 * a + 1], g2 = t[3 * a + 2];
+        const o0 = base + 6 * a * step;
+        A[o0] = g0 / 4;
+        A[o0 + step] = -(g0 + g1 + g2) / 6;
+        A[o0 + 2 * step] = -(g0 - g1 + g2) / 6;
+        A[o0 + 3 * step] = g0 / 24 + g1 / 12 + g2 / 6;
+        A[o0 + 4 * step] = g0 / 24 - g1 / 12 + g2 / 6;
+        A[o0 + 5 * step] = g2;
+      }
+    }
+  }
+}
+
+const newCtl = (): Int32Array =>
+  new Int32Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(4 * CTL_LEN) : new ArrayBuffer(4 * CTL_LEN));
+
+/**
+ * Runs one pass into `out` (dense), or returns false, touching nothing, when one sample's
+ * working set does not fit the arena budget. Float32 when every array is float32, else float64.
+ * Arena: the filters, the bias, the threads' scratch, a staging copy of one sample, then the
+ * chunk's padded inputs and whole-block outputs (see WinogradJob).
+ */
+function runPass(s: Pass, input: FloatArray, w: FloatArray, flip: boolean, bias: FloatArray | null, out: FloatArray): boolean {
+  const f32 = input instanceof Float32Array && w instanceof Float32Array && out instanceof Float32Array && (bias === null || bias instanceof Float32Array);
+  const eb = f32 ? 4 : 8;
+  const { N, Cin, H, W, Cout, outH, outW, pad } = s;
+  const Fp = ceil4(Cout);
+  const tH = Math.ceil(outH / 4);
+  const tW = Math.ceil(outW / 4);
+  const Hp = 4 * tH + 2;
+  const Wp = 4 * tW + 2;
+  const Ho = 4 * tH;
+  const Wo = 4 * tW;
+  const Tb = tilesPerTask(Cin, Fp, eb);
+  const inDense = Cin * H * W;
+  const inPlane = Cin * Hp * Wp;
+  const outPlane = Cout * Ho * Wo;
+  const fixed = 36 * Fp * Cin + Cout;
+  const sLen = 36 * Tb * (Cin + Fp);
+  const perSample = inPlane + outPlane;
+  // Slack after the inputs: the transforms read each block row as 8 floats.
+  const slack = 4;
+  const limit = BUDGET_BYTES / eb;
+  let threads = threadCount();
+  if (threads > 1 && (N * tH * tW <= Tb || 36 * N * tH * tW * Cin * Cout < THREAD_MIN_WORK || !workersUsable())) threads = 1;
+  while (threads > 1 && fixed + threads * sLen + inDense + perSample + slack > limit) threads--;
+  if (fixed + sLen + inDense + perSample + slack > limit) return false;
+  const chunk = Math.min(N, Math.floor((limit - fixed - threads * sLen - inDense - slack) / perSample));
+  const need = fixed + threads * sLen + inDense + chunk * perSample + slack;
+  const need64 = f32 ? Math.ceil(need / 2) : need;
+  const arena = getArena(gemmKernel(), need64) ?? getArena('js', need64);
+  if (arena === null) return false;
+  if (threads > 1 && !arena.shared) threads = 1;
+  const A = f32 ? arena.F32 : arena.F;
+  const wasm = arena.kind === 'wasm';
+  const rows = arenaTiles(arena, f32, false).rows;
+  const uOff = 0;
+  const bOff = 36 * Fp * Cin;
+  writeFilters(A, uOff, w, Cout, Cin, flip);
+  if (bias !== null) A.set(bias, bOff);
+  const sOff = fixed;
+  const stOff = sOff + threads * sLen;
+  const xOff = stOff + inDense;
+  const oOff = xOff + chunk * inPlane + slack;
+  const whole = Ho === outH && Wo === outW;
+  for (let n0 = 0; n0 < N; n0 += chunk) {
+    const samples = Math.min(chunk, N - n0);
+    const job: WinogradJob = {
+      kind: 'winograd', C: Cin, F: Cout, tH, tW, samples, Tb, Fp,
+      uOff, bOff: bias === null ? -1 : bOff, xOff, oOff, sOff, sLen,
+      f32, fma: f32 && wasm && gemmFma(), wasm, buf: wasm ? null : arena.F.buffer, ctl: newCtl(),
+    };
+    threads = runSampleChunk(job, threads, arena, (n) => {
+      // Sample n0 + n, zero padded: the image at (pad, pad) of each Hp × Wp plane.
+      const src = (n0 + n) * inDense;
+      const dst = xOff + n * inPlane + pad * Wp + pad;
+      A.fill(0, xOff + n * inPlane, xOff + (n + 1) * inPlane);
+      if (rows !== null) {
+        A.set(input.subarray(src, src + inDense), stOff);
+        for (let c = 0; c < Cin; c++) rows((dst + c * Hp * Wp) * eb, (stOff + c * H * W) * eb, W, H, eb, eb, Wp * eb, W * eb, 0);
+        return;
+      }
+      for (let c = 0; c < Cin; c++) {
+        for (let y = 0; y < H; y++) {
+          const o = src + (c * H + y) * W;
+          A.set(input.subarray(o, o + W), dst + c * Hp * Wp + y * Wp);
+        }
+      }
+    }, winogradTasks as never);
+    if (whole) {
+      out.set(A.subarray(oOff, oOff + samples * outPlane), n0 * outPlane);
+      continue;
+    }
+    for (let p = 0; p < samples * Cout; p++) {
+      for (let y = 0; y < outH; y++) {
+        const o = oOff + p * Ho * Wo + y * Wo;
+        out.set(A.subarray(o, o + outW), (n0 * Cout + p) * outH * outW + y * outW);
+      }
+    }
+  }
+  return true;
+}
+
+/** k slice of the weight gradient's products (a 4-column B panel of it: 4 KiB in float32). */
+const GRAD_KC = 256;
+
+/**
+ * dw and db of the 3×3 stride-1 convolution `p` from x and dout (winogradGradTasks.ts), or
+ * false, touching nothing, when one sample's working set does not fit the arena budget.
+ * Float32 when every array is float32 (products summed in float32 over the batch's tiles,
+ * like a GEMM over k = N·tiles); db is summed in float64.
+ */
+function weightGrad(p: ConvProblem, x: FloatArray, dout: FloatArray, dw: FloatArray, db: FloatArray | null): boolean {
+  const f32 = x instanceof Float32Array && dout instanceof Float32Array && dw instanceof Float32Array;
+  const eb = f32 ? 4 : 8;
+  const { N, C, H, W, F, outH, outW, pad } = p;
+  const Cp = ceil4(C);
+  const Fp = ceil4(F);
+  const tH = Math.ceil(outH / 4);
+  const tW = Math.ceil(outW / 4);
+  const T = tH * tW;
+  const Hp = 4 * tH + 2;
+  const Wp = 4 * tW + 2;
+  const Ho = 4 * tH;
+  const Wo = 4 * tW;
+  const xDense = C * H * W;
+  const gDense = F * outH * outW;
+  const fixed = 36 * Fp * Cp + Math.max(xDense, gDense);
+  // Per sample: padded x, whole-block dout, V' and dM'; slack for the 8-float row reads.
+  const perSample = C * Hp * Wp + F * Ho * Wo + 36 * (Cp + Fp) * T;
+  const slack = 4;
+  const limit = BUDGET_BYTES / eb;
+  if (fixed + perSample + slack > limit) return false;
+  // From the sizes alone, never the threads: the chunks are part of dU's rounding.
+  const chunk = Math.min(N, Math.floor((limit - fixed - slack) / perSample));
+  const need = fixed + chunk * perSample + slack;
+  const need64 = f32 ? Math.ceil(need / 2) : need;
+  const arena = getArena(gemmKernel(), need64) ?? getArena('js', need64);
+  if (arena === null) return false;
+  let threads = threadCount();
+  if (threads > 1 && (36 * N * T * C * F < THREAD_MIN_WORK || !workersUsable() || !arena.shared)) threads = 1;
+  const A = f32 ? arena.F32 : arena.F;
+  const wasm = arena.kind === 'wasm';
+  const rows = arenaTiles(arena, f32, false).rows;
+  const uOff = 0;
+  const stOff = 36 * Fp * Cp;
+  const xOff = fixed;
+  const gOff = xOff + chunk * C * Hp * Wp;
+  const vOff = gOff + chunk * F * Ho * Wo + slack;
+  const dOff = vOff + 36 * Cp * chunk * T;
+  // Copies `count` planes of h × w from src (dense) into planes of rowLen-long rows, `step` apart, at dst.
+  const place = (src: FloatArray, s0: number, count: number, h: number, w: number, dst: number, step: number, rowLen: number): void => {
+    if (rows !== null) {
+      A.set(src.subarray(s0, s0 + count * h * w), stOff);
+      for (let c = 0; c < count; c++) rows((dst + c * step) * eb, (stOff + c * h * w) * eb, w, h, eb, eb, rowLen * eb, w * eb, 0);
+      return;
+    }
+    for (let c = 0; c < count; c++) {
+      for (let y = 0; y < h; y++) {
+        const o = s0 + (c * h + y) * w;
+        A.set(src.subarray(o, o + w), dst + c * step + y * rowLen);
+      }
+    }
+  };
+  for (let n0 = 0; n0 < N; n0 += chunk) {
+    const samples = Math.min(chunk, N - n0);
+    const base: WinogradGradJob = {
+      kind: 'winogradGrad', phase: 1, C, F, Cp, Fp, tH, tW, samples, Tc: chunk * T, xOff, gOff, vOff, dOff, uOff,
+      acc: n0 > 0, kc: GRAD_KC, f32, fma: f32 && wasm && gemmFma(), wasm, buf: wasm ? null : arena.F.buffer, ctl: newCtl(),
+    };
+    threads = runSampleChunk(base, threads, arena, (n) => {
+      const xs = xOff + n * C * Hp * Wp;
+      const gs = gOff + n * F * Ho * Wo;
+      A.fill(0, xs, xs + C * Hp * Wp);
+      place(x, (n0 + n) * xDense, C, H, W, xs + pad * Wp + pad, Hp * Wp, Wp);
+      if (Ho !== outH || Wo !== outW) A.fill(0, gs, gs + F * Ho * Wo);
+      place(dout, (n0 + n) * gDense, F, outH, outW, gs, Ho * Wo, Wo);
+    }, winogradGradTasks as never);
+    threads = runSampleChunk({ ...base, phase: 2, ctl: newCtl() }, threads, arena, () => {}, winogradGradTasks as never);
+  }
+  // dw[f, c] = Gᵀ dU G, in float64.
+  const t = new Float64Array(18);
+  const step = Fp * Cp;
+  for (let f = 0; f < F; f++) {
+    for (let c = 0; c < C; c++) {
+      const u = uOff + f * Cp + c;
+      // t = Gᵀ dU (3 × 6), column b at t[3b..3b+2]: the rows of Gᵀ are G's columns.
+      for (let b = 0; b < 6; b++) {
+        const m0 = A[u + b * step], m1 = A[u + (6 + b) * step], m2 = A[u + (12 + b) * step];
+        const m3 = A[u + (18 + b) * step], m4 = A[u + (24 + b) * step], m5 = A[u + (30 + b) * step];
+        t[3 * b] = m0 / 4 - (m1 + m2) / 6 + (m3 + m4) / 24;
+        t[3 * b + 1] = (m2 - m1) / 6 + (m3 - m4) / 12;
+        t[3 * b + 2] = -(m1 + m2) / 6 + (m3 + m4) / 6 + m5;
+      }
+      const o = (f * C + c) * 9;
+      for (let i = 0; i < 3; i++) {
+        const m0 = t[i], m1 = t[3 + i], m2 = t[6 + i], m3 = t[9 + i], m4 = t[12 + i], m5 = t[15 + i];
+        dw[o + 3 * i] = m0 / 4 - (m1 + m2) / 6 + (m3 + m4) / 24;
+        dw[o + 3 * i + 1] = (m2 - m1) / 6 + (m3 - m4) / 12;
+        dw[o + 3 * i + 2] = -(m1 + m2) / 6 + (m3 + m4) / 6 + m5;
+      }
+    }
+  }
+  if (db !== null) {
+    const P = outH * outW;
+    const acc = new Float64Array(F);
+    for (let n = 0; n < N; n++) {
+      for (let f = 0; f < F; f++) {
+        let sum = 0;
+        for (let i = (n * F + f) * P, end = i + P; i < end; i++) sum += dout[i];
+        acc[f] += sum;
+      }
+    }
+    db.set(acc);
+  }
+  return true;
+}
+
+export function winogradForward(p: ConvProblem, x: FloatArray, w: FloatArray, b: FloatArray | null, out: FloatArray): void {
+  const s: Pass = { N: p.N, Cin: p.C, H: p.H, W: p.W, Cout: p.F, outH: p.outH, outW: p.outW, pad: p.pad };
+  if (!runPass(s, x, w, false, b, out)) gemmForward(p, x, w, b, out);
+}
+
+export function winogradBackward(p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray, dw: FloatArray, db: FloatArray | null): void {
+  // dx = dout ⋆ (each filter turned by 180°, channel axes swapped), padding 2 − pad: an (outH + 2 − 2·pad) = H output.
+  const s: Pass = { N: p.N, Cin: p.F, H: p.outH, W: p.outW, Cout: p.C, outH: p.H, outW: p.W, pad: 2 - p.pad };
+  const dxDone = runPass(s, dout, w, true, null, dx);
+  if (weightGrad(p, x, dout, dw, db)) {
+    if (!dxDone) gemmBackward(p, dout, x, w, dx, new (dw.constructor as Float64ArrayConstructor)(dw.length), null);
+    return;
+  }
+  gemmBackward(p, dout, x, w, dxDone ? null : dx, dw, db);
+}
