@@ -41,9 +41,10 @@ export abstract class OpModule<A, C> extends Module {
     params.forEach((p, i) => {
       const g = grads[i + 1];
       if (!g) return;
-      p.accumulate(g);
-      // Added into p.grad, so dead — unless the op handed back a view of dout or of dx.
-      if (g.data.buffer !== dout.data.buffer && g.data.buffer !== dx.data.buffer) recycleFloat(g.data as FloatArray);
+      // The op's gradient is fresh unless it is a view of dout or of dx: then p.grad may keep
+      // it, else it was added into p.grad and is dead.
+      const fresh = g.data.buffer !== dout.data.buffer && g.data.buffer !== dx.data.buffer;
+      if (!p.accumulate(g, fresh) && fresh) recycleFloat(g.data as FloatArray);
     });
     return dx;
   }

@@ -15,15 +15,28 @@ export class Parameter {
     this.requiresGrad = requiresGrad;
   }
 
-  /** Adds `g` (the parameter's shape; any float dtype) into `grad`, allocating it on first use. */
-  accumulate(g: Tensor): void {
-    if (!this.requiresGrad) return;
+  /**
+   * Adds `g` (the parameter's shape; any float dtype) into `grad`. The first gradient after a
+   * `zeroGrad` becomes `grad` itself when `owned` (the caller hands it over: a fresh array
+   * nobody else holds) and it is dense with the parameter's dtype and shape — as PyTorch's
+   * AccumulateGrad takes the incoming gradient rather than adding it to zeros. WHY: a fresh
+   * zero-filled gradient per parameter per step was ~9% of a ResNet-18 step here (first touches
+   * of new memory cost more than the additions). Returns true when `g` was kept.
+   */
+  accumulate(g: Tensor, owned = false): boolean {
+    if (!this.requiresGrad) return false;
     const n = this.data.size;
     if (g.size !== n) throw new RangeError(`gradient: expected ${n} elements for a parameter of shape (${this.data.shape.join(', ')}), got ${g.size}`);
+    const src = ascontiguous(g);
+    if (this.grad === null && owned && src === g && g.data.constructor === this.data.data.constructor && g.shape.every((d, i) => d === this.data.shape[i]) && g.shape.length === this.data.shape.length && g.offset === 0 && g.data.length === n) {
+      this.grad = g;
+      return true;
+    }
     if (this.grad === null) this.grad = zerosLike(this.data);
     const dst = this.grad.data;
-    const src = ascontiguous(g).data;
-    for (let i = 0; i < n; i++) dst[i] += src[i];
+    const sd = src.data;
+    for (let i = 0; i < n; i++) dst[i] += sd[i];
+    return false;
   }
 
   /** Number of elements. */

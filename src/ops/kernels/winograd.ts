@@ -29,8 +29,8 @@ registerWorkerKernel('winogradGrad', winogradGradTasks as never, winogradGradJob
 const BUDGET_BYTES = 48 << 20;
 /** Bytes of one thread's V and M blocks a task aims at (see tilesPerTask). */
 const SCRATCH_BYTES = 1 << 20;
-/** The largest transformed filter bank (36·F·C elements) worth computing here, in bytes. */
-const MAX_FILTER_BYTES = 16 << 20;
+/** The largest transformed filter bank (36·F·C float32) taken by default: 512 × 512 (36 MiB) fits. */
+const MAX_FILTER_BYTES = 40 << 20;
 
 const ceil4 = (v: number): number => (v + 3) & ~3;
 
@@ -48,12 +48,14 @@ export function winogradSupports(p: ConvProblem): boolean {
 }
 
 /**
- * True when the shape is one where this kernel beats the GEMM kernel (measured:
- * bench/winograd.ts): enough channels that the 36 products dominate the transforms, and a
- * filter bank small enough to be reused from cache across tasks.
+ * True when the shape is one where this kernel beats the GEMM kernel (measured with
+ * bench/winograd.ts, bench/RESULTS.md `## winograd`): at least 16 channels in and out (below
+ * that the transforms outweigh the products: 3 → 64 ran 3× slower backward), outputs of at
+ * least 4×4 (at 2×2 a tile computes 4 of its 16 outputs: 0.7×), and a transformed filter
+ * bank (36·F·C float32) that fits the arena budget beside the data.
  */
 export function winogradPrefers(p: ConvProblem): boolean {
-  return p.C >= 16 && p.F >= 16 && 36 * ceil4(Math.max(p.F, p.C)) * Math.max(p.F, p.C) * 4 <= MAX_FILTER_BYTES;
+  return Math.min(p.C, p.F) >= 16 && p.outH * p.outW >= 16 && 36 * ceil4(p.F) * ceil4(p.C) * 4 <= MAX_FILTER_BYTES;
 }
 
 /**
