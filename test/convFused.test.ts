@@ -330,3 +330,29 @@ describe('fused conv in float32', () => {
     expectWithinFloat32Bounds(res.float32, res.float64, withThreads('2', () => runFused(L, 'float64', Math.abs)), L);
   });
 });
+
+describe('weight-gradient-only backward (dx null, as the Winograd kernel asks)', () => {
+  test('fused and unfused give the same dw and db bits as a full backward, and touch no dx', () => {
+    const { x, w, cp, dout } = bigCase(11);
+    const [N, C, H, W] = x.shape;
+    const [F, , fh, fw] = w.shape;
+    const geom = windowGeometry([N, C, H, W], fh, fw, cp.stride, cp.pad);
+    for (const budget of [undefined, 40_000]) {
+      const full = fused(x, w, dout, cp.stride, cp.pad, 1, budget) as Grads;
+      const dw = new Float64Array(w.data.length);
+      const db = new Float64Array(F);
+      expect(convBackwardFused(x.data, w.data, dout.data, geom, F, 1, null, dw, db, budget)).toBe(true);
+      expect(Array.from(dw)).toEqual(Array.from(full.dw));
+      expect(Array.from(db)).toEqual(Array.from(full.db));
+    }
+    const dx = new Float64Array(N * C * H * W);
+    const dwFull = new Float64Array(w.data.length);
+    const dbFull = new Float64Array(F);
+    im2colBackward(dout.data, undefined, x.data, w.data, geom, F, 1, dx, dwFull, dbFull);
+    const dw = new Float64Array(w.data.length);
+    const db = new Float64Array(F);
+    im2colBackward(dout.data, undefined, x.data, w.data, geom, F, 1, null, dw, db);
+    expect(Array.from(dw)).toEqual(Array.from(dwFull));
+    expect(Array.from(db)).toEqual(Array.from(dbFull));
+  });
+});

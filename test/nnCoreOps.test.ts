@@ -19,7 +19,7 @@ describe('conv2d op', () => {
 
   it('every registered kernel equals the direct reference on random problems (float64)', () => {
     const names = kernelsOf('conv2d').map((k) => k.name);
-    expect(names).toEqual(expect.arrayContaining(['direct', 'gemm-fused', 'depthwise-direct']));
+    expect(names).toEqual(expect.arrayContaining(['direct', 'gemm-fused', 'depthwise-direct', 'winograd']));
     fc.assert(
       fc.property(
         fc.record({

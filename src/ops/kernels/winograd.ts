@@ -16,17 +16,46 @@ import { winogradJobTasks, winogradTasks, type WinogradJob } from './winogradTas
  * padding 2 − pad), dW and db come from the GEMM kernel (its dW-only mode).
  *
  * Rounding: every product of a tile is a float32 dot product over the channels (as the GEMM
- * kernel's), but the transforms mix up to 36 input values with weights up to 5 and the output
- * transform multiplies by up to 8, so in float32 the error is larger than the direct sum's —
- * bounded in winogradErrorBound and tested against the float64 direct reference. In float64
- * the difference from the direct sum is ~1e-14 relative.
+ * kernel's), but the transforms mix up to 36 values with weights up to 5 (input) and 8
+ * (output), and the filter transforms divide by 6 and 24, so intermediate values are larger
+ * than the data and some precision cancels. With u = 2⁻²⁴ and S the sum of absolute products
+ * an output (or gradient element) sums — Σ|w||x| + |b| for out, Σ|w||dout| for dx, Σ|dout||x|
+ * for dw — and k the length of that sum (9·C, 9·F, N·outH·outW):
+ *   |result − exact| ≤ (k + 2 + WINOGRAD_TRANSFORM_ERROR)·u·S,
+ * the fused GEMM kernel's bound plus a transform term. Measured (random normal data, batch 2
+ * to 16, 7 to 512 channels): the transform term reaches 80·u·S for out and dx and 270·u·S for
+ * dw; test/winograd.test.ts holds every float32 result to the bound. Float64: ~1e-14 relative.
  */
+
+/** The transform term of the float32 error bound above, in units of u·S. */
+export const WINOGRAD_TRANSFORM_ERROR = 512;
 
 registerWorkerKernel('winograd', winogradTasks as never, winogradJobTasks);
 registerWorkerKernel('winogradGrad', winogradGradTasks as never, winogradGradJobTasks);
 
 /** Arena bytes one call may use (as the fused convolution's). */
 const BUDGET_BYTES = 48 << 20;
+let budgetBytes = BUDGET_BYTES;
+
+const counts = { passes: 0, chunks: 0, declined: 0 };
+
+/**
+ * Calls so far: passes run (forward, dx and dw passes each count one), the chunks of samples
+ * they ran in, and passes declined for the arena budget (computed by the GEMM kernel instead).
+ */
+export function winogradStats(): { passes: number; chunks: number; declined: number } {
+  return { ...counts };
+}
+
+/**
+ * For tests: the arena bytes a call may use (null: the default 48 MiB), so that small
+ * problems run in several chunks of samples. Returns the previous setting.
+ */
+export function setWinogradBudget(bytes: number | null): number {
+  const prev = budgetBytes;
+  budgetBytes = bytes ?? BUDGET_BYTES;
+  return prev;
+}
 /** Bytes of one thread's V and M blocks a task aims at (see tilesPerTask). */
 const SCRATCH_BYTES = 1 << 20;
 /** The largest transformed filter bank (36·F·C float32) taken by default: 512 × 512 (36 MiB) fits. */
@@ -141,11 +170,14 @@ function runPass(s: Pass, input: FloatArray, w: FloatArray, flip: boolean, bias:
   const perSample = inPlane + outPlane;
   // Slack after the inputs: the transforms read each block row as 8 floats.
   const slack = 4;
-  const limit = BUDGET_BYTES / eb;
+  const limit = Math.floor(budgetBytes / eb);
   let threads = threadCount();
   if (threads > 1 && (N * tH * tW <= Tb || 36 * N * tH * tW * Cin * Cout < THREAD_MIN_WORK || !workersUsable())) threads = 1;
   while (threads > 1 && fixed + threads * sLen + inDense + perSample + slack > limit) threads--;
-  if (fixed + sLen + inDense + perSample + slack > limit) return false;
+  if (fixed + sLen + inDense + perSample + slack > limit) {
+    counts.declined++;
+    return false;
+  }
   const chunk = Math.min(N, Math.floor((limit - fixed - threads * sLen - inDense - slack) / perSample));
   const need = fixed + threads * sLen + inDense + chunk * perSample + slack;
   const need64 = f32 ? Math.ceil(need / 2) : need;
@@ -164,7 +196,9 @@ function runPass(s: Pass, input: FloatArray, w: FloatArray, flip: boolean, bias:
   const xOff = stOff + inDense;
   const oOff = xOff + chunk * inPlane + slack;
   const whole = Ho === outH && Wo === outW;
+  counts.passes++;
   for (let n0 = 0; n0 < N; n0 += chunk) {
+    counts.chunks++;
     const samples = Math.min(chunk, N - n0);
     const job: WinogradJob = {
       kind: 'winograd', C: Cin, F: Cout, tH, tW, samples, Tb, Fp,
@@ -230,8 +264,11 @@ function weightGrad(p: ConvProblem, x: FloatArray, dout: FloatArray, dw: FloatAr
   // Per sample: padded x, whole-block dout, V' and dM'; slack for the 8-float row reads.
   const perSample = C * Hp * Wp + F * Ho * Wo + 36 * (Cp + Fp) * T;
   const slack = 4;
-  const limit = BUDGET_BYTES / eb;
-  if (fixed + perSample + slack > limit) return false;
+  const limit = Math.floor(budgetBytes / eb);
+  if (fixed + perSample + slack > limit) {
+    counts.declined++;
+    return false;
+  }
   // From the sizes alone, never the threads: the chunks are part of dU's rounding.
   const chunk = Math.min(N, Math.floor((limit - fixed - slack) / perSample));
   const need = fixed + chunk * perSample + slack;
@@ -263,7 +300,9 @@ function weightGrad(p: ConvProblem, x: FloatArray, dout: FloatArray, dw: FloatAr
       }
     }
   };
+  counts.passes++;
   for (let n0 = 0; n0 < N; n0 += chunk) {
+    counts.chunks++;
     const samples = Math.min(chunk, N - n0);
     const base: WinogradGradJob = {
       kind: 'winogradGrad', phase: 1, C, F, Cp, Fp, tH, tW, samples, Tc: chunk * T, xOff, gOff, vOff, dOff, uOff,
