@@ -158,9 +158,18 @@ export function im2colBackward(
     for (let f = 0; f < F; f++) {
       const src = (n * F + f) * P;
       const end = src + P;
-      dprod.set(g4.subarray(src, end), f * NP + n * P);
+      const dst = f * NP + n * P - src;
+      // Short rows (deep layers' 2×2, 4×4 maps) element by element: a set per row costs more.
+      if (P >= 64) dprod.set(g4.subarray(src, end), dst + src);
       let s = 0;
-      for (let i = src; i < end; i++) s += g4[i];
+      if (P >= 64) for (let i = src; i < end; i++) s += g4[i];
+      else {
+        for (let i = src; i < end; i++) {
+          const v = g4[i];
+          dprod[dst + i] = v;
+          s += v;
+        }
+      }
       dbAcc[f] += s;
     }
   }

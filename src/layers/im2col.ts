@@ -59,10 +59,37 @@ function validRange(k: number, size: number, out: number, stride: number, pad: n
  * (length cn·fh·fw · N·outH·outW). Every entry of `dst` is written (padding as zeros), so `dst`
  * may be a reused buffer.
  */
+/** A 1×1 window at stride 1 without padding: unfolding is a permutation of whole planes. */
+function pointwise(g: WindowGeometry): boolean {
+  return g.fh === 1 && g.fw === 1 && g.stride === 1 && g.pad === 0;
+}
+
+/**
+ * dst[d + i] = (or +=) src[s + i] for i < len. Short runs go element by element: a
+ * subarray + set per run of 4–16 values (the 2×2 and 4×4 maps of deep layers) cost several
+ * times the copy itself.
+ */
+function copyRun(src: ArrayLike<number>, s: number, dst: FloatArray, d: number, len: number, add: boolean): void {
+  if (add) {
+    for (let i = 0; i < len; i++) dst[d + i] += src[s + i];
+    return;
+  }
+  if (len >= 64 && ArrayBuffer.isView(src)) {
+    dst.set((src as FloatArray).subarray(s, s + len), d);
+    return;
+  }
+  for (let i = 0; i < len; i++) dst[d + i] = src[s + i];
+}
+
 export function im2colInto(x: FloatArray, g: WindowGeometry, c0: number, cn: number, dst: FloatArray): void {
   const { N, C, H, W, fh, fw, stride, pad, outH, outW } = g;
   const P = outH * outW;
   const NP = N * P;
+  if (pointwise(g)) {
+    // A 1×1 window at stride 1 without padding: each unfolded row is the channel's plane.
+    for (let c = 0; c < cn; c++) for (let n = 0; n < N; n++) copyRun(x, ((n * C + c0 + c) * H) * W, dst, c * NP + n * P, P, false);
+    return;
+  }
   for (let c = 0; c < cn; c++) {
     for (let ki = 0; ki < fh; ki++) {
       const [ohLo, ohHi] = validRange(ki, H, outH, stride, pad);
@@ -101,6 +128,10 @@ export function col2imAdd(cols: ArrayLike<number>, g: WindowGeometry, c0: number
   const { N, C, H, W, fh, fw, stride, pad, outH, outW } = g;
   const P = outH * outW;
   const NP = N * P;
+  if (pointwise(g)) {
+    for (let n = 0; n < N; n++) for (let c = 0; c < cn; c++) copyRun(cols, c * NP + n * P, dx, ((n * C + c0 + c) * H) * W, P, true);
+    return;
+  }
   // Valid output ranges per kernel offset, computed once instead of per (c, n).
   const ohLo = new Int32Array(fh);
   const ohHi = new Int32Array(fh);

@@ -2,6 +2,7 @@ import ndarray from 'ndarray';
 import type { DType } from '../core/dtype';
 import { ones, zeros, type Tensor } from '../core/tensor';
 import { batchNorm, type BatchNormAttrs, type BatchNormCache } from '../ops/batchNorm';
+import { isGradEnabled } from './gradMode';
 import { OpModule } from './opModule';
 import { Parameter } from './parameter';
 
@@ -81,7 +82,7 @@ export abstract class BatchNormBase extends OpModule<BatchNormAttrs, BatchNormCa
       // The op increments the counter on its copy; write it back into the buffer.
       const store = nbt.data;
       return {
-        training: this.training, momentum: this.momentum, eps: this.eps, relu: this.fusedRelu,
+        training: this.training, momentum: this.momentum, eps: this.eps, relu: this.fusedRelu, inference: !isGradEnabled(),
         state: {
           runningMean: state.runningMean, runningVar: state.runningVar,
           get numBatchesTracked() { return store[0]; },
@@ -89,7 +90,7 @@ export abstract class BatchNormBase extends OpModule<BatchNormAttrs, BatchNormCa
         },
       };
     }
-    return { training: this.training, momentum: this.momentum, eps: this.eps, state: null, relu: this.fusedRelu };
+    return { training: this.training, momentum: this.momentum, eps: this.eps, state: null, relu: this.fusedRelu, inference: !isGradEnabled() };
   }
 
   protected override opParameters(): Parameter[] {

@@ -34,12 +34,18 @@ export interface BatchNormAttrs {
    * fewer passes over memory. Values equal the two ops run one after the other. Default false.
    */
   relu?: boolean;
+  /**
+   * No backward will follow (an eval or noGrad forward): the normalised input is not kept, and
+   * a backward on this cache is an error. One full-size array and one write pass fewer.
+   */
+  inference?: boolean;
 }
 
 /** What batchNorm keeps for backward. */
 export interface BatchNormCache {
   shape: number[];
-  xhat: FloatArray;
+  /** Null after an `inference` forward. */
+  xhat: FloatArray | null;
   /** sqrt(var + eps) per channel (batch or running). */
   std: Float64Array;
   gamma: FloatArray | null;
@@ -94,7 +100,7 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
       }
     }
     const relu = attrs.relu === true;
-    const xhat = allocFloat(dtype, xd.data.length);
+    const xhat = attrs.inference === true ? null : allocFloat(dtype, xd.data.length);
     const out = allocFloat(dtype, xd.data.length);
     runBatchNorm({ fwd: true, N, C, T, relu, batchStats, eps, x: xd.data, xhat, out, g: null, dx: null, gamma: g, beta: bt, stats });
     if (batchStats && attrs.training && state) {
@@ -112,6 +118,7 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
   },
   backward(dout, cache) {
     const { shape, xhat, std, gamma, batchStats, hasAffine, reluOut } = cache;
+    if (xhat === null) throw new Error('batch_norm: backward after a forward with `inference: true` (it keeps nothing for a backward)');
     const dtype = xhat instanceof Float32Array ? 'float32' : 'float64';
     const s = dout?.shape;
     if (!Array.isArray(s) || s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
@@ -129,7 +136,7 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
     return grads;
   },
   release(cache) {
-    recycleFloat(cache.xhat);
+    if (cache.xhat !== null) recycleFloat(cache.xhat);
   },
 });
 
