@@ -1,5 +1,5 @@
 import type { FloatArray } from '../../core/dtype';
-import { getArena } from '../../core/gemm/arena';
+import { getArena, wasmAvailable } from '../../core/gemm/arena';
 import { gemmKernel, THREAD_MIN_WORK } from '../../core/gemm/gemm';
 import { abandon, finishThreaded, registerWorkerKernel, startThreaded, threadCount, WorkerFailure, workersUsable, type ThreadedRun, type WorkerJob } from '../../core/gemm/workers';
 import { isShared } from '../../core/bufferPool';
@@ -12,11 +12,16 @@ import { isShared } from '../../core/bufferPool';
  *
  * WHY here and self-contained: the runner is shipped to the worker threads as source (see
  * TaskRunner in core/gemm/workers.ts), so it cannot call imported functions. The ReLU of the
- * fused BatchNorm + ReLU is therefore written out again beside ../reluMath.ts's (the same
- * branch-free formula with the finiteness flag); test/batchNormRelu.test.ts holds the two to
- * the same bits. The per-row loops are inner functions: a row function called thousands of
- * times is optimised once, whole, where the same loops inline in a long body kept being
- * deoptimised (measured 19 → 5 ns an element, see git history of ops/batchNorm.ts).
+ * fused BatchNorm + ReLU is therefore written out again ((v < 0 ? 0 : v) + 0, which is
+ * ../reluMath.ts's max(0, v) with NaN kept); test/batchNormRelu.test.ts holds the two to the
+ * same bits. The loops are inner functions over spans of a task's channels: a function called
+ * thousands of times is optimised once, whole, where the same loops inline in a long body kept
+ * being deoptimised (measured 19 → 5 ns an element, see git history of ops/batchNorm.ts).
+ *
+ * Float32 runs the rows in WebAssembly (core/gemm/wasmBatchNorm.ts): each task copies its
+ * block of channels into its slot of the arena, a few samples at a time, and back — the copies
+ * are memcpy-fast, the JS loops were not (1.5–2.5 ns an element per pass). Both do the same
+ * float64 operations in the same order, so their bits are the same (test/batchNormRows.test.ts).
  *
  * Workers see the tensors themselves, not copies: large stores from allocFloat live in
  * SharedArrayBuffers (core/bufferPool.ts), and a typed array over one is shared, not copied,
@@ -52,133 +57,144 @@ export interface BatchNormJob extends WorkerJob {
    * written, then std read from [2C, 3C).
    */
   stats: Float64Array;
+  /**
+   * Float32 with the wasm rows (else −1): per-thread scratch in the arena, float32 offsets —
+   * slot s at sOff + s·sLen holds four arrays of `span` floats then 6·cb float64 values — and
+   * the samples `nb` a block is copied in at a time (span = nb·cb·T).
+   */
+  sOff: number;
+  sLen: number;
+  span: number;
+  nb: number;
 }
 
-/** Runs tasks of a {@link BatchNormJob} until none are left (all of them when `ctl` is null). */
-export function batchNormTasks(job: BatchNormJob): void {
+/**
+ * Runs tasks of a {@link BatchNormJob} until none are left (all of them when `ctl` is null).
+ * `F` is the arena's float32 view and `ex` the thread's wasm exports when the job uses the wasm
+ * rows (float32 jobs with sOff ≥ 0): each task then copies its block of channels into its
+ * scratch, nb samples at a time, runs the rows there (core/gemm/wasmBatchNorm.ts) and copies
+ * the results out. Otherwise the JS span loops below run on the tensors themselves; both do
+ * the same float64 operations in the same order, so they give the same bits.
+ */
+export function batchNormTasks(
+  job: BatchNormJob, F?: FloatArray | null, _b?: unknown, _bS?: unknown, _r?: unknown, _g?: unknown, ex?: Record<string, unknown> | null,
+): void {
   const ctl = job.ctl;
   const worker = job.worker === true;
   const { N, C, T, cb, relu, batchStats, eps, stats } = job;
   const M = N * T;
   const nTasks = Math.ceil(C / cb);
+  const VEC = T & ~3;
 
-  // Span functions: channels [0, nc) of one sample, rows of T, channel j's row at base + j·T.
-  // WHY spans, not a call per row: deep layers have rows of 4–16 values (2×2, 4×4 maps), where
-  // a call per row cost more than its arithmetic (eval BatchNorm measured 7 ns an element).
-  function sumSpan(x: FloatArray, base: number, nc: number, acc: Float64Array): void {
-    for (let j = 0, r = base; j < nc; j++, r += T) {
-      let s = 0;
-      for (let t = r; t < r + T; t++) s += x[t];
-      acc[j] += s;
-    }
-  }
-  function squaredDeviationSpan(x: FloatArray, base: number, nc: number, mu: Float64Array, acc: Float64Array): void {
-    for (let j = 0, r = base; j < nc; j++, r += T) {
-      const m = mu[j];
-      let s = 0;
-      for (let t = r; t < r + T; t++) {
-        const d = x[t] - m;
+  // Span loops: rows [r0, r1) of T at base + r·T, row r of channel (r mod nc).
+  // WHY spans, not a call per row: deep layers have rows of 4–16 values (2×2, 4×4 maps), where a
+  // call per row cost more than its arithmetic. A row's sum is four partial sums over t ≡ 0..3
+  // (mod 4) of its first 4⌊T/4⌋ values, ((s0 + s1) + (s2 + s3)), then the rest one by one — the
+  // order of the wasm rows' two f64x2 lanes.
+  function sumSpan(x: FloatArray, base: number, rows: number, nc: number, mu: Float64Array | null, acc: Float64Array): void {
+    for (let r = 0; r < rows; r++) {
+      const j = r % nc;
+      const o = base + r * T;
+      const m = mu === null ? 0 : mu[j];
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let t = 0;
+      if (mu === null) {
+        for (; t < VEC; t += 4) {
+          s0 += x[o + t]; s1 += x[o + t + 1]; s2 += x[o + t + 2]; s3 += x[o + t + 3];
+        }
+        let s = s0 + s1 + (s2 + s3);
+        for (; t < T; t++) s += x[o + t];
+        acc[j] += s;
+        continue;
+      }
+      for (; t < VEC; t += 4) {
+        const d0 = x[o + t] - m, d1 = x[o + t + 1] - m, d2 = x[o + t + 2] - m, d3 = x[o + t + 3] - m;
+        s0 += d0 * d0; s1 += d1 * d1; s2 += d2 * d2; s3 += d3 * d3;
+      }
+      let s = s0 + s1 + (s2 + s3);
+      for (; t < T; t++) {
+        const d = x[o + t] - m;
         s += d * d;
       }
       acc[j] += s;
     }
   }
-  function normalizeSpan(xs: FloatArray, xhat: FloatArray | null, out: FloatArray, base: number, nc: number, mu: Float64Array, inv: Float64Array, ga: Float64Array, be: Float64Array): void {
-    for (let j = 0, r = base; j < nc; j++, r += T) {
-      const m = mu[j], iv = inv[j], g = ga[j], b = be[j];
+  // h = (x − mu)·inv, out = γ·h + β (then the fused ReLU: max(out, 0), −0 → +0, NaN kept).
+  function normalizeSpan(xs: FloatArray, xhat: FloatArray | null, out: FloatArray, base: number, rows: number, nc: number, pr: Float64Array): void {
+    for (let r = 0; r < rows; r++) {
+      const j = r % nc;
+      const m = pr[4 * j], iv = pr[4 * j + 1], ga = pr[4 * j + 2], be = pr[4 * j + 3];
+      const o = base + r * T;
       if (xhat === null) {
-        for (let t = r; t < r + T; t++) out[t] = g * ((xs[t] - m) * iv) + b;
-        continue;
-      }
-      for (let t = r; t < r + T; t++) {
-        const h = (xs[t] - m) * iv;
-        xhat[t] = h;
-        out[t] = g * h + b;
-      }
-    }
-  }
-  // max(0, v) in place: (v + |v|)/2, exact where finite; a span with a non-finite value is redone branchy.
-  function reluRow(o: FloatArray, t0: number, t1: number): void {
-    let bad = 0;
-    for (let t = t0; t < t1; t++) {
-      const v = o[t];
-      const r = (v + Math.abs(v)) * 0.5;
-      o[t] = r;
-      bad += r - r;
-    }
-    if (bad !== 0) {
-      for (let t = t0; t < t1; t++) {
-        const v = o[t];
-        o[t] = v <= 0 ? 0 : v;
-      }
-    }
-  }
-  // dout·[out > 0], never NaN where the ReLU blocks (as PyTorch's threshold_backward).
-  function reluGrad(g: number, o: number): number {
-    const d = g * +(o > 0);
-    return d - d === 0 ? d + 0 : o > 0 ? g : 0;
-  }
-  function gradSumsSpan(gd: FloatArray, xhat: FloatArray, base: number, nc: number, s1: Float64Array, s2: Float64Array): void {
-    for (let j = 0, r = base; j < nc; j++, r += T) {
-      let a = 0;
-      let b = 0;
-      for (let t = r; t < r + T; t++) {
-        const v = gd[t];
-        a += v;
-        b += v * xhat[t];
-      }
-      s1[j] += a;
-      s2[j] += b;
-    }
-  }
-  function gradSumsReluSpan(gd: FloatArray, xhat: FloatArray, out: FloatArray, base: number, nc: number, s1: Float64Array, s2: Float64Array): void {
-    for (let j = 0, r = base; j < nc; j++, r += T) {
-      let a = 0;
-      let b = 0;
-      for (let t = r; t < r + T; t++) {
-        const v = gd[t] * +(out[t] > 0);
-        a += v;
-        b += v * xhat[t];
-      }
-      // g·0 is NaN for an infinite or NaN g where the ReLU blocks it: then the exact masked sums.
-      if (a - a !== 0 || b - b !== 0) {
-        a = 0;
-        b = 0;
-        for (let t = r; t < r + T; t++) {
-          const v = reluGrad(gd[t], out[t]);
-          a += v;
-          b += v * xhat[t];
+        for (let t = o; t < o + T; t++) out[t] = ga * ((xs[t] - m) * iv) + be;
+      } else {
+        for (let t = o; t < o + T; t++) {
+          const h = (xs[t] - m) * iv;
+          xhat[t] = h;
+          out[t] = ga * h + be;
         }
       }
-      s1[j] += a;
-      s2[j] += b;
-    }
-  }
-  function dxSpan(gd: FloatArray, xhat: FloatArray, dx: FloatArray, base: number, nc: number, ga: Float64Array, ca: Float64Array, cb2: Float64Array, inv: Float64Array): void {
-    for (let j = 0, r = base; j < nc; j++, r += T) {
-      const g = ga[j], a = ca[j], b = cb2[j], iv = inv[j];
-      for (let t = r; t < r + T; t++) dx[t] = (g * gd[t] - a - xhat[t] * b) * iv;
-    }
-  }
-  function dxReluSpan(gd: FloatArray, xhat: FloatArray, out: FloatArray, dx: FloatArray, base: number, nc: number, ga: Float64Array, ca: Float64Array, cb2: Float64Array, inv: Float64Array): void {
-    for (let j = 0, r = base; j < nc; j++, r += T) {
-      const g = ga[j], a = ca[j], b = cb2[j], iv = inv[j];
-      let bad = 0;
-      for (let t = r; t < r + T; t++) {
-        const m = gd[t] * +(out[t] > 0);
-        dx[t] = (g * (m + 0) - a - xhat[t] * b) * iv;
-        bad += m - m;
+      if (relu) {
+        for (let t = o; t < o + T; t++) {
+          const v = out[t];
+          out[t] = (v < 0 ? 0 : v) + 0;
+        }
       }
-      if (bad !== 0) for (let t = r; t < r + T; t++) dx[t] = (g * reluGrad(gd[t], out[t]) - a - xhat[t] * b) * iv;
+    }
+  }
+  // Σ m and Σ m·h per row, m = g or (relu) out > 0 ? g : 0; into acc[2j], acc[2j + 1].
+  function gradSumsSpan(gd: FloatArray, xhat: FloatArray, out: FloatArray | null, base: number, rows: number, nc: number, acc: Float64Array): void {
+    for (let r = 0; r < rows; r++) {
+      const j = r % nc;
+      const o = base + r * T;
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+      let t = 0;
+      if (out === null) {
+        for (; t < VEC; t += 4) {
+          const m0 = gd[o + t], m1 = gd[o + t + 1], m2 = gd[o + t + 2], m3 = gd[o + t + 3];
+          a0 += m0; a1 += m1; a2 += m2; a3 += m3;
+          b0 += m0 * xhat[o + t]; b1 += m1 * xhat[o + t + 1]; b2 += m2 * xhat[o + t + 2]; b3 += m3 * xhat[o + t + 3];
+        }
+      } else {
+        for (; t < VEC; t += 4) {
+          const m0 = out[o + t] > 0 ? gd[o + t] : 0, m1 = out[o + t + 1] > 0 ? gd[o + t + 1] : 0;
+          const m2 = out[o + t + 2] > 0 ? gd[o + t + 2] : 0, m3 = out[o + t + 3] > 0 ? gd[o + t + 3] : 0;
+          a0 += m0; a1 += m1; a2 += m2; a3 += m3;
+          b0 += m0 * xhat[o + t]; b1 += m1 * xhat[o + t + 1]; b2 += m2 * xhat[o + t + 2]; b3 += m3 * xhat[o + t + 3];
+        }
+      }
+      let sa = a0 + a1 + (a2 + a3);
+      let sb = b0 + b1 + (b2 + b3);
+      for (; t < T; t++) {
+        const m = out === null || out[o + t] > 0 ? gd[o + t] : 0;
+        sa += m;
+        sb += m * xhat[o + t];
+      }
+      acc[2 * j] += sa;
+      acc[2 * j + 1] += sb;
+    }
+  }
+  // dx = (γ·m − a − h·b)·inv, m = g or (relu) (out > 0 ? g : 0) + 0.
+  function dxSpan(gd: FloatArray, xhat: FloatArray, out: FloatArray | null, dx: FloatArray, base: number, rows: number, nc: number, pr: Float64Array): void {
+    for (let r = 0; r < rows; r++) {
+      const j = r % nc;
+      const ga = pr[4 * j], a = pr[4 * j + 1], b = pr[4 * j + 2], iv = pr[4 * j + 3];
+      const o = base + r * T;
+      if (out === null) {
+        for (let t = o; t < o + T; t++) dx[t] = (ga * gd[t] - a - xhat[t] * b) * iv;
+      } else {
+        for (let t = o; t < o + T; t++) dx[t] = (ga * ((out[t] > 0 ? gd[t] : 0) + 0) - a - xhat[t] * b) * iv;
+      }
     }
   }
 
-  // Per-channel values of a task's block (index j = c − c0).
-  const v1 = new Float64Array(cb);
-  const v2 = new Float64Array(cb);
-  const v3 = new Float64Array(cb);
-  const v4 = new Float64Array(cb);
-  const v5 = new Float64Array(cb);
+  const simd = job.f32 && job.sOff >= 0 && F !== null && F !== undefined && ex !== null && ex !== undefined && typeof ex.bnNorm32 === 'function';
+  const wasm = simd ? (ex as Record<string, (...a: number[]) => void>) : null;
+  // Per-channel values of a task (JS: these arrays; wasm: the same values in the thread's scratch).
+  let acc: Float64Array<ArrayBufferLike> = new Float64Array(2 * cb);
+  let pr: Float64Array<ArrayBufferLike> = new Float64Array(4 * cb);
+  let slot = -1;
+  let P64: Float64Array | null = null;
   let next = 0;
   for (;;) {
     const task = ctl === null ? next++ : Atomics.add(ctl, 0, 1);
@@ -186,39 +202,82 @@ export function batchNormTasks(job: BatchNormJob): void {
     const c0 = task * cb;
     const c1 = Math.min(C, c0 + cb);
     const nc = c1 - c0;
-    const ga = v3;
-    for (let j = 0; j < nc; j++) ga[j] = job.gamma ? job.gamma[c0 + j] : 1;
+    const block = nc * T;
+    if (wasm !== null && slot < 0) {
+      // Once this thread holds a task: its scratch slot, and float64 views of its value areas.
+      slot = ctl === null ? 0 : Atomics.add(ctl, 7, 1);
+      const fOff = job.sOff + slot * job.sLen + 4 * job.span;
+      P64 = new Float64Array((F as FloatArray).buffer, (F as FloatArray).byteOffset + fOff * 4, 6 * cb);
+      acc = P64.subarray(0, 2 * cb);
+      pr = P64.subarray(2 * cb, 6 * cb);
+    }
+    const base = job.sOff + slot * job.sLen;
+    // Scratch arrays (float32 offsets) and their byte addresses.
+    const s0 = base, s1 = base + job.span, s2 = base + 2 * job.span, s3 = base + 3 * job.span;
+    const accB = (base + 4 * job.span) * 4;
+    const prB = accB + 16 * cb;
+    const A = F as FloatArray;
+    const copyIn = (src: FloatArray, dst: number, n0: number, n1: number): void => {
+      for (let n = n0; n < n1; n++) A.set(src.subarray((n * C + c0) * T, (n * C + c0) * T + block), dst + (n - n0) * block);
+    };
+    const copyOut = (dst: FloatArray, src: number, n0: number, n1: number): void => {
+      for (let n = n0; n < n1; n++) dst.set(A.subarray(src + (n - n0) * block, src + (n - n0 + 1) * block), (n * C + c0) * T);
+    };
+    const nb = wasm !== null ? job.nb : N;
+    const resident = nb >= N;
+    for (let j = 0; j < nc; j++) acc[2 * j] = acc[2 * j + 1] = 0;
     if (job.fwd) {
       const x = job.x as FloatArray;
       const out = job.out as FloatArray;
-      const mu = v1;
-      const inv = v2;
-      const be = v4;
       if (batchStats) {
-        // Sums over samples in order, then the biased variance, as layers/normCore.groupMoments.
-        mu.fill(0, 0, nc);
-        for (let n = 0; n < N; n++) sumSpan(x, (n * C + c0) * T, nc, mu);
-        for (let j = 0; j < nc; j++) mu[j] /= M;
-        const vr = v5;
-        vr.fill(0, 0, nc);
-        for (let n = 0; n < N; n++) squaredDeviationSpan(x, (n * C + c0) * T, nc, mu, vr);
+        // Sums over samples in order, then the biased variance (as layers/normCore.groupMoments).
+        for (let n0 = 0; n0 < N; n0 += nb) {
+          const n1 = Math.min(N, n0 + nb);
+          if (wasm === null) for (let n = n0; n < n1; n++) sumSpan(x, (n * C + c0) * T, nc, nc, null, acc);
+          else {
+            copyIn(x, s0, n0, n1);
+            wasm.bnSum32(s0 * 4, (n1 - n0) * nc, T, nc, accB, 0, 0);
+          }
+        }
+        // Means into pr[0..nc) (the wasm rows read them there), squared deviations into acc[nc..2nc).
         for (let j = 0; j < nc; j++) {
-          const variance = vr[j] / M;
-          stats[c0 + j] = mu[j];
+          pr[j] = acc[j] / M;
+          acc[nc + j] = 0;
+        }
+        for (let n0 = 0; n0 < N; n0 += nb) {
+          const n1 = Math.min(N, n0 + nb);
+          if (wasm === null) for (let n = n0; n < n1; n++) sumSpan(x, (n * C + c0) * T, nc, nc, pr, acc.subarray(nc));
+          else {
+            if (!resident) copyIn(x, s0, n0, n1);
+            wasm.bnSum32(s0 * 4, (n1 - n0) * nc, T, nc, accB + 8 * nc, prB, 1);
+          }
+        }
+        for (let j = 0; j < nc; j++) {
+          const variance = acc[nc + j] / M;
+          stats[c0 + j] = pr[j];
           stats[C + c0 + j] = variance;
           stats[2 * C + c0 + j] = Math.sqrt(variance + eps);
         }
       }
-      for (let j = 0; j < nc; j++) {
-        mu[j] = stats[c0 + j];
+      for (let j = nc - 1; j >= 0; j--) {
+        // [mu, inv, γ, β] per channel; written from the last channel down (pr[j] may hold a mean being read).
+        const mu = stats[c0 + j];
+        pr[4 * j] = mu;
         // PyTorch multiplies by invstd too; a division per element costs several multiplies.
-        inv[j] = 1 / stats[2 * C + c0 + j];
-        be[j] = job.beta ? job.beta[c0 + j] : 0;
+        pr[4 * j + 1] = 1 / stats[2 * C + c0 + j];
+        pr[4 * j + 2] = job.gamma ? job.gamma[c0 + j] : 1;
+        pr[4 * j + 3] = job.beta ? job.beta[c0 + j] : 0;
       }
-      for (let n = 0; n < N; n++) {
-        const base = (n * C + c0) * T;
-        normalizeSpan(x, job.xhat, out, base, nc, mu, inv, ga, be);
-        if (relu) reluRow(out, base, base + nc * T);
+      for (let n0 = 0; n0 < N; n0 += nb) {
+        const n1 = Math.min(N, n0 + nb);
+        if (wasm === null) {
+          for (let n = n0; n < n1; n++) normalizeSpan(x, job.xhat, out, (n * C + c0) * T, nc, nc, pr);
+          continue;
+        }
+        if (!(resident && batchStats)) copyIn(x, s0, n0, n1);
+        wasm.bnNorm32(s0 * 4, s1 * 4, s2 * 4, (n1 - n0) * nc, T, nc, prB, (relu ? 1 : 0) | (job.xhat !== null ? 2 : 0));
+        copyOut(out, s2, n0, n1);
+        if (job.xhat !== null) copyOut(job.xhat, s1, n0, n1);
       }
     } else {
       // S1 = Σ g and S2 = Σ g·xhat (g masked by a fused ReLU) are dbeta and dgamma; with
@@ -226,30 +285,42 @@ export function batchNormTasks(job: BatchNormJob): void {
       const gd = job.g as FloatArray;
       const dx = job.dx as FloatArray;
       const xhat = job.xhat as FloatArray;
-      const s1 = v1;
-      const s2 = v2;
-      s1.fill(0, 0, nc);
-      s2.fill(0, 0, nc);
-      for (let n = 0; n < N; n++) {
-        const base = (n * C + c0) * T;
-        if (relu) gradSumsReluSpan(gd, xhat, job.out as FloatArray, base, nc, s1, s2);
-        else gradSumsSpan(gd, xhat, base, nc, s1, s2);
+      const ro = relu ? (job.out as FloatArray) : null;
+      for (let n0 = 0; n0 < N; n0 += nb) {
+        const n1 = Math.min(N, n0 + nb);
+        if (wasm === null) for (let n = n0; n < n1; n++) gradSumsSpan(gd, xhat, ro, (n * C + c0) * T, nc, nc, acc);
+        else {
+          copyIn(gd, s0, n0, n1);
+          copyIn(xhat, s1, n0, n1);
+          if (ro !== null) copyIn(ro, s2, n0, n1);
+          wasm.bnGradSums32(s0 * 4, s1 * 4, s2 * 4, (n1 - n0) * nc, T, nc, accB, relu ? 1 : 0);
+        }
       }
-      const ca = v4;
-      const cb2 = v5;
       for (let j = 0; j < nc; j++) {
         const c = c0 + j;
-        stats[c] = s1[j];
-        stats[C + c] = s2[j];
-        ca[j] = batchStats ? (ga[j] * s1[j]) / M : 0;
-        cb2[j] = batchStats ? (ga[j] * s2[j]) / M : 0;
+        const ga = job.gamma ? job.gamma[c] : 1;
+        const dbeta = acc[2 * j];
+        const dgamma = acc[2 * j + 1];
+        stats[c] = dbeta;
+        stats[C + c] = dgamma;
+        pr[4 * j] = ga;
+        pr[4 * j + 1] = batchStats ? (ga * dbeta) / M : 0;
+        pr[4 * j + 2] = batchStats ? (ga * dgamma) / M : 0;
+        pr[4 * j + 3] = 1 / stats[2 * C + c];
       }
-      // s1 is free again: the inverse standard deviations.
-      for (let j = 0; j < nc; j++) s1[j] = 1 / stats[2 * C + c0 + j];
-      for (let n = 0; n < N; n++) {
-        const base = (n * C + c0) * T;
-        if (relu) dxReluSpan(gd, xhat, job.out as FloatArray, dx, base, nc, ga, ca, cb2, s1);
-        else dxSpan(gd, xhat, dx, base, nc, ga, ca, cb2, s1);
+      for (let n0 = 0; n0 < N; n0 += nb) {
+        const n1 = Math.min(N, n0 + nb);
+        if (wasm === null) {
+          for (let n = n0; n < n1; n++) dxSpan(gd, xhat, ro, dx, (n * C + c0) * T, nc, nc, pr);
+          continue;
+        }
+        if (!resident) {
+          copyIn(gd, s0, n0, n1);
+          copyIn(xhat, s1, n0, n1);
+          if (ro !== null) copyIn(ro, s2, n0, n1);
+        }
+        wasm.bnDx32(s0 * 4, s1 * 4, s2 * 4, s3 * 4, (n1 - n0) * nc, T, nc, prB, relu ? 1 : 0);
+        copyOut(dx, s3, n0, n1);
       }
     }
     if (ctl !== null) {
@@ -262,32 +333,58 @@ export function batchNormTasks(job: BatchNormJob): void {
 
 registerWorkerKernel('batchNorm', batchNormTasks as never, (job: BatchNormJob) => Math.ceil(job.C / job.cb));
 
+const calls = { wasm: 0, js: 0 };
+/** Calls so far that ran the wasm rows and the JS loops (for tests). */
+export function batchNormCalls(): { wasm: number; js: number } {
+  return { ...calls };
+}
+
+/** Floats of one scratch array of a wasm job (four per thread): 256 KiB, so a block stays in L2. */
+const SPAN_FLOATS = 1 << 16;
+
 /**
- * Runs `job` — on every thread when its stores are shared and it is big enough, else here.
- * `stats` must then be shared too (see {@link batchNormStats}).
+ * Runs `job` — on every thread when its stores are shared and it is big enough, else here;
+ * float32 through the wasm rows where the runtime has them. `stats` must be shared when
+ * threaded (see {@link batchNormStats}).
  */
-export function runBatchNorm(job: Omit<BatchNormJob, 'kind' | 'cb' | 'ctl' | 'f32' | 'fma' | 'wasm' | 'buf'>): void {
-  const full: BatchNormJob = { ...job, kind: 'batchNorm', cb: 1, ctl: null, f32: (job.out ?? job.dx) instanceof Float32Array, fma: false, wasm: false, buf: null };
+export function runBatchNorm(job: Omit<BatchNormJob, 'kind' | 'cb' | 'ctl' | 'f32' | 'fma' | 'wasm' | 'buf' | 'sOff' | 'sLen' | 'span' | 'nb'>): void {
+  const f32 = (job.out ?? job.dx) instanceof Float32Array;
+  const full: BatchNormJob = { ...job, kind: 'batchNorm', cb: 1, ctl: null, f32, fma: false, wasm: false, buf: null, sOff: -1, sLen: 0, span: 0, nb: 0 };
   let threads = threadCount();
   const stores = [job.x, job.xhat, job.out, job.g, job.dx, job.stats];
   if (threads > 1 && (job.C < 2 || job.N * job.C * job.T * 4 < THREAD_MIN_WORK || !workersUsable() || !stores.every((s) => s === null || isShared(s)))) threads = 1;
-  const arena = threads > 1 ? getArena(gemmKernel(), 1) ?? getArena('js', 1) : null;
-  if (arena === null || !arena.shared) {
-    batchNormTasks(full);
-    return;
-  }
   // Enough tasks per thread to even out a core that is busy elsewhere.
   full.cb = Math.max(1, Math.floor(job.C / (8 * threads)));
-  let run: ThreadedRun | null = null;
-  try {
-    run = startThreaded(full, threads, arena);
-    finishThreaded(run);
-    return;
-  } catch (e) {
-    if (run !== null) abandon(run);
-    if (!(e instanceof WorkerFailure)) throw e;
+  const wasmRows = f32 && job.T <= SPAN_FLOATS && gemmKernel() === 'wasm' && wasmAvailable();
+  if (wasmRows) {
+    full.cb = Math.max(1, Math.min(full.cb, Math.floor(SPAN_FLOATS / job.T)));
+    full.nb = Math.max(1, Math.min(job.N, Math.floor(SPAN_FLOATS / (full.cb * job.T))));
+    full.span = full.nb * full.cb * job.T;
+    // Four arrays, then 6·cb float64 (12·cb floats), the slot rounded to even floats (8-byte aligned).
+    full.sLen = (4 * full.span + 12 * full.cb + 1) & ~1;
+    full.sOff = 0;
   }
-  batchNormTasks({ ...full, ctl: null });
+  let arena = wasmRows ? getArena('wasm', Math.ceil((threads * full.sLen) / 2)) : null;
+  if (arena !== null) full.wasm = true;
+  if (full.wasm) calls.wasm++;
+  else calls.js++;
+  if (arena === null) {
+    full.sOff = -1;
+    if (threads > 1) arena = getArena(gemmKernel(), 1) ?? getArena('js', 1);
+  }
+  if (threads > 1 && arena !== null && arena.shared) {
+    let run: ThreadedRun | null = null;
+    try {
+      run = startThreaded(full, threads, arena);
+      finishThreaded(run);
+      return;
+    } catch (e) {
+      if (run !== null) abandon(run);
+      if (!(e instanceof WorkerFailure)) throw e;
+    }
+  }
+  if (full.wasm && arena !== null) batchNormTasks({ ...full, ctl: null }, arena.F32, null, null, null, null, arena.exports);
+  else batchNormTasks({ ...full, ctl: null, sOff: -1 });
 }
 
 /** A float64 store for a job's per-channel statistics, shared with the workers when they exist. */

@@ -1,0 +1,256 @@
+import { BLOCK, brIf, BR, END, F32_LOAD, F32_STORE, F64_LOAD, F64_STORE, I32, I32_ADD, I32_EQZ, I32_LT_U, I32_SHL, i32Const, IF, ELSE, localGet, localSet, localTee, LOOP, simd, uleb, V128, v128Load, v128Store, vec } from './wasmAsm';
+
+/*
+ * Batch-norm rows in SIMD for float32 tensors (ops/kernels/batchNormTasks.ts copies a task's
+ * block into the arena and calls these). Data are float32, arithmetic float64 (two f64x2 per
+ * f32x4 vector), with exactly the operations and order of the task runner's JS span loops, so
+ * both give the same bits. A block is `rows` rows of T floats; row r belongs to channel
+ * j = r mod nc. Addresses are bytes.
+ *
+ * `bnSum32(xp, rows, T, nc, accp, mup, mode)` — per row, mode 0: Σ x, mode 1: Σ (x − mu[j])²
+ * (mu f64 at mup), added to acc[j] (f64 at accp). A row's sum is four partial sums over
+ * t ≡ 0, 1, 2, 3 (mod 4) of its first 4⌊T/4⌋ values, ((s0 + s1) + (s2 + s3)), then the
+ * remaining values one by one.
+ * `bnNorm32(xp, hp, op, rows, T, nc, pp, flags)` — h = (x − mu)·inv and out = γ·h + β with
+ * [mu, inv, γ, β] of channel j at pp + 32j (f64); h stored at hp when flags & 2, out at op,
+ * through max(out, 0) + 0 when flags & 1 (the fused ReLU: NaN stays NaN, −0 becomes +0).
+ * `bnGradSums32(gp, hp, op, rows, T, nc, accp, relu)` — per row Σ m and Σ m·h with m = g, or
+ * with relu m = (out > 0 ? g : 0); added to acc[2j] and acc[2j + 1]; in the order above.
+ * `bnDx32(gp, hp, op, dxp, rows, T, nc, pp, relu)` — dx = (γ·m' − a − h·b)·inv with
+ * [γ, a, b, inv] of channel j at pp + 32j, m' = g, or with relu m + 0.
+ *
+ * WHY: in JS a row pass costs 1.5–2.5 ns an element (float32 loads and stores converted one
+ * by one); here it is a fraction of the copies into and out of the arena around it.
+ */
+
+const F64 = 0x7c;
+const I32_REM_U = [0x70];
+const I32_AND = [0x71];
+const F64_ADD = [0xa0];
+const F64_SUB = [0xa1];
+const F64_MUL = [0xa2];
+const F64_PROMOTE = [0xbb];
+const F32_DEMOTE = [0xb6];
+const F32_ADD = [0x92];
+const F32_LT = [0x5d];
+const F32_GT = [0x5e];
+const SELECT = [0x1b];
+const f32Const0 = [0x43, 0, 0, 0, 0];
+const F64X2_SPLAT = simd(0x14);
+const F64X2_ADD = simd(0xf0);
+const F64X2_SUB = simd(0xf1);
+const F64X2_MUL = simd(0xf2);
+const PROMOTE_LOW = simd(0x5f);
+const DEMOTE_ZERO = simd(0x5e);
+const F32X4_PMAX = simd(0xeb);
+const F32X4_ADD = simd(0xe4);
+const F32X4_GT = simd(0x44);
+const BITSELECT = simd(0x52);
+const extractF64 = (lane: number): number[] => simd(0x21, lane);
+const v128Zero = simd(0x0c, ...new Array<number>(16).fill(0));
+/** Float lanes 2, 3 of a moved to lanes 0, 1 (a shuffle of a with itself). */
+const HIGH_TO_LOW = simd(0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+/** The low (float lanes 0, 1) or high (2, 3) half of the v128 local v, promoted to f64x2. */
+type Half = (v: number) => number[];
+const LO: Half = (v) => [...g(v), ...PROMOTE_LOW];
+const HI: Half = (v) => [...g(v), ...g(v), ...HIGH_TO_LOW, ...PROMOTE_LOW];
+/** Float lanes 0, 1 of a, then 0, 1 of b (two demoted f64x2 joined into one f32x4). */
+const JOIN_LOW = simd(0x0d, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+
+const whileLt = (i: number, n: number, body: number[]): number[] => [
+  ...BLOCK, ...LOOP, ...localGet(i), ...localGet(n), ...I32_LT_U, ...I32_EQZ, ...brIf(1), ...body, ...BR(0), ...END, ...END,
+];
+const inc = (l: number, by: number[]): number[] => [...localGet(l), ...by, ...I32_ADD, ...localSet(l)];
+const locals = (runs: Array<[number, number]>): number[] => vec(runs.map(([n, t]) => [...uleb(n), t]));
+const g = localGet;
+const set = localSet;
+/** Byte address base + 4·(rs + i). */
+const elem = (base: number, rs: number, i: number): number[] => [...g(base), ...g(rs), ...g(i), ...I32_ADD, ...i32Const(2), ...I32_SHL, ...I32_ADD];
+/** Byte address base + stride·j. */
+const perChannel = (base: number, j: number, shift: number, offset = 0): number[] => [
+  ...g(base), ...g(j), ...i32Const(shift), ...I32_SHL, ...I32_ADD, ...(offset > 0 ? [...i32Const(offset), ...I32_ADD] : []),
+];
+/** Sum of the two lanes of each of a and b: ((a0 + a1) + (b0 + b1)). */
+const fold = (a: number, b: number): number[] => [
+  ...g(a), ...extractF64(0), ...g(a), ...extractF64(1), ...F64_ADD, ...g(b), ...extractF64(0), ...g(b), ...extractF64(1), ...F64_ADD, ...F64_ADD,
+];
+
+/**
+ * Rows r < ROWS with J = r mod NC and RS = r·T; VEC = 4⌊T/4⌋ set first. `perRow` runs per row.
+ */
+function rows(l: { R: number; ROWS: number; J: number; NC: number; RS: number; T: number; VEC: number }, perRow: number[]): number[] {
+  return [
+    ...g(l.T), ...i32Const(0x7ffffffc), ...I32_AND, ...set(l.VEC),
+    ...i32Const(0), ...set(l.R), ...i32Const(0), ...set(l.RS),
+    ...whileLt(l.R, l.ROWS, [
+      ...g(l.R), ...g(l.NC), ...I32_REM_U, ...set(l.J),
+      ...perRow,
+      ...inc(l.RS, g(l.T)), ...inc(l.R, i32Const(1)),
+    ]),
+  ];
+}
+
+/** `bnSum32` (7 i32 parameters). */
+export function bnSum32Func(): number[] {
+  const XP = 0, ROWS = 1, T = 2, NC = 3, ACCP = 4, MUP = 5, MODE = 6;
+  const R = 7, J = 8, RS = 9, I = 10, VEC = 11, P = 12;
+  const S = 13, MU = 14, DS = 15;
+  const A0 = 16, A1 = 17, X = 18, MUV = 19, D = 20;
+  const lanes = (squared: boolean): number[] => {
+    const half = (h: Half, acc: number): number[] => [
+      ...g(acc), ...h(X),
+      ...(squared ? [...g(MUV), ...F64X2_SUB, ...localTee(D), ...g(D), ...F64X2_MUL] : []),
+      ...F64X2_ADD, ...set(acc),
+    ];
+    return whileLt(I, VEC, [...elem(XP, RS, I), ...v128Load(0), ...set(X), ...half(LO, A0), ...half(HI, A1), ...inc(I, i32Const(4))]);
+  };
+  const tail = (squared: boolean): number[] =>
+    whileLt(I, T, [
+      ...g(S), ...elem(XP, RS, I), ...F32_LOAD, ...F64_PROMOTE,
+      ...(squared ? [...g(MU), ...F64_SUB, ...localTee(DS), ...g(DS), ...F64_MUL] : []),
+      ...F64_ADD, ...set(S), ...inc(I, i32Const(1)),
+    ]);
+  const perRow = [
+    ...v128Zero, ...set(A0), ...v128Zero, ...set(A1), ...i32Const(0), ...set(I),
+    ...g(MODE), ...IF,
+    ...perChannel(MUP, J, 3), ...F64_LOAD, ...localTee(MU), ...F64X2_SPLAT, ...set(MUV),
+    ...lanes(true), ...fold(A0, A1), ...set(S), ...tail(true),
+    ...ELSE,
+    ...lanes(false), ...fold(A0, A1), ...set(S), ...tail(false),
+    ...END,
+    ...perChannel(ACCP, J, 3), ...localTee(P), ...g(P), ...F64_LOAD, ...g(S), ...F64_ADD, ...F64_STORE,
+  ];
+  return [...locals([[6, I32], [3, F64], [5, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+}
+
+/** `bnNorm32` (8 i32 parameters). */
+export function bnNorm32Func(): number[] {
+  const XP = 0, HP = 1, OP = 2, ROWS = 3, T = 4, NC = 5, PP = 6, FLAGS = 7;
+  const R = 8, J = 9, RS = 10, I = 11, VEC = 12, RELU = 13, KEEP = 14;
+  const MU = 15, IV = 16, GA = 17, BE = 18, H = 19, O = 20;
+  const X = 21, MUV = 22, IVV = 23, GAV = 24, BEV = 25, HL = 26, HH = 27, OV = 28;
+  const param = (k: number, dst: number, splat: number): number[] => [...perChannel(PP, J, 5, 8 * k), ...F64_LOAD, ...localTee(dst), ...F64X2_SPLAT, ...set(splat)];
+  const hOf = (h: Half): number[] => [...h(X), ...g(MUV), ...F64X2_SUB, ...g(IVV), ...F64X2_MUL];
+  const oOf = (hv: number): number[] => [...g(GAV), ...g(hv), ...F64X2_MUL, ...g(BEV), ...F64X2_ADD, ...DEMOTE_ZERO];
+  const perRow = [
+    ...param(0, MU, MUV), ...param(1, IV, IVV), ...param(2, GA, GAV), ...param(3, BE, BEV),
+    ...i32Const(0), ...set(I),
+    ...whileLt(I, VEC, [
+      ...elem(XP, RS, I), ...v128Load(0), ...set(X),
+      ...hOf(LO), ...set(HL), ...hOf(HI), ...set(HH),
+      ...g(KEEP), ...IF, ...elem(HP, RS, I), ...g(HL), ...DEMOTE_ZERO, ...g(HH), ...DEMOTE_ZERO, ...JOIN_LOW, ...v128Store(0), ...END,
+      ...oOf(HL), ...oOf(HH), ...JOIN_LOW, ...set(OV),
+      ...g(RELU), ...IF, ...g(OV), ...v128Zero, ...F32X4_PMAX, ...v128Zero, ...F32X4_ADD, ...set(OV), ...END,
+      ...elem(OP, RS, I), ...g(OV), ...v128Store(0),
+      ...inc(I, i32Const(4)),
+    ]),
+    ...whileLt(I, T, [
+      ...elem(XP, RS, I), ...F32_LOAD, ...F64_PROMOTE, ...g(MU), ...F64_SUB, ...g(IV), ...F64_MUL, ...set(H),
+      ...g(KEEP), ...IF, ...elem(HP, RS, I), ...g(H), ...F32_DEMOTE, ...F32_STORE, ...END,
+      ...g(GA), ...g(H), ...F64_MUL, ...g(BE), ...F64_ADD, ...F32_DEMOTE, ...set(O),
+      ...g(RELU), ...IF,
+      // (o < 0 ? 0 : o) + 0, as pmax(o, 0) + 0 lane-wise.
+      ...f32Const0, ...g(O), ...g(O), ...f32Const0, ...F32_LT, ...SELECT, ...f32Const0, ...F32_ADD, ...set(O),
+      ...END,
+      ...elem(OP, RS, I), ...g(O), ...F32_STORE,
+      ...inc(I, i32Const(1)),
+    ]),
+  ];
+  const body = [
+    ...g(FLAGS), ...i32Const(1), ...I32_AND, ...set(RELU),
+    ...g(FLAGS), ...i32Const(2), ...I32_AND, ...set(KEEP),
+    ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow),
+  ];
+  return [...locals([[7, I32], [5, F64], [1, 0x7d], [8, V128]]), ...body, ...END];
+}
+
+/** `bnGradSums32` (8 i32 parameters). */
+export function bnGradSums32Func(): number[] {
+  const GP = 0, HP = 1, OP = 2, ROWS = 3, T = 4, NC = 5, ACCP = 6, RELU = 7;
+  const R = 8, J = 9, RS = 10, I = 11, VEC = 12, P = 13;
+  const SA = 14, SB = 15, M = 16;
+  const A0 = 17, A1 = 18, B0 = 19, B1 = 20, GV = 21, HV = 22, L = 23;
+  const half = (h: Half, a: number, b: number): number[] => [
+    ...h(GV), ...set(L),
+    ...g(a), ...g(L), ...F64X2_ADD, ...set(a),
+    ...g(b), ...g(L), ...h(HV), ...F64X2_MUL, ...F64X2_ADD, ...set(b),
+  ];
+  const scalarG = scalarGated(GP, OP, RS, I, RELU, M);
+  const perRow = [
+    ...v128Zero, ...set(A0), ...v128Zero, ...set(A1), ...v128Zero, ...set(B0), ...v128Zero, ...set(B1),
+    ...i32Const(0), ...set(I),
+    ...whileLt(I, VEC, [
+      ...gatedVecBlock(GP, OP, RS, I, RELU, GV),
+      ...elem(HP, RS, I), ...v128Load(0), ...set(HV),
+      ...half(LO, A0, B0), ...half(HI, A1, B1),
+      ...inc(I, i32Const(4)),
+    ]),
+    ...fold(A0, A1), ...set(SA), ...fold(B0, B1), ...set(SB),
+    ...whileLt(I, T, [
+      ...scalarG,
+      ...g(SA), ...g(M), ...F64_ADD, ...set(SA),
+      ...g(SB), ...g(M), ...elem(HP, RS, I), ...F32_LOAD, ...F64_PROMOTE, ...F64_MUL, ...F64_ADD, ...set(SB),
+      ...inc(I, i32Const(1)),
+    ]),
+    ...perChannel(ACCP, J, 4), ...localTee(P), ...g(P), ...F64_LOAD, ...g(SA), ...F64_ADD, ...F64_STORE,
+    ...perChannel(ACCP, J, 4, 8), ...localTee(P), ...g(P), ...F64_LOAD, ...g(SB), ...F64_ADD, ...F64_STORE,
+  ];
+  return [...locals([[6, I32], [3, F64], [7, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+}
+
+/** g at (RS + I), with RELU (out > 0 ? g : 0) + 0, into the v128 local GV. */
+function gatedVecBlock(GP: number, OP: number, RS: number, I: number, RELU: number, GV: number): number[] {
+  return [
+    ...elem(GP, RS, I), ...v128Load(0), ...set(GV),
+    ...g(RELU), ...IF,
+    ...g(GV), ...v128Zero, ...elem(OP, RS, I), ...v128Load(0), ...v128Zero, ...F32X4_GT, ...BITSELECT, ...v128Zero, ...F32X4_ADD, ...set(GV),
+    ...END,
+  ];
+}
+
+/** g at (RS + I) as f64, with RELU (out > 0 ? g : 0) + 0, into the f64 local M. */
+function scalarGated(GP: number, OP: number, RS: number, I: number, RELU: number, M: number): number[] {
+  return [
+    ...elem(GP, RS, I), ...F32_LOAD, ...F64_PROMOTE, ...set(M),
+    ...g(RELU), ...IF,
+    ...g(M), ...f64Const0, ...elem(OP, RS, I), ...F32_LOAD, ...f32Const0, ...F32_GT, ...SELECT, ...f64Const0, ...F64_ADD, ...set(M),
+    ...END,
+  ];
+}
+const f64Const0 = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/** `bnDx32` (9 i32 parameters). */
+export function bnDx32Func(): number[] {
+  const GP = 0, HP = 1, OP = 2, DXP = 3, ROWS = 4, T = 5, NC = 6, PP = 7, RELU = 8;
+  const R = 9, J = 10, RS = 11, I = 12, VEC = 13;
+  const GA = 14, A = 15, B = 16, IV = 17, M = 18;
+  const GV = 19, HV = 20, GAV = 21, AV = 22, BV = 23, IVV = 24;
+  const param = (k: number, dst: number, splat: number): number[] => [...perChannel(PP, J, 5, 8 * k), ...F64_LOAD, ...localTee(dst), ...F64X2_SPLAT, ...set(splat)];
+  const dxHalf = (h: Half): number[] => [
+    ...g(GAV), ...h(GV),
+    ...F64X2_MUL, ...g(AV), ...F64X2_SUB,
+    ...h(HV), ...g(BV), ...F64X2_MUL, ...F64X2_SUB,
+    ...g(IVV), ...F64X2_MUL, ...DEMOTE_ZERO,
+  ];
+  const perRow = [
+    ...param(0, GA, GAV), ...param(1, A, AV), ...param(2, B, BV), ...param(3, IV, IVV),
+    ...i32Const(0), ...set(I),
+    ...whileLt(I, VEC, [
+      ...gatedVecBlock(GP, OP, RS, I, RELU, GV),
+      ...elem(HP, RS, I), ...v128Load(0), ...set(HV),
+      ...elem(DXP, RS, I), ...dxHalf(LO), ...dxHalf(HI), ...JOIN_LOW, ...v128Store(0),
+      ...inc(I, i32Const(4)),
+    ]),
+    ...whileLt(I, T, [
+      ...scalarGated(GP, OP, RS, I, RELU, M),
+      ...elem(DXP, RS, I),
+      ...g(GA), ...g(M), ...F64_MUL, ...g(A), ...F64_SUB, ...elem(HP, RS, I), ...F32_LOAD, ...F64_PROMOTE, ...g(B), ...F64_MUL, ...F64_SUB, ...g(IV), ...F64_MUL,
+      ...F32_DEMOTE, ...F32_STORE,
+      ...inc(I, i32Const(1)),
+    ]),
+  ];
+  return [...locals([[5, I32], [5, F64], [6, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+}
+
+/** The type of bnSum32 (7 i32, no results); the others share the GEMM module's 8- and 9-i32 types. */
+export const BN_SUM32_TYPE = [0x60, ...vec(new Array(7).fill([I32])), ...vec([])];

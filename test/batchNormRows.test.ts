@@ -1,0 +1,102 @@
+/*
+ * The float32 batch-norm rows in WebAssembly (core/gemm/wasmBatchNorm.ts, driven by
+ * ops/kernels/batchNormTasks.ts) against the JS span loops they replace: the same bits for
+ * every output — forward in training (with and without the normalised input kept), eval,
+ * backward with batch or running statistics, with and without the fused ReLU — on random
+ * shapes whose rows are not multiples of four, with NaN, ±Inf and −0 sprinkled in, in one
+ * copy of a task's block or in several.
+ */
+import fc from 'fast-check';
+import ndarray from 'ndarray';
+import { setGemmKernel } from '../src/core/gemm/gemm';
+import { RandomState } from '../src/core/random';
+import { astype, type Tensor } from '../src/core/tensor';
+import { batchNorm } from '../src/ops/batchNorm';
+import { batchNormCalls } from '../src/ops/kernels/batchNormTasks';
+import { bitDiffs, withThreads } from './threads';
+
+interface Case { N: number; C: number; H: number; W: number; training: boolean; relu: boolean; inference: boolean; specials: boolean; seed: number }
+
+function run(s: Case): Float32Array[] {
+  const rng = new RandomState(s.seed);
+  const shape = s.H === 0 ? [s.N, s.C] : [s.N, s.C, s.H, s.W];
+  const x = astype(rng.randn(...shape), 'float32');
+  const dout = astype(rng.randn(...shape), 'float32');
+  if (s.specials) {
+    const sp = [NaN, Infinity, -Infinity, -0, 0];
+    for (let i = 0; i < 4; i++) {
+      x.data[rng.randint(0, x.data.length)] = sp[rng.randint(0, 5)];
+      dout.data[rng.randint(0, dout.data.length)] = sp[rng.randint(0, 5)];
+    }
+  }
+  const gamma = astype(rng.randn(s.C), 'float32');
+  const beta = astype(rng.randn(s.C), 'float32');
+  const state = { runningMean: new Float32Array(s.C).fill(0.25), runningVar: new Float32Array(s.C).fill(1.5), numBatchesTracked: 0 };
+  const f = batchNorm.forward([x, gamma, beta], { training: s.training, relu: s.relu, state, inference: s.inference });
+  const outs: Float32Array[] = [(f.out.data as Float32Array).slice(), state.runningMean.slice(), state.runningVar.slice()];
+  if (s.inference) return outs;
+  const g = batchNorm.backward(dout, f.cache);
+  return outs.concat(g.map((t) => (t as Tensor).data.slice() as Float32Array));
+}
+
+const viaJs = <T>(f: () => T): T => {
+  setGemmKernel('js');
+  try {
+    return f();
+  } finally {
+    setGemmKernel(null);
+  }
+};
+
+describe('float32 batch-norm rows in WebAssembly', () => {
+  it('give the JS loops\' bits (random shapes, train / eval / inference, fused ReLU, special values, 1 and 2 threads)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          N: fc.integer({ min: 2, max: 9 }), C: fc.integer({ min: 1, max: 40 }), H: fc.integer({ min: 0, max: 11 }), W: fc.integer({ min: 1, max: 11 }),
+          training: fc.boolean(), relu: fc.boolean(), inference: fc.boolean(), specials: fc.boolean(), seed: fc.nat(),
+        }),
+        (s) => {
+          const js = viaJs(() => withThreads('1', () => run(s)));
+          expect(bitDiffs(withThreads('1', () => run(s)), js)).toBe(0);
+          expect(bitDiffs(withThreads('2', () => run(s)), js)).toBe(0);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it('give the same bits when a task\'s block is copied in several pieces (large planes)', () => {
+    // 48 samples of 3 × 72 × 72: a block of one channel is 5,184 floats a sample, copied 12 samples at a time.
+    const s: Case = { N: 48, C: 3, H: 72, W: 72, training: true, relu: true, inference: false, specials: false, seed: 7 };
+    const js = viaJs(() => run(s));
+    expect(bitDiffs(run(s), js)).toBe(0);
+    expect(bitDiffs(withThreads('2', () => run(s)), js)).toBe(0);
+    expect(bitDiffs(run({ ...s, training: false }), viaJs(() => run({ ...s, training: false })))).toBe(0);
+  });
+
+  it('are what runs for float32 on the wasm kernel, and not for float64 or the JS kernel', () => {
+    const before = batchNormCalls();
+    run({ N: 4, C: 6, H: 5, W: 7, training: true, relu: true, inference: false, specials: false, seed: 1 });
+    const mid = batchNormCalls();
+    expect(mid.wasm - before.wasm).toBe(2);
+    expect(mid.js).toBe(before.js);
+    batchNorm.forward([astype(new RandomState(2).randn(4, 6, 5, 7), 'float64')], { training: true });
+    viaJs(() => run({ N: 4, C: 6, H: 5, W: 7, training: false, relu: false, inference: true, specials: false, seed: 1 }));
+    const after = batchNormCalls();
+    expect(after.js - mid.js).toBe(2);
+    expect(after.wasm).toBe(mid.wasm);
+  });
+
+  it('keep NaN through the fused ReLU and turn −0 into +0, as relu(batch_norm(x))', () => {
+    const x = ndarray(Float32Array.from([NaN, -0, 2, -3, 0.5, -0.5, 4, 1]), [2, 1, 2, 2]);
+    const one = ndarray(Float32Array.from([1]), [1]);
+    const zero = ndarray(Float32Array.from([0]), [1]);
+    const state = { runningMean: new Float32Array([0]), runningVar: new Float32Array([1 - 1e-5]), numBatchesTracked: 0 };
+    const out = batchNorm.forward([x, one, zero], { training: false, relu: true, state }).out.data as Float32Array;
+    expect(Number.isNaN(out[0])).toBe(true);
+    expect(Object.is(out[1], 0)).toBe(true);
+    expect(Object.is(out[3], 0)).toBe(true);
+    expect(out[2]).toBeCloseTo(2, 4);
+  });
+});
