@@ -5,7 +5,8 @@
  * and the optimizer step; what is left is module / tape bookkeeping, gradient sums of tensors
  * used twice, the loss and the garbage collector.
  *
- *   npx tsx bench/profileStep.ts mobilenet_v2_cifar [--batch 64] [--steps 2]
+ *   npx tsx bench/profileStep.ts mobilenet_v2_cifar [--batch 64] [--steps 2] [--shapes] [--eval]
+ * `--shapes` times each convolution shape apart; `--eval` profiles an eval-mode forward instead.
  *   node --expose-gc … adds a forced GC before the timed steps.
  *
  * Prints a markdown table (ms per step, averaged over the timed steps after one warm-up step).
@@ -17,6 +18,8 @@ import { createModel, listModels } from '../src/models';
 import { Parameter } from '../src/nn/parameter';
 import * as ops from '../src/ops';
 import { kernelsOf } from '../src/ops/kernelRegistry';
+import type { ConvProblem } from '../src/ops/kernels/convProblem';
+import { noGrad } from '../src/nn';
 import { crossEntropyLoss } from '../src/training/fit';
 import { SGD } from '../src/training/sgd';
 
@@ -47,10 +50,17 @@ function instrument(): void {
       o.backward = timed(`${o.name} bwd`, o.backward.bind(o));
     }
   }
+  const byShape = process.argv.includes('--shapes');
   for (const k of kernelsOf('conv2d')) {
-    const impl = k.impl as { forward: (...a: never[]) => unknown; backward: (...a: never[]) => unknown };
-    impl.forward = timed(`  conv kernel ${k.name} fwd`, impl.forward);
-    impl.backward = timed(`  conv kernel ${k.name} bwd`, impl.backward);
+    const impl = k.impl as { forward: (p: ConvProblem, ...a: never[]) => unknown; backward: (p: ConvProblem, ...a: never[]) => unknown };
+    const key = (p: ConvProblem, dir: string): string =>
+      byShape ? `  conv ${k.name} ${p.C}→${p.F} ${p.kh}×${p.kw}${p.stride > 1 ? ` s${p.stride}` : ''}${p.groups > 1 ? ` g${p.groups}` : ''} at ${p.H}×${p.W} ${dir}` : `  conv kernel ${k.name} ${dir}`;
+    for (const dir of ['fwd', 'bwd'] as const) {
+      const f = dir === 'fwd' ? impl.forward : impl.backward;
+      const wrapped = (p: ConvProblem, ...a: never[]): unknown => timed(key(p, dir), f)(p, ...a);
+      if (dir === 'fwd') impl.forward = wrapped;
+      else impl.backward = wrapped;
+    }
   }
   const acc = Parameter.prototype.accumulate;
   Parameter.prototype.accumulate = timed('Parameter.accumulate (grad +=)', acc);
@@ -73,7 +83,13 @@ function main(): void {
   const zero = timed('zeroGrad', () => opt.zeroGrad());
   const fwd = timed('forward (total)', () => model.forward(x));
   const bwd = timed('backward (total)', (d: Parameters<typeof model.backward>[0]) => model.backward(d));
+  const evalOnly = process.argv.includes('--eval');
   const step = (): void => {
+    if (evalOnly) {
+      model.eval();
+      noGrad(() => fwd());
+      return;
+    }
     model.train();
     zero();
     const logits = fwd();
@@ -93,7 +109,7 @@ function main(): void {
   recording = false;
   const rows = [...times.entries()].map(([k, v]) => [k, v / steps, (counts.get(k) ?? steps) / steps] as const);
   rows.sort((a, b) => b[1] - a[1]);
-  const lines = [`${name}, batch ${batch}, float32, ${process.env.CS231N_THREADS ?? 'default'} threads: ${total.toFixed(0)} ms per step (mean of ${steps})`, '', '| part | ms / step | % | calls / step |', '|---|---:|---:|---:|'];
+  const lines = [`${name}, batch ${batch}, float32, ${process.env.CS231N_THREADS ?? 'default'} threads: ${total.toFixed(0)} ms per ${evalOnly ? 'eval forward' : 'step'} (mean of ${steps})`, '', '| part | ms / step | % | calls / step |', '|---|---:|---:|---:|'];
   for (const [k, v, c] of rows) lines.push(`| ${k} | ${v.toFixed(1)} | ${((100 * v) / total).toFixed(1)} | ${c} |`);
   console.log(lines.join('\n'));
 }
