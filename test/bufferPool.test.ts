@@ -7,7 +7,7 @@
  */
 import ndarray from 'ndarray';
 import { bufferPoolStats, clearBufferPool, configureBufferPool, isShared, recycleFloat, takeFloat } from '../src/core/bufferPool';
-import { allocFloat } from '../src/core/dtype';
+import { allocFloat, allocFloatUninit } from '../src/core/dtype';
 import { copy, type Tensor } from '../src/core/tensor';
 import { createModel } from '../src/models';
 import { noGrad } from '../src/nn/gradMode';
@@ -37,6 +37,17 @@ describe('bufferPool', () => {
     expect(b).toBe(a);
     expect(b.every((v) => v === 0)).toBe(true);
     expect(allocFloat('float32', 5000)).not.toBe(a);
+  });
+
+  it('allocFloatUninit hands a given-back store out as it is (its owner writes every element), a fresh one zeroed', () => {
+    const a = allocFloat('float32', 5000);
+    a.fill(3);
+    recycleFloat(a);
+    const b = allocFloatUninit('float32', 5000);
+    expect(b).toBe(a);
+    expect(b.every((v) => v === 3)).toBe(true);
+    const c = allocFloatUninit('float64', 4096);
+    expect(c.every((v) => v === 0)).toBe(true);
   });
 
   it('ignores views, small stores, shared memory and a second give-back', () => {

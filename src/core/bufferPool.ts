@@ -57,10 +57,11 @@ let stats = { taken: 0, fresh: 0, given: 0, dropped: 0 };
 const keyOf = (dtype: DType, n: number): string => (dtype === 'float32' ? 's' : 'd') + n;
 
 /**
- * A zero-filled store of `n` elements: a recycled one of the same dtype and length when the
- * pool has one, else a new one (`allocFloat` calls this).
+ * A store of `n` elements: a recycled one of the same dtype and length when the pool has one,
+ * else a new one (`allocFloat` calls this). Zero-filled unless `zero` is false (then a
+ * recycled store keeps its old values: `allocFloatUninit`).
  */
-export function takeFloat(dtype: DType, n: number, fresh: () => FloatArray): FloatArray {
+export function takeFloat(dtype: DType, n: number, fresh: () => FloatArray, zero = true): FloatArray {
   if (enabled && n >= MIN_ELEMS) {
     const list = free.get(keyOf(dtype, n));
     const a = list?.pop();
@@ -68,7 +69,7 @@ export function takeFloat(dtype: DType, n: number, fresh: () => FloatArray): Flo
       pooled.delete(a);
       pooledBytes -= a.byteLength;
       stats.taken++;
-      a.fill(0);
+      if (zero) a.fill(0);
       return a;
     }
   }

@@ -18,6 +18,17 @@ export function allocFloat(dtype: DType, n: number): FloatArray {
   return takeFloat(dtype, n, () => freshFloat(dtype, n));
 }
 
+/**
+ * A store of `n` elements whose contents are unspecified — a recycled store keeps its old
+ * values — for outputs the caller writes in full (an op's output, a kernel's dx). WHY: zeroing
+ * a recycled activation is a full pass over memory that the op then overwrites; for a batch
+ * norm in eval it took as long as the op.
+ */
+export function allocFloatUninit(dtype: DType, n: number): FloatArray {
+  arrayCtor(dtype);
+  return takeFloat(dtype, n, () => freshFloat(dtype, n), false);
+}
+
 /** The dtype of a typed array (throws for integer arrays). */
 export function dtypeOfArray(data: unknown): DType {
   if (data instanceof Float64Array) return 'float64';

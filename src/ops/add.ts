@@ -1,6 +1,6 @@
 import ndarray from 'ndarray';
 import { assertArg, assertSameShape } from '../core/check';
-import { allocFloat, type DType } from '../core/dtype';
+import { allocFloat, allocFloatUninit, type DType } from '../core/dtype';
 import { copy, dtypeOf } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
 import { defineOp } from './op';
@@ -20,7 +20,7 @@ export const add = defineOp<Record<string, never>, AddCache>({
   forward(inputs) {
     assertArg(inputs.length >= 2, 'inputs', 'at least two tensors', `${inputs.length}`);
     const dtype = dtypeOf(inputs[0]);
-    const out = allocFloat(dtype, inputs[0].size);
+    const out = allocFloatUninit(dtype, inputs[0].size);
     const stores = inputs.map((t, i) => {
       assertSameShape('inputs[0]', inputs[0], `inputs[${i}]`, t);
       if (dtypeOf(t) !== dtype) throw new TypeError(`inputs[${i}]: expected dtype ${dtype} (as inputs[0]), got ${dtypeOf(t)}`);

@@ -1,7 +1,7 @@
 import ndarray from 'ndarray';
 import { ShapeError, shapeStr } from '../core/check';
 import { recycleFloat } from '../core/bufferPool';
-import { allocFloat, type FloatArray } from '../core/dtype';
+import { allocFloat, allocFloatUninit, type FloatArray } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
 import { batchNormStats, runBatchNorm } from './kernels/batchNormTasks';
@@ -100,8 +100,8 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
       }
     }
     const relu = attrs.relu === true;
-    const xhat = attrs.inference === true ? null : allocFloat(dtype, xd.data.length);
-    const out = allocFloat(dtype, xd.data.length);
+    const xhat = attrs.inference === true ? null : allocFloatUninit(dtype, xd.data.length);
+    const out = allocFloatUninit(dtype, xd.data.length);
     runBatchNorm({ fwd: true, N, C, T, relu, batchStats, eps, x: xd.data, xhat, out, g: null, dx: null, gamma: g, beta: bt, stats });
     if (batchStats && attrs.training && state) {
       const M = N * T;
@@ -129,7 +129,7 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
     const T = xhat.length / (N * C);
     const stats = batchNormStats(C);
     stats.set(std, 2 * C);
-    const dx = allocFloat(dtype, gd.length);
+    const dx = allocFloatUninit(dtype, gd.length);
     runBatchNorm({ fwd: false, N, C, T, relu: reluOut !== null, batchStats, eps: 0, x: null, xhat, out: reluOut, g: gd, dx, gamma, beta: null, stats });
     const grads: Array<Tensor | null> = [ndarray(dx, shape.slice())];
     if (hasAffine) grads.push(ndarray(allocFloat(dtype, C).map((_, i) => stats[C + i]), [C]), ndarray(allocFloat(dtype, C).map((_, i) => stats[i]), [C]));

@@ -1,6 +1,6 @@
 import ndarray from 'ndarray';
 import { assertNdim, ShapeError, shapeStr } from '../core/check';
-import { allocFloat } from '../core/dtype';
+import { allocFloat, allocFloatUninit } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
 import { registerKernel, selectKernel } from './kernelRegistry';
@@ -104,7 +104,8 @@ export const conv2d = defineOp<Conv2dAttrs, Conv2dCache>({
     const dtype = dtypeOf(xd);
     const wd = denseAs('weight', w, dtype).data;
     const bd = b ? denseAs('bias', b, dtype).data : null;
-    const out = allocFloat(dtype, problem.N * problem.F * problem.outH * problem.outW);
+    // Kernels write every element (ConvKernelImpl): no zero fill.
+    const out = allocFloatUninit(dtype, problem.N * problem.F * problem.outH * problem.outW);
     selectKernel<ConvProblem, ConvKernelImpl>('conv2d', problem).impl.forward(problem, xd.data, wd, bd, out);
     return {
       out: ndarray(out, [problem.N, problem.F, problem.outH, problem.outW]),
@@ -119,8 +120,8 @@ export const conv2d = defineOp<Conv2dAttrs, Conv2dCache>({
       throw new ShapeError(`dout: expected shape ${shapeStr([p.N, p.F, p.outH, p.outW])} (the forward output), got ${Array.isArray(s) ? shapeStr(s) : String(dout)}`);
     }
     const g = denseAs('dout', dout, dtype).data;
-    const dx = allocFloat(dtype, p.N * p.C * p.H * p.W);
-    const dw = allocFloat(dtype, p.F * (p.C / p.groups) * p.kh * p.kw);
+    const dx = allocFloatUninit(dtype, p.N * p.C * p.H * p.W);
+    const dw = allocFloatUninit(dtype, p.F * (p.C / p.groups) * p.kh * p.kw);
     const db = hasBias ? allocFloat(dtype, p.F) : null;
     selectKernel<ConvProblem, ConvKernelImpl>('conv2d', p).impl.backward(p, g, x, w, dx, dw, db);
     const grads: Array<Tensor | null> = [ndarray(dx, [p.N, p.C, p.H, p.W]), ndarray(dw, [p.F, p.C / p.groups, p.kh, p.kw])];

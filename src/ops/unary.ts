@@ -1,6 +1,6 @@
 import ndarray from 'ndarray';
 import { assertArg, assertSameShape } from '../core/check';
-import { allocFloat } from '../core/dtype';
+import { allocFloatUninit } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
 import { registerElementwise, type ElementwiseMath, type ElementwiseRun } from './kernels/elementwise';
@@ -49,7 +49,7 @@ export function defineUnaryOp(spec: UnarySpec): Op<Record<string, never>, UnaryC
       assertArg(inputs.length === 1, `${spec.name} inputs`, 'one input x', `${inputs.length} inputs`);
       const [x] = inputs;
       const xd = dense('x', x).data;
-      const o = allocFloat(dtypeOf(x), xd.length);
+      const o = allocFloatUninit(dtypeOf(x), xd.length);
       forward(xd.length, xd, o);
       const y = ndarray(o, x.shape.slice());
       return { out: y, cache: spec.saves === 'x' ? { x } : { y } };
@@ -60,7 +60,7 @@ export function defineUnaryOp(spec: UnarySpec): Op<Record<string, never>, UnaryC
       assertSameShape(spec.saves, saved, 'dout', dout);
       const s = dense(spec.saves, saved).data;
       const g = denseAs('dout', dout, dtypeOf(saved)).data;
-      const dx = allocFloat(dtypeOf(saved), s.length);
+      const dx = allocFloatUninit(dtypeOf(saved), s.length);
       backward(s.length, g, s, dx);
       return [ndarray(dx, saved.shape.slice())];
     },
