@@ -116,6 +116,44 @@ describe('pooling', () => {
     expect(Array.from(dx.data)).toEqual([0, 10, 0, 101, 0, 0, 0, 0, 1000]);
   });
 
+  test('the unrolled 2×2 stride-2 windows equal the general loop (ties, NaN, ±Inf, odd sizes)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 2, max: 9 }), fc.nat(), (N, C, H, W, seed) => {
+        const rng = new RandomState(seed);
+        const pick = [NaN, Infinity, -Infinity, 0, -0, 1, 1, 2];
+        const x = t64(Array.from({ length: N * C * H * W }, () => (rng.rand() < 0.5 ? pick[rng.randint(0, pick.length)] : Math.round(rng.randn() as number))), [N, C, H, W]);
+        const fast = maxPool2d.forward([x], { kernelSize: 2, stride: 2 });
+        // The windows written out here, with the general loop's rules: the first maximum in
+        // row-major order, a NaN wins over every number and a later NaN over an earlier one.
+        const oh = Math.floor(H / 2);
+        const ow = Math.floor(W / 2);
+        const want: number[] = [];
+        const at: number[] = [];
+        for (let p = 0; p < N * C; p++) {
+          for (let i = 0; i < oh; i++) {
+            for (let j = 0; j < ow; j++) {
+              let best = -Infinity;
+              let idx = (p * H + 2 * i) * W + 2 * j;
+              for (const [di, dj] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+                const k = (p * H + 2 * i + di) * W + 2 * j + dj;
+                const v = x.data[k] as number;
+                if (v > best || Number.isNaN(v)) {
+                  best = v;
+                  idx = k;
+                }
+              }
+              want.push(best);
+              at.push(idx);
+            }
+          }
+        }
+        expect(Array.from(fast.out.data)).toEqual(want);
+        expect(Array.from(fast.cache.argmax)).toEqual(at);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   test('ceil mode: the last window must start inside the input or its left padding', () => {
     // 5 + 2 − 2 = 5: floor 3, ceil 4, but window 3 would start at 3·2 − 1 = 5, in the right padding: dropped.
     expect([poolOutputSize('h', 5, 2, 2, 1, false), poolOutputSize('h', 5, 2, 2, 1, true)]).toEqual([3, 3]);
