@@ -69,6 +69,13 @@ export interface DepthwiseJob extends WorkerJob {
   gOff: number;
   /** Stride 2 with the wasm planes: per-(sample, channel) dout spread onto the input grid (see dxStride2). */
   dgOff: number;
+  /**
+   * Small planes with the wasm planes: per-thread zero-padded copies of one plane (padLen
+   * floats each, slot from ctl[7]), so every output column is an interior one (see padPlanes);
+   * −1 when unused.
+   */
+  padOff: number;
+  padLen: number;
   X?: FloatArray; Wt?: FloatArray; B?: FloatArray | null; O?: FloatArray; DX?: FloatArray; P64?: Float64Array;
 }
 
@@ -116,6 +123,15 @@ export function depthwiseTasks(
   const Wd = stride === 2 ? W + 2 * pad - (kw - 1) * dilation : outW;
   const tLo = Math.max(0, padT);
   const tHi = Math.max(tLo, Math.min(W, Wd + padT - (kw - 1) * dilation));
+  // Small planes: a plane copied into a zero-padded scratch, so dw32 runs every output column
+  // as an interior one (four at a time) instead of checking taps column by column — at 4×4 and
+  // 8×8 most columns are boundary ones. Forward: x padded by `pad`; stride-1 dx: dout by padT.
+  const rows32 = dw32 !== null && job.padOff >= 0 ? (ex!.rows32 as (...a: number[]) => void) : null;
+  const Hp = H + 2 * pad;
+  const Wp = W + 2 * pad;
+  const Hq = outH + 2 * padT;
+  const Wq = outW + 2 * padT;
+  let padBase = -1;
 
   /**
    * dw32's arithmetic in JS (without wasm, or for tensors outside the arena): output
@@ -181,6 +197,14 @@ export function depthwiseTasks(
     }
   }
 
+  // This thread's padded-plane slot, zeroed once: only the interior is written afterwards.
+  function claimPad(): number {
+    const slot = ctl === null ? 0 : Atomics.add(ctl, 7, 1);
+    const at = job.padOff + slot * job.padLen;
+    F.fill(0, at, at + job.padLen);
+    return at;
+  }
+
   let next = 0;
   for (;;) {
     const t = ctl === null ? next++ : Atomics.add(ctl, 0, 1);
@@ -194,7 +218,11 @@ export function depthwiseTasks(
       const wo = job.wOff + c * K;
       if (job.fwd && f32) {
         const bias = hasB ? B[job.bOff + c] : 0;
-        if (dw32 !== null) {
+        if (rows32 !== null) {
+          if (padBase < 0) padBase = claimPad();
+          rows32(4 * (padBase + pad * Wp + pad), 4 * xo, W, H, 4, 4, 4 * Wp, 4 * W, 0);
+          (dw32 as (...a: number[]) => void)(4 * padBase, 4 * wo, 4 * oo, Hp, Wp, outH, outW, 0, outW, kh, kw, stride, 0, dilation, bias);
+        } else if (dw32 !== null) {
           dw32(4 * xo, 4 * wo, 4 * oo, H, W, outH, outW, inLo, inHi, kh, kw, stride, pad, dilation, bias);
         } else {
           planeF32(X, xo, Wt, wo, O, oo, H, W, outH, outW, 0, outW, stride, pad, false, bias);
@@ -270,6 +298,10 @@ export function depthwiseTasks(
             F.fill(0, d0, d0 + Hd * Wd);
             for (let i = 0; i < outH; i++) for (let j = 0; j < outW; j++) F[d0 + 2 * i * Wd + 2 * j] = O[oo + i * outW + j];
             (dw32 as (...a: number[]) => void)(4 * d0, 4 * (job.wfOff + c * K), 4 * dxo, Hd, Wd, H, W, tLo, tHi, kh, kw, 1, padT, dilation, 0);
+          } else if (rows32 !== null && padT >= 0) {
+            if (padBase < 0) padBase = claimPad();
+            rows32(4 * (padBase + padT * Wq + padT), 4 * oo, outW, outH, 4, 4, 4 * Wq, 4 * outW, 0);
+            (dw32 as (...a: number[]) => void)(4 * padBase, 4 * (job.wfOff + c * K), 4 * dxo, Hq, Wq, H, W, 0, W, kh, kw, 1, 0, dilation, 0);
           } else if (dw32 !== null) {
             dw32(4 * oo, 4 * (job.wfOff + c * K), 4 * dxo, outH, outW, H, W, tLo, tHi, kh, kw, 1, padT, dilation, 0);
           } else {
@@ -362,6 +394,8 @@ interface Chunking {
   wOff: number; bOff: number; xOff: number; oOff: number; dxOff: number; pOff: number;
   /** Float32 with the wasm planes: flipped filters, tap table, dW results (else -1). */
   wfOff: number; tOff: number; gOff: number; dgOff: number;
+  /** Per-thread padded planes (padLen floats each), or −1. */
+  padOff: number; padLen: number;
 }
 
 /** True when float32 planes can run in wasm here (they then go through the arena even on one thread). */
@@ -376,8 +410,11 @@ function chunking(p: ConvProblem, f32: boolean, fwd: boolean): Chunking | null {
   const HW = p.H * p.W;
   const P = p.outH * p.outW;
   const planes = wasmPlanes(p, f32);
-  // Filters and bias; with the wasm planes also the flipped filters and the tap table.
-  const fixed = p.C * K + p.C + (planes ? p.C * K + 5 * K : 0);
+  // Small planes with the wasm planes: one zero-padded plane per thread (see padPlanes).
+  const padLen = planes && padPlanes(p) ? padPlaneLength(p) : 0;
+  const padSlots = padLen > 0 ? threadCount() : 0;
+  // Filters and bias; with the wasm planes also the flipped filters, the tap table and the padded planes.
+  const fixed = p.C * K + p.C + (planes ? p.C * K + 5 * K + padSlots * padLen : 0);
   // Per sample: x and out (forward); x, dout, dx, the wasm dW results and the float64 partials (backward).
   const spread = planes && !fwd && p.stride === 2 ? (p.H + 2 * p.pad - (p.kh - 1) * p.dilation) * (p.W + 2 * p.pad - (p.kw - 1) * p.dilation) : 0;
   const perSample = fwd ? p.C * (HW + P) : p.C * (2 * HW + P) + (planes ? p.C * (K + spread) : 0) + Math.ceil((p.C * (K + 1) * 8) / eb);
@@ -398,7 +435,26 @@ function chunking(p: ConvProblem, f32: boolean, fwd: boolean): Chunking | null {
   const usePlanes = planes && arena.kind === 'wasm';
   const wfOff = usePlanes ? p.C * K + p.C : -1;
   const tOff = usePlanes ? wfOff + p.C * K : -1;
-  return { arena, A: f32 ? arena.F32 : arena.F, samples, wOff: 0, bOff: p.C * K, xOff, oOff, dxOff, pOff, wfOff, tOff, gOff: usePlanes ? gOff : -1, dgOff: usePlanes ? dgOff : -1 };
+  const padOff = usePlanes && padLen > 0 ? tOff + 5 * K : -1;
+  return {
+    arena, A: f32 ? arena.F32 : arena.F, samples, wOff: 0, bOff: p.C * K, xOff, oOff, dxOff, pOff, wfOff, tOff,
+    gOff: usePlanes ? gOff : -1, dgOff: usePlanes ? dgOff : -1, padOff, padLen: padOff >= 0 ? padLen : 0,
+  };
+}
+
+/**
+ * True when the wasm planes should run on zero-padded copies (measured: bench/depthwisePlanes.ts):
+ * padded and narrow planes, where the columns whose taps reach into the padding — checked tap
+ * by tap — are a large share (at 4×4 with padding 1, all of them go one by one).
+ */
+function padPlanes(p: ConvProblem): boolean {
+  return p.pad > 0 && p.outW <= 16;
+}
+
+/** Floats of one padded plane: x padded by pad, or dout padded by (k − 1)·dilation − pad; 8 of slack (stride-2 loads read past the end). */
+function padPlaneLength(p: ConvProblem): number {
+  const padT = Math.max(0, (p.kh - 1) * p.dilation - p.pad);
+  return Math.max((p.H + 2 * p.pad) * (p.W + 2 * p.pad), (p.outH + 2 * padT) * (p.outW + 2 * padT)) + 8;
 }
 
 /** Runs `job` over the arena: on `threads` threads, or (one, or on a pool failure) on this thread. */
@@ -421,7 +477,7 @@ function runChunk(job: DepthwiseJob, threads: number, ch: Chunking): void {
 function baseJob(p: ConvProblem, fwd: boolean, f32: boolean): DepthwiseJob {
   return {
     kind: 'depthwise', fwd, ...geometry(p), samples: p.N, cb: CHANNELS_PER_TASK,
-    xOff: 0, wOff: 0, bOff: -1, oOff: 0, dxOff: 0, pOff: 0, wfOff: -1, tOff: -1, gOff: -1, dgOff: -1,
+    xOff: 0, wOff: 0, bOff: -1, oOff: 0, dxOff: 0, pOff: 0, wfOff: -1, tOff: -1, gOff: -1, dgOff: -1, padOff: -1, padLen: 0,
     ctl: null, f32, fma: false, wasm: false, buf: null,
   };
 }
@@ -431,7 +487,7 @@ function chunkJob(p: ConvProblem, fwd: boolean, f32: boolean, ch: Chunking, m: n
   const wasm = ch.arena.kind === 'wasm';
   return {
     ...baseJob(p, fwd, f32), samples: m, xOff: ch.xOff, wOff: ch.wOff, bOff: hasBias ? ch.bOff : -1, oOff: ch.oOff, dxOff: ch.dxOff, pOff: ch.pOff,
-    wfOff: ch.wfOff, tOff: ch.tOff, gOff: ch.gOff, dgOff: ch.dgOff, buf: wasm ? null : ch.arena.F.buffer, wasm,
+    wfOff: ch.wfOff, tOff: ch.tOff, gOff: ch.gOff, dgOff: ch.dgOff, padOff: ch.padOff, padLen: ch.padLen, buf: wasm ? null : ch.arena.F.buffer, wasm,
   };
 }
 
