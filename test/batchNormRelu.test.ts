@@ -1,7 +1,8 @@
 /*
  * batch_norm with the fused ReLU (`relu: true`) against the two reference ops run one after
  * the other, and the tape's fusion of BatchNorm2d + ReLU against the same block with fusion
- * off (a forward hook registered): equal bit for bit, in both dtypes, train and eval.
+ * off (a forward hook registered), and Sequential's the same way: equal bit for bit, in both
+ * dtypes, train and eval.
  */
 import fc from 'fast-check';
 import { RandomState } from '../src/core/random';
@@ -11,6 +12,8 @@ import { BatchNorm2d } from '../src/nn/batchNorm';
 import { Conv2d } from '../src/nn/conv2d';
 import { addForwardHook } from '../src/nn/module';
 import { Block, type Tape } from '../src/nn/tape';
+import { Sequential } from '../src/nn/sequential';
+import { noGrad } from '../src/nn/gradMode';
 import { relu } from '../src/ops/activations';
 import { batchNorm, type BatchNormState } from '../src/ops/batchNorm';
 import { checkOp } from './opHarness';
@@ -105,5 +108,43 @@ describe('Tape.seq fuses BatchNorm2d + ReLU', () => {
     // Fusion did happen (the ReLU module never ran), and the ReLU clipped some outputs.
     expect(reluCalls).toEqual([2, 0]);
     expect(fused[0].some((v) => v < 0)).toBe(true);
+  });
+});
+
+describe('Sequential fuses BatchNorm2d + ReLU', () => {
+  it.each(['float32', 'float64'] as const)('gives the unfused values, gradients and running statistics, train, eval and noGrad (%s)', (dtype) => {
+    const reluCalls = [0, 0];
+    const run = (fused: boolean): number[][] => {
+      const conv = new Conv2d(3, 4, 3, { padding: 1, dtype, rng: new RandomState(1) });
+      const bn = new BatchNorm2d(4, { dtype });
+      const relu = new ReLU();
+      const f = relu.forward.bind(relu);
+      relu.forward = (x: Tensor): Tensor => {
+        reluCalls[fused ? 1 : 0]++;
+        return f(x);
+      };
+      // A ReLU not after a batch norm stays a module of its own.
+      const m = new Sequential(conv, bn, relu, new Conv2d(4, 2, 1, { dtype, rng: new RandomState(2) }), new ReLU());
+      (bn.weight!.data.data as Float64Array).set([0.5, -1, 2, 1.5]);
+      (bn.bias!.data.data as Float64Array).set([0.1, 0.2, -0.3, 0]);
+      const rng = new RandomState(7);
+      const x = astype(rng.randn(2, 3, 5, 4), dtype);
+      const dout = astype(rng.randn(2, 2, 5, 4), dtype);
+      const off = fused ? () => undefined : addForwardHook({});
+      try {
+        const y = m.forward(x);
+        const dx = m.backward(dout);
+        m.eval();
+        const ye = m.forward(x);
+        const yn = noGrad(() => m.forward(x));
+        return [bits(y), bits(dx), bits(ye), bits(yn), ...m.parameters().map((p) => bits(p.grad!)), ...m.buffers().map((b) => Array.from(b.data as ArrayLike<number>))];
+      } finally {
+        off();
+      }
+    };
+    const fused = run(true);
+    const plain = run(false);
+    expect(fused).toEqual(plain);
+    expect(reluCalls).toEqual([3, 0]);
   });
 });

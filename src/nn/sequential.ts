@@ -1,6 +1,8 @@
 import type { Tensor } from '../core/tensor';
+import { ReLU } from './activation';
+import { BatchNormBase } from './batchNorm';
 import { isGradEnabled } from './gradMode';
-import { Module } from './module';
+import { forwardHooksActive, Module } from './module';
 import { recycleDead, recyclingAllowed } from './recycle';
 
 /** Modules run one after another, named `0`, `1`, … (as `torch.nn.Sequential`). */
@@ -24,31 +26,52 @@ export class Sequential extends Module {
     return this.list.length;
   }
 
+  /**
+   * Runs module i on h; a batch norm followed by a ReLU runs as one fused op
+   * (`BatchNormBase.forwardRelu`, as Tape.seq does) and the ReLU is skipped — not while forward
+   * hooks are registered, so `nn.summary` still sees both. Returns the output and the index of
+   * the last module it covered.
+   */
+  private step(i: number, h: Tensor, fuse: boolean): [Tensor, number] {
+    const m = this.list[i];
+    if (fuse && m instanceof BatchNormBase && i + 1 < this.list.length && this.list[i + 1].constructor === ReLU) return [m.forwardRelu(h), i + 1];
+    return [m.forward(h), i];
+  }
+
   forward(x: Tensor): Tensor {
     const recycles = recyclingAllowed();
+    const fuse = !forwardHooksActive();
     if (!isGradEnabled()) {
       // Nothing keeps an activation under noGrad: each dies as the next module has read it.
       let h = x;
-      for (const m of this.list) {
-        const next = m.forward(h);
+      for (let i = 0; i < this.list.length; i++) {
+        const [next, last] = this.step(i, h, fuse);
         if (recycles && h !== x) recycleDead([h], [x, next]);
         h = next;
+        i = last;
       }
       return h;
     }
     const hs = [x];
-    for (const m of this.list) hs.push(m.forward(hs[hs.length - 1]));
-    this.saveForBackward({ hs, recycles });
+    // The modules whose backward runs, in order (a fused batch norm stands for its ReLU too).
+    const ran: Module[] = [];
+    for (let i = 0; i < this.list.length; i++) {
+      const [next, last] = this.step(i, hs[hs.length - 1], fuse);
+      hs.push(next);
+      ran.push(this.list[i]);
+      i = last;
+    }
+    this.saveForBackward({ hs, recycles, ran });
     return hs[hs.length - 1];
   }
 
   backward(dout: Tensor): Tensor {
-    const { hs, recycles } = this.popCache<{ hs: Tensor[]; recycles: boolean }>();
+    const { hs, recycles, ran } = this.popCache<{ hs: Tensor[]; recycles: boolean; ran: Module[] }>();
     let g = dout;
     const used: Tensor[] = [];
-    for (let i = this.list.length - 1; i >= 0; i--) {
+    for (let i = ran.length - 1; i >= 0; i--) {
       if (g !== dout) used.push(g);
-      g = this.list[i].backward(g);
+      g = ran[i].backward(g);
     }
     if (recycles) recycleDead([...hs.slice(1, -1), ...used], [hs[0], hs[hs.length - 1], dout, g]);
     return g;
