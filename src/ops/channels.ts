@@ -1,6 +1,6 @@
 import ndarray from 'ndarray';
 import { assertArg, assertSameShape, ShapeError, shapeStr } from '../core/check';
-import { allocFloat, type DType, type FloatArray } from '../core/dtype';
+import { allocFloat, allocFloatUninit, type DType, type FloatArray } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
 import { defineOp } from './op';
@@ -26,12 +26,16 @@ export interface ChannelShuffleAttrs {
 /** Input channel `i·n + j` (group i of g, n = C/g per group) moves to output channel `j·g + i`. */
 function shuffle(src: FloatArray, dst: FloatArray, N: number, g: number, n: number, inner: number): void {
   const C = g * n;
-  // Whole channel blocks: TypedArray.set is a memory copy, several times a loop's speed.
+  // Whole channel blocks: TypedArray.set is a memory copy, several times a loop's speed — but
+  // a subarray and a set cost more than copying a short block (a 4×4 or 8×8 map) by hand.
+  const short = inner < 128;
   for (let b = 0; b < N; b++) {
     for (let i = 0; i < g; i++) {
       for (let j = 0; j < n; j++) {
         const from = (b * C + i * n + j) * inner;
-        dst.set(src.subarray(from, from + inner), (b * C + j * g + i) * inner);
+        const to = (b * C + j * g + i) * inner;
+        if (short) for (let k = 0; k < inner; k++) dst[to + k] = src[from + k];
+        else dst.set(src.subarray(from, from + inner), to);
       }
     }
   }
@@ -56,7 +60,7 @@ export const channelShuffle = defineOp<ChannelShuffleAttrs, ChannelShuffleCache>
     const g = attrs?.groups;
     assertArg(typeof g === 'number' && Number.isInteger(g) && g > 0 && C % g === 0, 'groups', `a positive integer dividing the ${C} channels`, g);
     const dtype = dtypeOf(x);
-    const out = allocFloat(dtype, x.size);
+    const out = allocFloatUninit(dtype, x.size);
     shuffle(dense('x', x).data, out, N, g, C / g, inner);
     return { out: ndarray(out, x.shape.slice()), cache: { shape: x.shape.slice(), groups: g, dtype } };
   },
@@ -64,7 +68,7 @@ export const channelShuffle = defineOp<ChannelShuffleAttrs, ChannelShuffleCache>
     const { shape, groups, dtype } = cache;
     assertSameShape('x', { shape }, 'dout', dout);
     const [N, C] = shape;
-    const dx = allocFloat(dtype, dout.size);
+    const dx = allocFloatUninit(dtype, dout.size);
     shuffle(denseAs('dout', dout, dtype).data, dx, N, C / groups, groups, dout.size / (N * C));
     return [ndarray(dx, shape.slice())];
   },
@@ -94,7 +98,7 @@ export const catChannels = defineOp<Record<string, never>, CatCache>({
     });
     const Ctot = channels.reduce((a, b) => a + b, 0);
     const { N, inner } = first;
-    const out = allocFloat(dtype, N * Ctot * inner);
+    const out = allocFloatUninit(dtype, N * Ctot * inner);
     let c0 = 0;
     inputs.forEach((t, i) => {
       const src = dense(`inputs[${i}]`, t).data;
@@ -114,7 +118,7 @@ export const catChannels = defineOp<Record<string, never>, CatCache>({
     const inner = dout.size / (N * Ctot);
     let c0 = 0;
     return channels.map((c) => {
-      const g = allocFloat(dtype, N * c * inner);
+      const g = allocFloatUninit(dtype, N * c * inner);
       for (let n = 0; n < N; n++) g.set(d.subarray((n * Ctot + c0) * inner, (n * Ctot + c0 + c) * inner), n * c * inner);
       c0 += c;
       const s = shape.slice();
@@ -153,7 +157,7 @@ export const narrowChannels = defineOp<NarrowAttrs, NarrowCache>({
     assertArg(typeof length === 'number' && Number.isInteger(length) && length >= 1 && start + length <= C, 'length', `an integer in [1, ${C - start}]`, length);
     const dtype = dtypeOf(x);
     const src = dense('x', x).data;
-    const out = allocFloat(dtype, N * length * inner);
+    const out = allocFloatUninit(dtype, N * length * inner);
     for (let n = 0; n < N; n++) out.set(src.subarray((n * C + start) * inner, (n * C + start + length) * inner), n * length * inner);
     const shape = x.shape.slice();
     shape[1] = length;
