@@ -47,6 +47,21 @@ const add = (a: Expr, b: Expr): Expr => [...a, ...b, ...F32X4_ADD];
 const sub = (a: Expr, b: Expr): Expr => [...a, ...b, ...F32X4_SUB];
 const mul = (a: Expr, b: Expr): Expr => [...a, ...b, ...F32X4_MUL];
 
+/**
+ * 4×4 transpose of the v128 locals r[0..3] into out[0..3] (through t[0..3]): out[j] lane i =
+ * r[i] lane j. The first stage interleaves pairs of rows, the second pairs of those.
+ */
+const transpose4 = (r: number[], t: number[], out: number[]): number[] => [
+  ...g(r[0]), ...g(r[1]), ...shuffle(0, 4, 1, 5), ...localSet(t[0]),
+  ...g(r[2]), ...g(r[3]), ...shuffle(0, 4, 1, 5), ...localSet(t[1]),
+  ...g(r[0]), ...g(r[1]), ...shuffle(2, 6, 3, 7), ...localSet(t[2]),
+  ...g(r[2]), ...g(r[3]), ...shuffle(2, 6, 3, 7), ...localSet(t[3]),
+  ...g(t[0]), ...g(t[1]), ...shuffle(0, 1, 4, 5), ...localSet(out[0]),
+  ...g(t[0]), ...g(t[1]), ...shuffle(2, 3, 6, 7), ...localSet(out[1]),
+  ...g(t[2]), ...g(t[3]), ...shuffle(0, 1, 4, 5), ...localSet(out[2]),
+  ...g(t[2]), ...g(t[3]), ...shuffle(2, 3, 6, 7), ...localSet(out[3]),
+];
+
 /** The six rows of Bᵀ·x for locals x[0..5], given constants 2, 4, 5 as locals. */
 function btRows(x: number[], k2: number, k4: number, k5: number): Expr[] {
   const [x0, x1, x2, x3, x4, x5] = x.map(g);
@@ -88,14 +103,7 @@ export function wgIn32Func(): number[] {
     }
     // Transpose: X[b] = (lane 0's b, lane 1's b, lane 2's b, lane 3's b).
     perChannel.push(
-      ...g(R[0]), ...g(R[1]), ...shuffle(0, 4, 1, 5), ...localSet(T[0]),
-      ...g(R[2]), ...g(R[3]), ...shuffle(0, 4, 1, 5), ...localSet(T[1]),
-      ...g(R[0]), ...g(R[1]), ...shuffle(2, 6, 3, 7), ...localSet(T[2]),
-      ...g(R[2]), ...g(R[3]), ...shuffle(2, 6, 3, 7), ...localSet(T[3]),
-      ...g(T[0]), ...g(T[1]), ...shuffle(0, 1, 4, 5), ...localSet(X[0]),
-      ...g(T[0]), ...g(T[1]), ...shuffle(2, 3, 6, 7), ...localSet(X[1]),
-      ...g(T[2]), ...g(T[3]), ...shuffle(0, 1, 4, 5), ...localSet(X[2]),
-      ...g(T[2]), ...g(T[3]), ...shuffle(2, 3, 6, 7), ...localSet(X[3]),
+      ...transpose4(R, T, X),
       ...g(S[0]), ...g(S[1]), ...shuffle(0, 4, 1, 5), ...localSet(T[0]),
       ...g(S[2]), ...g(S[3]), ...shuffle(0, 4, 1, 5), ...localSet(T[1]),
       ...g(T[0]), ...g(T[1]), ...shuffle(0, 1, 4, 5), ...localSet(X[4]),
@@ -159,19 +167,10 @@ export function wgOut32Func(): number[] {
   // Per output row r: transpose (lanes = tiles → lanes = columns), one store per tile.
   for (let r = 0; r < 4; r++) {
     const y = [0, 1, 2, 3].map((s) => Yv + 4 * r + s);
-    perFilter.push(
-      ...g(y[0]), ...g(y[1]), ...shuffle(0, 4, 1, 5), ...localSet(T[0]),
-      ...g(y[2]), ...g(y[3]), ...shuffle(0, 4, 1, 5), ...localSet(T[1]),
-      ...g(y[0]), ...g(y[1]), ...shuffle(2, 6, 3, 7), ...localSet(T[2]),
-      ...g(y[2]), ...g(y[3]), ...shuffle(2, 6, 3, 7), ...localSet(T[3]),
-    );
-    const lanes: Expr[] = [
-      [...g(T[0]), ...g(T[1]), ...shuffle(0, 1, 4, 5)],
-      [...g(T[0]), ...g(T[1]), ...shuffle(2, 3, 6, 7)],
-      [...g(T[2]), ...g(T[3]), ...shuffle(0, 1, 4, 5)],
-      [...g(T[2]), ...g(T[3]), ...shuffle(2, 3, 6, 7)],
-    ];
-    lanes.forEach((e, k) => {
+    // y[0..3] back in place (lanes = columns now), one store per tile.
+    perFilter.push(...transpose4(y, T, y));
+    y.forEach((yk, k) => {
+      const e = g(yk);
       const addr = [...localGet(O[k]), ...localGet(OQ), ...I32_ADD, ...(r > 0 ? [...localGet(ROW), ...i32Const(r), ...I32_MUL, ...I32_ADD] : [])];
       const store = [...addr, ...e, ...v128Store(0)];
       // Lane 0 always exists; the others only below nl.
@@ -220,16 +219,7 @@ export function wgGrad32Func(): number[] {
       perGroup.push(...localGet(A[k]), ...localGet(OFF), ...I32_ADD, ...(r > 0 ? [...localGet(ROW), ...i32Const(r), ...I32_MUL, ...I32_ADD] : []), ...v128Load(0), ...localSet(R[k]));
     }
     // Transpose: X[s] = (lane 0's column s, …, lane 3's column s) of row r.
-    perGroup.push(
-      ...g(R[0]), ...g(R[1]), ...shuffle(0, 4, 1, 5), ...localSet(T[0]),
-      ...g(R[2]), ...g(R[3]), ...shuffle(0, 4, 1, 5), ...localSet(T[1]),
-      ...g(R[0]), ...g(R[1]), ...shuffle(2, 6, 3, 7), ...localSet(T[2]),
-      ...g(R[2]), ...g(R[3]), ...shuffle(2, 6, 3, 7), ...localSet(T[3]),
-      ...g(T[0]), ...g(T[1]), ...shuffle(0, 1, 4, 5), ...localSet(X[0]),
-      ...g(T[0]), ...g(T[1]), ...shuffle(2, 3, 6, 7), ...localSet(X[1]),
-      ...g(T[2]), ...g(T[3]), ...shuffle(0, 1, 4, 5), ...localSet(X[2]),
-      ...g(T[2]), ...g(T[3]), ...shuffle(2, 3, 6, 7), ...localSet(X[3]),
-    );
+    perGroup.push(...transpose4(R, T, X));
     // Aᵀ on the right: row r of dY·Aᵀ, six columns b, kept as E[b][r].
     aRows(X).forEach((e, b) => perGroup.push(...e, ...localSet(Y0 + 4 * b + r)));
   }

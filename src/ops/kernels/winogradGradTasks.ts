@@ -47,7 +47,7 @@ export function winogradGradJobTasks(job: WinogradGradJob): number {
 /**
  * Runs tasks of a {@link WinogradGradJob}. Float32 with the wasm tiles: the transforms are the
  * thread's `wgIn32` / `wgGrad32` (float32); otherwise float64 loops rounding once on store.
- * Shipped to the workers as source: self-contained.
+ * Shipped to the workers as source: self-contained (inner functions only).
  */
 export function winogradGradTasks(
   job: WinogradGradJob, F: FloatArray, block: BlockFn | null, blockS: BlockSFn | null, _rows: RowsFn | null, gemm: typeof gemmBlock,
@@ -69,6 +69,27 @@ export function winogradGradTasks(
   const d = new Float64Array(36);
   const e = new Float64Array(24);
   const lane = [0, 0, 0, 0];
+  // Bᵀ·(six values of src from s0, `ss` apart) into dst from d0, `ds` apart.
+  function bt(src: FloatArray | Float64Array, s0: number, ss: number, dst: FloatArray | Float64Array, d0: number, ds: number): void {
+    const x0 = src[s0], x1 = src[s0 + ss], x2 = src[s0 + 2 * ss], x3 = src[s0 + 3 * ss], x4 = src[s0 + 4 * ss], x5 = src[s0 + 5 * ss];
+    dst[d0] = 4 * x0 - 5 * x2 + x4;
+    dst[d0 + ds] = x3 + x4 - 4 * (x1 + x2);
+    dst[d0 + 2 * ds] = x4 - x3 + 4 * (x1 - x2);
+    dst[d0 + 3 * ds] = x4 - x2 + 2 * (x3 - x1);
+    dst[d0 + 4 * ds] = x4 - x2 + 2 * (x1 - x3);
+    dst[d0 + 5 * ds] = 4 * x1 - 5 * x3 + x5;
+  }
+  // A·(four values of src from s0, `ss` apart) into six of dst from d0, `ds` apart
+  // (A = [1 0 0 0; 1 1 1 1; 1 −1 1 −1; 1 2 4 8; 1 −2 4 −8; 0 0 0 1]).
+  function aRows(src: FloatArray | Float64Array, s0: number, ss: number, dst: FloatArray | Float64Array, d0: number, ds: number): void {
+    const x0 = src[s0], x1 = src[s0 + ss], x2 = src[s0 + 2 * ss], x3 = src[s0 + 3 * ss];
+    dst[d0] = x0;
+    dst[d0 + ds] = x0 + x2 + (x1 + x3);
+    dst[d0 + 2 * ds] = x0 + x2 - (x1 + x3);
+    dst[d0 + 3 * ds] = x0 + 4 * x2 + (2 * x1 + 8 * x3);
+    dst[d0 + 4 * ds] = x0 + 4 * x2 - (2 * x1 + 8 * x3);
+    dst[d0 + 5 * ds] = x3;
+  }
   for (;;) {
     const t = Atomics.add(ctl, 0, 1);
     if (t >= tasks) break;
@@ -109,28 +130,11 @@ export function winogradGradTasks(
             const c = Math.min(C - 1, cp + k);
             for (let tj = 0; tj < tW; tj++) {
               const src = job.xOff + (n * C + c) * plane + 4 * ti * Wp + 4 * tj;
-              for (let a = 0; a < 6; a++) for (let b = 0; b < 6; b++) d[6 * a + b] = F[src + a * Wp + b];
-              for (let b = 0; b < 6; b++) {
-                const d0 = d[b], d1 = d[6 + b], d2 = d[12 + b], d3 = d[18 + b], d4 = d[24 + b], d5 = d[30 + b];
-                d[b] = 4 * d0 - 5 * d2 + d4;
-                d[6 + b] = d3 + d4 - 4 * (d1 + d2);
-                d[12 + b] = d4 - d3 + 4 * (d1 - d2);
-                d[18 + b] = d4 - d2 + 2 * (d3 - d1);
-                d[24 + b] = d4 - d2 + 2 * (d1 - d3);
-                d[30 + b] = 4 * d1 - 5 * d3 + d5;
-              }
+              // Bᵀ along the columns of the block (from the input), then B along the rows (into V').
               const o0 = job.vOff + cp * Tc + 4 * (t0 + tj) + k;
               const vs = Cp * Tc;
-              for (let a = 0; a < 6; a++) {
-                const d0 = d[6 * a], d1 = d[6 * a + 1], d2 = d[6 * a + 2], d3 = d[6 * a + 3], d4 = d[6 * a + 4], d5 = d[6 * a + 5];
-                const o = o0 + 6 * a * vs;
-                F[o] = 4 * d0 - 5 * d2 + d4;
-                F[o + vs] = d3 + d4 - 4 * (d1 + d2);
-                F[o + 2 * vs] = d4 - d3 + 4 * (d1 - d2);
-                F[o + 3 * vs] = d4 - d2 + 2 * (d3 - d1);
-                F[o + 4 * vs] = d4 - d2 + 2 * (d1 - d3);
-                F[o + 5 * vs] = 4 * d1 - 5 * d3 + d5;
-              }
+              for (let b = 0; b < 6; b++) bt(F, src + b, Wp, d, b, 6);
+              for (let a = 0; a < 6; a++) bt(d, 6 * a, 1, F, o0 + 6 * a * vs, vs);
             }
           }
         }
@@ -148,28 +152,11 @@ export function winogradGradTasks(
             const f = Math.min(K - 1, fp + k);
             for (let tj = 0; tj < tW; tj++) {
               const src = job.gOff + (n * K + f) * oPlane + 4 * ti * Wo + 4 * tj;
-              // dY·Aᵀ: row r, column b into e[4b + r].
-              for (let r = 0; r < 4; r++) {
-                const x0 = F[src + r * Wo], x1 = F[src + r * Wo + 1], x2 = F[src + r * Wo + 2], x3 = F[src + r * Wo + 3];
-                e[r] = x0;
-                e[4 + r] = x0 + x2 + (x1 + x3);
-                e[8 + r] = x0 + x2 - (x1 + x3);
-                e[12 + r] = x0 + 4 * x2 + (2 * x1 + 8 * x3);
-                e[16 + r] = x0 + 4 * x2 - (2 * x1 + 8 * x3);
-                e[20 + r] = x3;
-              }
+              // dY·Aᵀ: row r, column b into e[4b + r]; then A on the left, column b into ξ = 6a + b.
               const o0 = job.dOff + fp * Tc + 4 * (t0 + tj) + k;
               const ds = Fp * Tc;
-              for (let b = 0; b < 6; b++) {
-                const x0 = e[4 * b], x1 = e[4 * b + 1], x2 = e[4 * b + 2], x3 = e[4 * b + 3];
-                const o = o0 + b * ds;
-                F[o] = x0;
-                F[o + 6 * ds] = x0 + x2 + (x1 + x3);
-                F[o + 12 * ds] = x0 + x2 - (x1 + x3);
-                F[o + 18 * ds] = x0 + 4 * x2 + (2 * x1 + 8 * x3);
-                F[o + 24 * ds] = x0 + 4 * x2 - (2 * x1 + 8 * x3);
-                F[o + 30 * ds] = x3;
-              }
+              for (let r = 0; r < 4; r++) aRows(F, src + r * Wo, 1, e, r, 4);
+              for (let b = 0; b < 6; b++) aRows(e, 4 * b, 1, F, o0 + b * ds, 6 * ds);
             }
           }
         }

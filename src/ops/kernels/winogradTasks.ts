@@ -73,7 +73,7 @@ export function winogradJobTasks(job: WinogradJob): number {
  * transform four tiles at a time in the thread's `wgIn32` / `wgOut32` (core/gemm/wasmWinograd.ts,
  * float32 arithmetic); otherwise the loops below do it in float64, rounding once on store.
  * Shipped to the workers as source (see TaskRunner in core/gemm/workers.ts), so it is
- * self-contained: no imports, no module constants, no inner functions.
+ * self-contained: no imports, no module constants.
  */
 export function winogradTasks(
   job: WinogradJob, F: FloatArray, block: BlockFn | null, blockS: BlockSFn | null, _rows: RowsFn | null, gemm: typeof gemmBlock,
@@ -97,6 +97,16 @@ export function winogradTasks(
   const wgOut = simd ? (ex as Record<string, (...a: number[]) => void>).wgOut32 : null;
   const d = new Float64Array(36);
   const lane = [0, 0, 0, 0];
+  // Bᵀ·(six values of src from s0, `ss` apart) into dst from d0, `ds` apart (src may be dst).
+  function bt(src: FloatArray | Float64Array, s0: number, ss: number, dst: FloatArray | Float64Array, d0: number, ds: number): void {
+    const x0 = src[s0], x1 = src[s0 + ss], x2 = src[s0 + 2 * ss], x3 = src[s0 + 3 * ss], x4 = src[s0 + 4 * ss], x5 = src[s0 + 5 * ss];
+    dst[d0] = 4 * x0 - 5 * x2 + x4;
+    dst[d0 + ds] = x3 + x4 - 4 * (x1 + x2);
+    dst[d0 + 2 * ds] = x4 - x3 + 4 * (x1 - x2);
+    dst[d0 + 3 * ds] = x4 - x2 + 2 * (x3 - x1);
+    dst[d0 + 4 * ds] = x4 - x2 + 2 * (x1 - x3);
+    dst[d0 + 5 * ds] = 4 * x1 - 5 * x3 + x5;
+  }
   let vOff = -1;
   let mOff = -1;
   for (;;) {
@@ -148,24 +158,8 @@ export function winogradTasks(
             d[6 * a + 3] = F[s0 + 3]; d[6 * a + 4] = F[s0 + 4]; d[6 * a + 5] = F[s0 + 5];
           }
           // Bᵀ along the columns (in place), then B along the rows (into V).
-          for (let b = 0; b < 6; b++) {
-            const d0 = d[b], d1 = d[6 + b], d2 = d[12 + b], d3 = d[18 + b], d4 = d[24 + b], d5 = d[30 + b];
-            d[b] = 4 * d0 - 5 * d2 + d4;
-            d[6 + b] = d3 + d4 - 4 * (d1 + d2);
-            d[12 + b] = d4 - d3 + 4 * (d1 - d2);
-            d[18 + b] = d4 - d2 + 2 * (d3 - d1);
-            d[24 + b] = d4 - d2 + 2 * (d1 - d3);
-            d[30 + b] = 4 * d1 - 5 * d3 + d5;
-          }
-          for (let a = 0, o = vb; a < 6; a++, o += 6 * vStep) {
-            const d0 = d[6 * a], d1 = d[6 * a + 1], d2 = d[6 * a + 2], d3 = d[6 * a + 3], d4 = d[6 * a + 4], d5 = d[6 * a + 5];
-            F[o] = 4 * d0 - 5 * d2 + d4;
-            F[o + vStep] = d3 + d4 - 4 * (d1 + d2);
-            F[o + 2 * vStep] = d4 - d3 + 4 * (d1 - d2);
-            F[o + 3 * vStep] = d4 - d2 + 2 * (d3 - d1);
-            F[o + 4 * vStep] = d4 - d2 + 2 * (d1 - d3);
-            F[o + 5 * vStep] = 4 * d1 - 5 * d3 + d5;
-          }
+          for (let b = 0; b < 6; b++) bt(d, b, 6, d, b, 6);
+          for (let a = 0; a < 6; a++) bt(d, 6 * a, 1, F, vb + 6 * a * vStep, vStep);
         }
       }
       // A last panel short of 4 tiles: its spare columns are zero (their products are never read).
