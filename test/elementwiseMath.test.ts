@@ -8,6 +8,9 @@ import { RandomState } from '../src/core/random';
 import { elementwiseMath } from '../src/ops/kernels/elementwise';
 import { sigmoid, silu } from '../src/ops/activations';
 import type { Tensor } from '../src/core/tensor';
+import { allocFloat } from '../src/core/dtype';
+import { setGemmKernel } from '../src/core/gemm/gemm';
+import { bitDiffs, withThreads } from './threads';
 
 /** Distance in float32 ulps between two float32 values (0 for equal NaNs and for ±0 pairs). */
 function ulps(a: number, b: number): number {
@@ -70,5 +73,31 @@ describe('float32 sigmoid and SiLU with the fast exp', () => {
     }
     expect(worstY).toBeLessThanOrEqual(1);
     expect(worstDx).toBeLessThanOrEqual(1);
+  });
+
+  // The float32 loops run in WebAssembly (core/gemm/wasmSigmoid.ts) on the wasm kernel: the JS
+  // loops' bits, on one thread and two, specials included (x from allocFloat: shared, so the
+  // two-thread run splits it; the JS kernel forced runs the JS loops).
+  it.each([['sigmoid', sigmoid], ['silu', silu]] as const)('%s: the WebAssembly loops give the JS loops\' bits', (_, op) => {
+    const xs = allocFloat('float32', values.length) as Float32Array;
+    xs.set(x.data as Float32Array);
+    const gs = allocFloat('float32', values.length) as Float32Array;
+    gs.set(dout.data as Float32Array);
+    // NaN's sign bit is not part of the result (WebAssembly leaves NaN payloads to the machine).
+    const canon = (a: Float32Array): Float32Array => a.map((v) => (Number.isNaN(v) ? NaN : v));
+    const run = (): Float32Array[] => {
+      const r = op.forward([ndarray(xs, [values.length])], {});
+      const [dx] = op.backward(ndarray(gs, [values.length]), r.cache) as Tensor[];
+      return [canon(r.out.data as Float32Array), canon(dx.data as Float32Array)];
+    };
+    setGemmKernel('js');
+    let js: Float32Array[];
+    try {
+      js = withThreads('1', run);
+    } finally {
+      setGemmKernel(null);
+    }
+    expect(bitDiffs(withThreads('1', run), js)).toBe(0);
+    expect(bitDiffs(withThreads('2', run), js)).toBe(0);
   });
 });

@@ -105,6 +105,7 @@ export const sigmoid = defineUnaryOp({
   },
   saves: 'y',
   cost: 20,
+  wasm: { forward: 'sigmoidFwd32' },
 });
 
 /** tanh x; gradient dout·(1 − y²), from the output. */
@@ -153,4 +154,5 @@ export const silu = defineUnaryOp({
   },
   saves: 'x',
   cost: 20,
+  wasm: { forward: 'siluFwd32', backward: 'siluBwd32' },
 });

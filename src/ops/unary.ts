@@ -37,12 +37,14 @@ export interface UnarySpec {
   saves: 'x' | 'y';
   /** Work per element in multiply-adds (an exp ≈ 20): when threads pay off. Default 2. */
   cost?: number;
+  /** Exports of the GEMM module giving the loops' bits for float32 (see registerElementwise). */
+  wasm?: { forward?: string; backward?: string };
 }
 
 /** Defines an elementwise op with no attributes (one input, any shape, Float32 or Float64). */
 export function defineUnaryOp(spec: UnarySpec): Op<Record<string, never>, UnaryCache> {
-  const forward: ElementwiseRun = registerElementwise(`${spec.name}.forward`, spec.forward, spec.cost ?? 2);
-  const backward: ElementwiseRun = registerElementwise(`${spec.name}.backward`, spec.backward, spec.cost ?? 2);
+  const forward: ElementwiseRun = registerElementwise(`${spec.name}.forward`, spec.forward, spec.cost ?? 2, spec.wasm?.forward ?? null);
+  const backward: ElementwiseRun = registerElementwise(`${spec.name}.backward`, spec.backward, spec.cost ?? 2, spec.wasm?.backward ?? null);
   return defineOp<Record<string, never>, UnaryCache>({
     name: spec.name,
     forward(inputs) {

@@ -80,6 +80,12 @@ interface ElementwiseJob extends WorkerJob {
   a: FloatArray;
   b: FloatArray;
   c: FloatArray | null;
+  /**
+   * Float32 with a wasm counterpart (else −1): per-thread scratch in the arena, float32 offsets
+   * — slot s at sOff + 3·s·span holds three arrays of `span` floats.
+   */
+  sOff: number;
+  span: number;
 }
 
 /** A registered loop, callable on any store (threaded when it pays). */
@@ -89,22 +95,41 @@ export type ElementwiseRun = (n: number, a: FloatArray, b: FloatArray, c?: Float
  * The task runner around `loop`, as the source of an expression: the loop and the helpers are
  * locals of it (not closures over this module), so its text carries them to the workers.
  */
-function runnerSource(loop: ElementwiseLoop): string {
+function runnerSource(loop: ElementwiseLoop, wasmName: string | null): string {
   return `(function () {
   const math = (${elementwiseMath.toString()})();
   const loop = (${loop.toString()});
-  return function elementwiseTasks(job, F) {
+  const wasmName = ${JSON.stringify(wasmName)};
+  return function elementwiseTasks(job, F, _b, _bS, _r, _g, ex) {
     const ctl = job.ctl;
     const worker = job.worker === true;
     const n = job.n, chunk = job.chunk;
     const nTasks = Math.ceil(n / chunk);
+    // The wasm counterpart: ranges copied into this thread's scratch, span floats at a time.
+    const wf = wasmName !== null && job.sOff >= 0 && ex && typeof ex[wasmName] === 'function' ? ex[wasmName] : null;
+    const span = job.span;
+    let slot = -1;
     let next = 0;
     for (;;) {
       const t = ctl === null ? next++ : Atomics.add(ctl, 0, 1);
       if (t >= nTasks) break;
       const i0 = t * chunk;
       const i1 = Math.min(n, i0 + chunk);
-      if (job.c === null) loop(job.a, job.b, i0, i1, math);
+      if (wf !== null) {
+        if (slot < 0) slot = job.sOff + 3 * span * (ctl === null ? 0 : Atomics.add(ctl, 7, 1));
+        for (let p = i0; p < i1; p += span) {
+          const m = Math.min(span, i1 - p);
+          F.set(job.a.subarray(p, p + m), slot);
+          if (job.c === null) {
+            wf(4 * slot, 4 * (slot + span), m);
+            job.b.set(F.subarray(slot + span, slot + span + m), p);
+          } else {
+            F.set(job.b.subarray(p, p + m), slot + span);
+            wf(4 * slot, 4 * (slot + span), 4 * (slot + 2 * span), m);
+            job.c.set(F.subarray(slot + 2 * span, slot + 2 * span + m), p);
+          }
+        }
+      } else if (job.c === null) loop(job.a, job.b, i0, i1, math);
       else loop(job.a, job.b, job.c, i0, i1, math);
       if (ctl !== null) {
         if (worker) Atomics.add(ctl, 3, 1);
@@ -121,23 +146,37 @@ function chunkOf(n: number, threads: number): number {
   return Math.max(8192, Math.ceil(n / (8 * threads) / 64) * 64);
 }
 
+/** Floats of one scratch array of a wasm job (three per thread). */
+const SPAN_FLOATS = 1 << 14;
+
 /**
  * Registers `loop` with the worker pool under `name` and returns a function that runs it over
  * [0, n) of its stores: on every thread when they are all shared and the work is large,
  * else on this thread. `cost` is the loop's work per element in multiply-adds (an exp counts
- * about 20), weighed against the pool's per-job overhead.
+ * about 20), weighed against the pool's per-job overhead. `wasmName` names an export of the
+ * GEMM module that computes the same bits for float32 stores (`(a, b, n)` or `(a, b, c, n)`,
+ * byte addresses): float32 calls then copy their ranges through the arena into it.
  */
-export function registerElementwise(name: string, loop: ElementwiseLoop, cost = 1): ElementwiseRun {
+export function registerElementwise(name: string, loop: ElementwiseLoop, cost = 1, wasmName: string | null = null): ElementwiseRun {
   const kind = `elementwise:${name}`;
-  const source = runnerSource(loop);
+  const source = runnerSource(loop, wasmName);
   // tsx/esbuild may wrap named functions in __name(); the workers define it the same way.
   const run = new Function('__name', `return ${source}`)((f: unknown) => f) as TaskRunner;
   registerWorkerKernel(kind, run, (job: ElementwiseJob) => Math.ceil(job.n / job.chunk), source);
   return (n, a, b, c) => {
-    const job: ElementwiseJob = { kind, n, chunk: Math.max(n, 1), a, b, c: c ?? null, ctl: null, f32: false, fma: false, wasm: false, buf: null };
+    const job: ElementwiseJob = { kind, n, chunk: Math.max(n, 1), a, b, c: c ?? null, ctl: null, f32: false, fma: false, wasm: false, buf: null, sOff: -1, span: 0 };
     let threads = threadCount();
     if (threads > 1 && (n * cost < THREAD_MIN_WORK || !workersUsable() || !isShared(a) || !isShared(b) || (c !== undefined && !isShared(c)))) threads = 1;
-    const arena = threads > 1 ? getArena(gemmKernel(), 1) ?? getArena('js', 1) : null;
+    const viaWasm = wasmName !== null && a instanceof Float32Array && n > 0 && gemmKernel() === 'wasm';
+    const wasmArena = viaWasm ? getArena('wasm', Math.ceil((3 * SPAN_FLOATS * threads) / 2)) : null;
+    if (wasmArena !== null) {
+      Object.assign(job, { f32: true, wasm: true, sOff: 0, span: SPAN_FLOATS });
+      if (threads < 2 || !wasmArena.shared) {
+        run(job, wasmArena.F32, null, null, null, null as never, wasmArena.exports);
+        return;
+      }
+    }
+    const arena = threads > 1 ? wasmArena ?? getArena(gemmKernel(), 1) ?? getArena('js', 1) : null;
     if (arena === null || !arena.shared) {
       run(job, a, null, null, null, null as never, null);
       return;
@@ -152,6 +191,7 @@ export function registerElementwise(name: string, loop: ElementwiseLoop, cost = 
       if (started !== null) abandon(started);
       if (!(e instanceof WorkerFailure)) throw e;
     }
-    run({ ...job, ctl: null }, a, null, null, null, null as never, null);
+    if (job.wasm && wasmArena !== null) run({ ...job, ctl: null }, wasmArena.F32, null, null, null, null as never, wasmArena.exports);
+    else run({ ...job, ctl: null }, a, null, null, null, null as never, null);
   };
 }
