@@ -6,7 +6,7 @@
 import ndarray from 'ndarray';
 import { RandomState } from '../src/core/random';
 import { elementwiseMath } from '../src/ops/kernels/elementwise';
-import { sigmoid, silu } from '../src/ops/activations';
+import { relu, sigmoid, silu } from '../src/ops/activations';
 import type { Tensor } from '../src/core/tensor';
 import { allocFloat } from '../src/core/dtype';
 import { setGemmKernel } from '../src/core/gemm/gemm';
@@ -75,10 +75,10 @@ describe('float32 sigmoid and SiLU with the fast exp', () => {
     expect(worstDx).toBeLessThanOrEqual(1);
   });
 
-  // The float32 loops run in WebAssembly (core/gemm/wasmSigmoid.ts) on the wasm kernel: the JS
+  // The float32 loops (and ReLU's) run in WebAssembly (core/gemm/wasmSigmoid.ts) on the wasm kernel: the JS
   // loops' bits, on one thread and two, specials included (x from allocFloat: shared, so the
   // two-thread run splits it; the JS kernel forced runs the JS loops).
-  it.each([['sigmoid', sigmoid], ['silu', silu]] as const)('%s: the WebAssembly loops give the JS loops\' bits', (_, op) => {
+  it.each([['sigmoid', sigmoid], ['silu', silu], ['relu', relu]] as const)('%s: the WebAssembly loops give the JS loops\' bits', (_, op) => {
     const xs = allocFloat('float32', values.length) as Float32Array;
     xs.set(x.data as Float32Array);
     const gs = allocFloat('float32', values.length) as Float32Array;

@@ -18,6 +18,7 @@ export const relu = defineUnaryOp({
   backward: reluGradRow,
   saves: 'x',
   cost: 4,
+  wasm: { forward: 'reluFwd32', backward: 'reluBwd32' },
 });
 
 /** min(max(0, x), 6); gradient dout·[0 < x < 6]. */

@@ -40,7 +40,8 @@ export function reluGradRow(g: Store, x: Store, dx: Store, t0: number, t1: numbe
     dx[t] = d + 0;
     bad += d - d;
   }
-  if (bad !== 0) for (let t = t0; t < t1; t++) dx[t] = x[t] > 0 ? g[t] : 0;
+  // (… ? … : 0) + 0 as the fast path's d + 0: −0 becomes +0 whichever path a row takes.
+  if (bad !== 0) for (let t = t0; t < t1; t++) dx[t] = (x[t] > 0 ? g[t] : 0) + 0;
 }
 
 /** max(0, v) for one value, NaN passing through (the row functions are faster on arrays). */

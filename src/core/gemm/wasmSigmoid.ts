@@ -122,6 +122,30 @@ function body(kind: Kind): number[] {
   ];
 }
 
+/**
+ * `reluFwd32(xp, op, n)`: o = max(x, 0) + 0 (NaN kept, −0 → +0). `reluBwd32(gp, xp, dxp, n)`:
+ * dx = (x > 0 ? g : 0) + 0. Plain f32x4 lanes: selects and one exact addition, the JS row
+ * functions' results (ops/reluMath.ts).
+ */
+function reluBody(bwd: boolean): number[] {
+  const [GP, XP, OP, N] = bwd ? [0, 1, 2, 3] : [-1, 0, 1, 2];
+  const I = bwd ? 4 : 3;
+  const addr = (base: number): number[] => [...g(base), ...g(I), ...I32_ADD];
+  const zero = simd(0x0c, ...new Array<number>(16).fill(0));
+  const value = bwd
+    ? [...addr(GP), ...v128Load(0), ...zero, ...addr(XP), ...v128Load(0), ...zero, ...simd(0x44), ...simd(0x52)]
+    : [...addr(XP), ...v128Load(0), ...zero, ...simd(0xeb)];
+  const step = [...addr(OP), ...value, ...zero, ...simd(0xe4), ...v128Store(0), ...g(I), ...i32Const(16), ...I32_ADD, ...set(I)];
+  return [
+    ...locals([[1, I32]]),
+    ...i32Const(0), ...set(I),
+    ...BLOCK, ...LOOP, ...g(I), ...g(N), ...i32Const(2), ...I32_SHL, ...I32_LT_U, ...I32_EQZ, ...brIf(1), ...step, ...BR(0), ...END, ...END,
+    ...END,
+  ];
+}
+
+export const reluFwd32Func = (): number[] => reluBody(false);
+export const reluBwd32Func = (): number[] => reluBody(true);
 export const sigmoidFwd32Func = (): number[] => body('sigmoid');
 export const siluFwd32Func = (): number[] => body('silu');
 export const siluBwd32Func = (): number[] => body('siluBwd');
