@@ -1,6 +1,6 @@
 import ndarray from 'ndarray';
 import { assertArg, assertSameShape } from '../core/check';
-import { allocFloat, allocFloatUninit, type DType } from '../core/dtype';
+import { allocFloatUninit, type DType } from '../core/dtype';
 import { copy, dtypeOf } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
 import { defineOp } from './op';

@@ -1,7 +1,7 @@
 import ndarray from 'ndarray';
 import { ShapeError, shapeStr } from '../core/check';
 import { allocFloat } from '../core/dtype';
-import { dtypeOf, type Tensor } from '../core/tensor';
+import { dtypeOf } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
 import { defineOp } from './op';
 

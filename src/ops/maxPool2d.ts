@@ -1,6 +1,6 @@
 import ndarray from 'ndarray';
 import { allocFloat, allocFloatUninit, type FloatArray } from '../core/dtype';
-import { dtypeOf, type Tensor } from '../core/tensor';
+import { dtypeOf } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
 import { defineOp } from './op';
 import { checkPooledDout, pool2dGeometry, type Pool2dAttrs, type Pool2dGeometry } from './poolArgs';
