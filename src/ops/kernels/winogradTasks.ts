@@ -97,6 +97,13 @@ export function winogradTasks(
   const wgOut = simd ? (ex as Record<string, (...a: number[]) => void>).wgOut32 : null;
   const d = new Float64Array(36);
   const lane = [0, 0, 0, 0];
+  // Element offset of tile q's top-left corner in a region at `base` of samples `sample` apart, rows `row` long.
+  function tileAt(q: number, base: number, sample: number, row: number): number {
+    const n = (q / T) | 0;
+    const r = q - n * T;
+    const ti = (r / tW) | 0;
+    return base + n * sample + 4 * ti * row + 4 * (r - ti * tW);
+  }
   // Bᵀ·(six values of src from s0, `ss` apart) into dst from d0, `ds` apart (src may be dst).
   function bt(src: FloatArray | Float64Array, s0: number, ss: number, dst: FloatArray | Float64Array, d0: number, ds: number): void {
     const x0 = src[s0], x1 = src[s0 + ss], x2 = src[s0 + 2 * ss], x3 = src[s0 + 3 * ss], x4 = src[s0 + 4 * ss], x5 = src[s0 + 5 * ss];
@@ -134,24 +141,14 @@ export function winogradTasks(
     // V_ξ[c, q] = (Bᵀ d B)[ξ] of channel c's 6×6 input block under tile q.
     if (wgIn !== null) {
       for (let p0 = 0; p0 < nq; p0 += 4) {
-        for (let k = 0; k < 4; k++) {
-          // Lanes past the last tile repeat the first: finite values in columns nobody reads.
-          const q = q0 + p0 + (p0 + k < nq ? k : 0);
-          const n = (q / T) | 0;
-          const r = q - n * T;
-          const ti = (r / tW) | 0;
-          lane[k] = 4 * (job.xOff + n * C * plane + 4 * ti * Wp + 4 * (r - ti * tW));
-        }
+        // Lanes past the last tile repeat the first: finite values in columns nobody reads.
+        for (let k = 0; k < 4; k++) lane[k] = 4 * tileAt(q0 + p0 + (p0 + k < nq ? k : 0), job.xOff, C * plane, Wp);
         wgIn(lane[0], lane[1], lane[2], lane[3], 4 * (vOff + p0 * C), C, 4 * plane, 4 * Wp, 4 * vStep);
       }
     } else {
       for (let qq = 0; qq < nq; qq++) {
-        const q = q0 + qq;
-        const n = (q / T) | 0;
-        const r = q - n * T;
-        const ti = (r / tW) | 0;
         let vb = vOff + (qq >> 2) * 4 * C + (qq & 3);
-        let src = job.xOff + n * C * plane + 4 * ti * Wp + 4 * (r - ti * tW);
+        let src = tileAt(q0 + qq, job.xOff, C * plane, Wp);
         for (let c = 0; c < C; c++, vb += 4, src += plane) {
           for (let a = 0, s0 = src; a < 6; a++, s0 += Wp) {
             d[6 * a] = F[s0]; d[6 * a + 1] = F[s0 + 1]; d[6 * a + 2] = F[s0 + 2];
@@ -190,13 +187,7 @@ export function winogradTasks(
     // Y = Aᵀ M A (+ bias): whole 4×4 blocks of the padded output.
     if (wgOut !== null) {
       for (let p0 = 0; p0 < nq; p0 += 4) {
-        for (let k = 0; k < 4; k++) {
-          const q = q0 + p0 + (p0 + k < nq ? k : 0);
-          const n = (q / T) | 0;
-          const r = q - n * T;
-          const ti = (r / tW) | 0;
-          lane[k] = 4 * (job.oOff + n * K * oPlane + 4 * ti * Wo + 4 * (r - ti * tW));
-        }
+        for (let k = 0; k < 4; k++) lane[k] = 4 * tileAt(q0 + p0 + (p0 + k < nq ? k : 0), job.oOff, K * oPlane, Wo);
         wgOut(4 * (mOff + p0), 4 * mStep, 4 * Tb, K, lane[0], lane[1], lane[2], lane[3], Math.min(4, nq - p0), 4 * Wo, 4 * oPlane,
           4 * Math.max(0, job.bOff), job.bOff >= 0 ? 1 : 0);
       }
@@ -204,10 +195,6 @@ export function winogradTasks(
       for (let f = 0; f < K; f++) {
         const bias = job.bOff >= 0 ? F[job.bOff + f] : 0;
         for (let qq = 0; qq < nq; qq++) {
-          const q = q0 + qq;
-          const n = (q / T) | 0;
-          const r = q - n * T;
-          const ti = (r / tW) | 0;
           const mb = mOff + f * Tb + qq;
           // Aᵀ along the columns: 6 rows → 4, into d[0..24).
           for (let b = 0, m = mb; b < 6; b++, m += mStep) {
@@ -218,7 +205,7 @@ export function winogradTasks(
             d[12 + b] = s12 + 4 * s34;
             d[18 + b] = d12 + 8 * d34 + m5;
           }
-          let o = job.oOff + (n * K + f) * oPlane + 4 * ti * Wo + 4 * (r - ti * tW);
+          let o = tileAt(q0 + qq, job.oOff + f * oPlane, K * oPlane, Wo);
           for (let a = 0; a < 4; a++, o += Wo) {
             const m0 = d[6 * a], m1 = d[6 * a + 1], m2 = d[6 * a + 2], m3 = d[6 * a + 3], m4 = d[6 * a + 4], m5 = d[6 * a + 5];
             const s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4;
