@@ -75,7 +75,7 @@ describe('float32 sigmoid and SiLU with the fast exp', () => {
     expect(worstDx).toBeLessThanOrEqual(1);
   });
 
-  // The float32 loops (and ReLU's) run in WebAssembly (core/gemm/wasmSigmoid.ts) on the wasm kernel: the JS
+  // The float32 loops (and ReLU's) run in WebAssembly (core/gemm/wasmActivations.ts) on the wasm kernel: the JS
   // loops' bits, on one thread and two, specials included (x from allocFloat: shared, so the
   // two-thread run splits it; the JS kernel forced runs the JS loops).
   it.each([['sigmoid', sigmoid], ['silu', silu], ['relu', relu]] as const)('%s: the WebAssembly loops give the JS loops\' bits', (_, op) => {

@@ -33,7 +33,7 @@ import {
   uleb, vec, section, name, I32, V128, localGet, localSet, localTee, i32Const, I32_ADD, I32_SUB, I32_SHL, I32_EQZ, BLOCK, LOOP, IF, ELSE, END, brIf, simd, v128Load, v128Store, v128Load64Splat, F64X2_ADD, F64X2_MUL, I32_LT_U, BR, v128Load32Splat, F32X4_ADD, F32X4_MUL, F32X4_RELAXED_MADD, F64_LOAD, F64_STORE, F64_ADD, F32_LOAD, F32_STORE, F32_ADD,
 } from './wasmAsm';
 import { DW32_TYPE, dw32Func, DWGRAD32_TYPE, dwGrad32Func } from './wasmDepthwise';
-import { reluBwd32Func, reluFwd32Func, SIG3_TYPE, SIG4_TYPE, sigmoidFwd32Func, siluBwd32Func, siluFwd32Func } from './wasmSigmoid';
+import { reluBwd32Func, reluFwd32Func, SIG3_TYPE, SIG4_TYPE, sigmoidFwd32Func, siluBwd32Func, siluFwd32Func } from './wasmActivations';
 import { BN_SUM32_TYPE, bnDx32Func, bnGradSums32Func, bnNorm32Func, bnSum32Func } from './wasmBatchNorm';
 import { wgGrad32Func, WGIN32_TYPE, wgIn32Func, WGOUT32_TYPE, wgOut32Func } from './wasmWinograd';
 
@@ -322,7 +322,7 @@ function rowsFunc(f32 = false): number[] {
  * panel 16 bytes wide), `dw32`, `dwGrad32` (depthwise float32 planes, see wasmDepthwise.ts),
  * `wgIn32`, `wgOut32`, `wgGrad32` (Winograd float32 transforms, see wasmWinograd.ts),
  * `bnSum32`, `bnNorm32`, `bnGradSums32`, `bnDx32` (batch-norm rows, see wasmBatchNorm.ts),
- * `sigmoidFwd32`, `siluFwd32`, `siluBwd32`, `reluFwd32`, `reluBwd32` (activations, see wasmSigmoid.ts),
+ * `sigmoidFwd32`, `siluFwd32`, `siluBwd32`, `reluFwd32`, `reluBwd32` (activations, see wasmActivations.ts),
  * and with `relaxed` `block32f`, `blockS32f`.
  */
 export function gemmWasmBytes(shared: boolean, maxPages: number, relaxed = false): Uint8Array {

@@ -1,6 +1,7 @@
 /*
  * A minimal WebAssembly assembler: just the encodings the SIMD modules here need (the GEMM
- * tiles of wasm.ts, the depthwise planes of wasmDepthwise.ts), so no toolchain is needed.
+ * tiles of wasm.ts, the depthwise planes, Winograd transforms, batch-norm rows and activations of
+ * wasmDepthwise.ts, wasmWinograd.ts, wasmBatchNorm.ts and wasmActivations.ts), so no toolchain is needed.
  */
 
 export const uleb = (v: number): number[] => {
@@ -66,3 +67,52 @@ export const F64_ADD = [0xa0];
 export const F32_LOAD = [0x2a, 2, 0];
 export const F32_STORE = [0x38, 2, 0];
 export const F32_ADD = [0x92];
+
+// Shared by the SIMD modules (depthwise, Winograd, batch norm, activations).
+export const F32 = 0x7d;
+export const F64 = 0x7c;
+export const I32_MUL = [0x6c];
+export const I32_AND = [0x71];
+export const I32_REM_U = [0x70];
+export const SELECT = [0x1b];
+export const F32_MUL = [0x94];
+export const F32_LT = [0x5d];
+export const F32_GT = [0x5e];
+export const F32_DEMOTE = [0xb6];
+export const F64_SUB = [0xa1];
+export const F64_MUL = [0xa2];
+export const F64_PROMOTE = [0xbb];
+export const f32Const0 = [0x43, 0, 0, 0, 0];
+export const f64Const0 = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
+export const f32Const = (v: number): number[] => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)];
+export const v128Zero = simd(0x0c, ...new Array<number>(16).fill(0));
+/** v128.const of two equal float64 lanes. */
+export const f64x2Const = (v: number): number[] => simd(0x0c, ...new Uint8Array(new Float64Array([v, v]).buffer));
+export const F32X4_SPLAT = simd(0x13);
+export const F32X4_SUB = simd(0xe5);
+export const F32X4_GT = simd(0x44);
+export const F32X4_PMAX = simd(0xeb);
+export const F64X2_SPLAT = simd(0x14);
+export const F64X2_SUB = simd(0xf1);
+export const BITSELECT = simd(0x52);
+/** f64x2.promote_low_f32x4 and f32x4.demote_f64x2_zero. */
+export const PROMOTE_LOW = simd(0x5f);
+export const DEMOTE_ZERO = simd(0x5e);
+/** i8x16.shuffle picking float lanes of (a ‖ b): lanes 0–3 are a's, 4–7 b's. */
+export const shuffle = (l0: number, l1: number, l2: number, l3: number): number[] =>
+  simd(0x0d, ...[l0, l1, l2, l3].flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+/** Float lanes 2, 3 of a moved to lanes 0, 1 (a shuffle of a with itself). */
+export const HIGH_TO_LOW = shuffle(2, 3, 2, 3);
+/** Float lanes 0, 1 of a, then 0, 1 of b (two demoted f64x2 joined into one f32x4). */
+export const JOIN_LOW = shuffle(0, 1, 4, 5);
+
+/** `while (cond) body`: cond leaves an i32; body must not branch out of itself. */
+export const whileDo = (cond: number[], body: number[]): number[] => [...BLOCK, ...LOOP, ...cond, ...I32_EQZ, ...brIf(1), ...body, ...BR(0), ...END, ...END];
+/** `while (i < n) body`, unsigned. */
+export const whileLt = (i: number, n: number, body: number[]): number[] => whileDo([...localGet(i), ...localGet(n), ...I32_LT_U], body);
+/** local l += by (an i32 expression). */
+export const inc = (l: number, by: number[]): number[] => [...localGet(l), ...by, ...I32_ADD, ...localSet(l)];
+/** Function bodies declare locals as runs of one type: [count, type]. */
+export const locals = (runs: Array<[number, number]>): number[] => vec(runs.map(([n, t]) => [...uleb(n), t]));
+/** The type of a function of `n` i32 parameters and no results. */
+export const i32FuncType = (n: number): number[] => [0x60, ...vec(new Array(n).fill([I32])), ...vec([])];

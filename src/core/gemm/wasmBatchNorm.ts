@@ -1,4 +1,6 @@
-import { BLOCK, brIf, BR, END, F32_LOAD, F32_STORE, F64_LOAD, F64_STORE, I32, I32_ADD, I32_EQZ, I32_LT_U, I32_SHL, i32Const, IF, ELSE, localGet, localSet, localTee, LOOP, simd, uleb, V128, v128Load, v128Store, vec } from './wasmAsm';
+import {
+  BITSELECT, DEMOTE_ZERO, ELSE, END, F32_ADD, F32_DEMOTE, F32_GT, F32_LOAD, F32_LT, F32_STORE, f32Const0, F32X4_GT, F32X4_PMAX, F64, F64_ADD, F64_LOAD, F64_MUL, F64_PROMOTE, F64_STORE, F64_SUB, f64Const0, F64X2_ADD, F64X2_MUL, F64X2_SPLAT, F64X2_SUB, HIGH_TO_LOW, I32, I32_ADD, I32_AND, I32_REM_U, I32_SHL, i32Const, i32FuncType, IF, inc, JOIN_LOW, localGet, locals, localSet, localTee, PROMOTE_LOW, SELECT, simd, V128, v128Load, v128Store, v128Zero, whileLt,
+} from './wasmAsm';
 
 /*
  * Batch-norm rows in SIMD for float32 tensors (ops/kernels/batchNormTasks.ts copies a task's
@@ -23,45 +25,13 @@ import { BLOCK, brIf, BR, END, F32_LOAD, F32_STORE, F64_LOAD, F64_STORE, I32, I3
  * by one); here it is a fraction of the copies into and out of the arena around it.
  */
 
-const F64 = 0x7c;
-const I32_REM_U = [0x70];
-const I32_AND = [0x71];
-const F64_ADD = [0xa0];
-const F64_SUB = [0xa1];
-const F64_MUL = [0xa2];
-const F64_PROMOTE = [0xbb];
-const F32_DEMOTE = [0xb6];
-const F32_ADD = [0x92];
-const F32_LT = [0x5d];
-const F32_GT = [0x5e];
-const SELECT = [0x1b];
-const f32Const0 = [0x43, 0, 0, 0, 0];
-const F64X2_SPLAT = simd(0x14);
-const F64X2_ADD = simd(0xf0);
-const F64X2_SUB = simd(0xf1);
-const F64X2_MUL = simd(0xf2);
-const PROMOTE_LOW = simd(0x5f);
-const DEMOTE_ZERO = simd(0x5e);
-const F32X4_PMAX = simd(0xeb);
 const F32X4_ADD = simd(0xe4);
-const F32X4_GT = simd(0x44);
-const BITSELECT = simd(0x52);
 const extractF64 = (lane: number): number[] => simd(0x21, lane);
-const v128Zero = simd(0x0c, ...new Array<number>(16).fill(0));
-/** Float lanes 2, 3 of a moved to lanes 0, 1 (a shuffle of a with itself). */
-const HIGH_TO_LOW = simd(0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
 /** The low (float lanes 0, 1) or high (2, 3) half of the v128 local v, promoted to f64x2. */
 type Half = (v: number) => number[];
 const LO: Half = (v) => [...g(v), ...PROMOTE_LOW];
 const HI: Half = (v) => [...g(v), ...g(v), ...HIGH_TO_LOW, ...PROMOTE_LOW];
-/** Float lanes 0, 1 of a, then 0, 1 of b (two demoted f64x2 joined into one f32x4). */
-const JOIN_LOW = simd(0x0d, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
 
-const whileLt = (i: number, n: number, body: number[]): number[] => [
-  ...BLOCK, ...LOOP, ...localGet(i), ...localGet(n), ...I32_LT_U, ...I32_EQZ, ...brIf(1), ...body, ...BR(0), ...END, ...END,
-];
-const inc = (l: number, by: number[]): number[] => [...localGet(l), ...by, ...I32_ADD, ...localSet(l)];
-const locals = (runs: Array<[number, number]>): number[] => vec(runs.map(([n, t]) => [...uleb(n), t]));
 const g = localGet;
 const set = localSet;
 /** Byte address base + 4·(rs + i). */
@@ -217,7 +187,6 @@ function scalarGated(GP: number, OP: number, RS: number, I: number, RELU: number
     ...END,
   ];
 }
-const f64Const0 = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
 
 /** `bnDx32` (9 i32 parameters). */
 export function bnDx32Func(): number[] {
@@ -253,4 +222,4 @@ export function bnDx32Func(): number[] {
 }
 
 /** The type of bnSum32 (7 i32, no results); the others share the GEMM module's 8- and 9-i32 types. */
-export const BN_SUM32_TYPE = [0x60, ...vec(new Array(7).fill([I32])), ...vec([])];
+export const BN_SUM32_TYPE = i32FuncType(7);

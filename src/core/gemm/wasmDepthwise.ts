@@ -1,6 +1,5 @@
 import {
-  BLOCK, BR, brIf, ELSE, END, F32_ADD, F32_LOAD, F32_STORE, F32X4_ADD, F32X4_MUL, I32, I32_ADD, I32_EQZ, I32_LT_U, I32_SHL, I32_SUB, IF, i32Const,
-  localGet, localSet, LOOP, simd, uleb, V128, v128Load, v128Store, vec,
+  ELSE, END, F32, F32_ADD, F32_LOAD, F32_MUL, F32_STORE, f32Const0, F32X4_ADD, F32X4_MUL, F32X4_SPLAT, I32, I32_ADD, I32_AND, I32_LT_U, I32_MUL, I32_SHL, I32_SUB, i32Const, i32FuncType, IF, inc, localGet, locals, localSet, simd, V128, v128Load, v128Store, v128Zero, vec, whileDo,
 } from './wasmAsm';
 
 /*
@@ -28,32 +27,20 @@ import {
  * cut that several times. Float64 planes stay in JS, as their gradient checks want.
  */
 
-const I32_MUL = [0x6c];
 const I32_LE_S = [0x4c];
 const I32_LT_S = [0x48];
 const I32_GT_S = [0x4a];
 const I32_GE_S = [0x4e];
-const I32_AND = [0x71];
 const I32_EQ = [0x46];
 const I32_LOAD = [0x28, 2, 0];
-const F32_MUL = [0x94];
-const F32 = 0x7d;
-const f32Const0 = [0x43, 0, 0, 0, 0];
-const F32X4_SPLAT = simd(0x13);
-const v128Zero = simd(0x0c, ...new Array<number>(16).fill(0));
 const extractLane = (lane: number): number[] => simd(0x1f, lane);
 /** Lanes 0, 2 of a and 0, 2 of b: the even float32 elements of eight. */
 const EVEN_LANES = simd(0x0d, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
 /** if … else … end producing a v128. */
 const IF_V128 = [0x04, V128];
 
-/** `while (cond) body`: cond leaves an i32; body must not branch out of itself. */
-const whileDo = (cond: number[], body: number[]): number[] => [...BLOCK, ...LOOP, ...cond, ...I32_EQZ, ...brIf(1), ...body, ...BR(0), ...END, ...END];
-const inc = (l: number, by: number[]): number[] => [...localGet(l), ...by, ...I32_ADD, ...localSet(l)];
 const lt = (a: number, b: number): number[] => [...localGet(a), ...localGet(b), ...I32_LT_S];
 
-/** Function bodies declare locals as runs of one type: [count, type]. */
-const locals = (runs: Array<[number, number]>): number[] => vec(runs.map(([n, t]) => [...uleb(n), t]));
 
 /** The `dw32` body (signature: 14 i32, then bias as f32). */
 export function dw32Func(): number[] {
@@ -194,7 +181,7 @@ export function dwGrad32Func(): number[] {
 
 /** Function types of the two: [params], no results. */
 export const DW32_TYPE = [0x60, ...vec([...new Array(14).fill([I32]), [F32]]), ...vec([])];
-export const DWGRAD32_TYPE = [0x60, ...vec(new Array(8).fill([I32])), ...vec([])];
+export const DWGRAD32_TYPE = i32FuncType(8);
 
 /** `dw32` as JS sees it (byte addresses; see the file comment). */
 export type Dw32Fn = (

@@ -1,4 +1,6 @@
-import { BLOCK, brIf, BR, END, F32_LOAD, F32X4_ADD, F32X4_MUL, I32, I32_ADD, I32_EQZ, I32_LT_U, I32_SHL, i32Const, IF, localGet, localSet, LOOP, simd, uleb, V128, v128Load, v128Store, vec } from './wasmAsm';
+import {
+  END, F32_LOAD, f32Const, F32X4_ADD, F32X4_MUL, F32X4_SPLAT, F32X4_SUB, I32, I32_ADD, I32_LT_U, I32_MUL, I32_SHL, i32Const, i32FuncType, IF, inc, localGet, locals, localSet, shuffle, V128, v128Load, v128Store, whileLt,
+} from './wasmAsm';
 
 /*
  * The float32 transforms of Winograd F(4×4, 3×3) (ops/kernels/winogradTasks.ts drives them), as
@@ -27,18 +29,6 @@ import { BLOCK, brIf, BR, END, F32_LOAD, F32X4_ADD, F32X4_MUL, I32, I32_ADD, I32
  * products themselves; in f32x4 lanes they are a small part.
  */
 
-const I32_MUL = [0x6c];
-const F32X4_SUB = simd(0xe5);
-const F32X4_SPLAT = simd(0x13);
-const f32Const = (v: number): number[] => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)];
-/** i8x16.shuffle picking float lanes of (a ‖ b): lanes 0–3 are a's, 4–7 b's. */
-const shuffle = (l0: number, l1: number, l2: number, l3: number): number[] =>
-  simd(0x0d, ...[l0, l1, l2, l3].flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
-const whileLt = (i: number, n: number, body: number[]): number[] => [
-  ...BLOCK, ...LOOP, ...localGet(i), ...localGet(n), ...I32_LT_U, ...I32_EQZ, ...brIf(1), ...body, ...BR(0), ...END, ...END,
-];
-const inc = (l: number, by: number[]): number[] => [...localGet(l), ...by, ...I32_ADD, ...localSet(l)];
-const locals = (runs: Array<[number, number]>): number[] => vec(runs.map(([n, t]) => [...uleb(n), t]));
 
 /** Expressions over v128 locals. */
 type Expr = number[];
@@ -242,8 +232,8 @@ export function wgGrad32Func(): number[] {
 }
 
 /** Function types: wgIn32 and wgGrad32 take 9 i32, wgOut32 13; no results. */
-export const WGIN32_TYPE = [0x60, ...vec(new Array(9).fill([I32])), ...vec([])];
-export const WGOUT32_TYPE = [0x60, ...vec(new Array(13).fill([I32])), ...vec([])];
+export const WGIN32_TYPE = i32FuncType(9);
+export const WGOUT32_TYPE = i32FuncType(13);
 
 /** `wgIn32` as JS sees it (byte addresses; see the file comment). */
 export type WgIn32Fn = (a0: number, a1: number, a2: number, a3: number, vp: number, C: number, plane: number, row: number, vStep: number) => void;

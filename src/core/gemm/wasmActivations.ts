@@ -1,4 +1,6 @@
-import { BLOCK, brIf, BR, END, I32, I32_ADD, I32_EQZ, I32_LT_U, I32_SHL, i32Const, localGet, localSet, LOOP, simd, uleb, V128, v128Load, v128Store, vec } from './wasmAsm';
+import {
+  DEMOTE_ZERO, END, F64X2_ADD, F64X2_MUL, F64X2_SUB, f64x2Const, HIGH_TO_LOW, I32, I32_ADD, I32_LT_U, I32_SHL, i32Const, i32FuncType, JOIN_LOW, localGet, locals, localSet, PROMOTE_LOW, simd, V128, v128Load, v128Store, whileDo,
+} from './wasmAsm';
 
 /*
  * The sigmoid family for float32 stores in SIMD (ops/kernels/elementwise.ts copies a task's
@@ -17,9 +19,6 @@ import { BLOCK, brIf, BR, END, I32, I32_ADD, I32_EQZ, I32_LT_U, I32_SHL, i32Cons
  * the copies into and out of the arena around it.
  */
 
-const F64X2_ADD = simd(0xf0);
-const F64X2_SUB = simd(0xf1);
-const F64X2_MUL = simd(0xf2);
 const F64X2_DIV = simd(0xf3);
 const F64X2_NEG = simd(0xed);
 const F64X2_PMIN = simd(0xf6);
@@ -30,17 +29,9 @@ const TRUNC_SAT_ZERO = simd(0xfc);
 const EXTEND_LOW_S = simd(0xc7);
 const I64X2_ADD = simd(0xce);
 const I64X2_SHL = simd(0xcb);
-const PROMOTE_LOW = simd(0x5f);
-const DEMOTE_ZERO = simd(0x5e);
-/** Float lanes 2, 3 of a moved to lanes 0, 1 (a shuffle of a with itself). */
-const HIGH_TO_LOW = simd(0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
-/** Float lanes 0, 1 of a, then 0, 1 of b. */
-const JOIN_LOW = simd(0x0d, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-const f64x2Const = (v: number): number[] => simd(0x0c, ...new Uint8Array(new Float64Array([v, v]).buffer));
 const i64x2Const = (v: number): number[] => simd(0x0c, ...new Uint8Array(new BigInt64Array([BigInt(v), BigInt(v)]).buffer));
 const g = localGet;
 const set = localSet;
-const locals = (runs: Array<[number, number]>): number[] => vec(runs.map(([n, t]) => [...uleb(n), t]));
 
 /** 2^k for the integer-valued f64x2 on the stack, |k| ≤ 1022: exponent bits (k + 1023) << 52. */
 const pow2 = (): number[] => [...TRUNC_SAT_ZERO, ...EXTEND_LOW_S, ...i64x2Const(1023), ...I64X2_ADD, ...i32Const(52), ...I64X2_SHL];
@@ -117,7 +108,7 @@ function body(kind: Kind): number[] {
   return [
     ...locals([[1, I32], [11, V128]]),
     ...i32Const(0), ...set(I),
-    ...BLOCK, ...LOOP, ...g(I), ...n4, ...I32_LT_U, ...I32_EQZ, ...brIf(1), ...step, ...BR(0), ...END, ...END,
+    ...whileDo([...g(I), ...n4, ...I32_LT_U], step),
     ...END,
   ];
 }
@@ -139,7 +130,7 @@ function reluBody(bwd: boolean): number[] {
   return [
     ...locals([[1, I32]]),
     ...i32Const(0), ...set(I),
-    ...BLOCK, ...LOOP, ...g(I), ...g(N), ...i32Const(2), ...I32_SHL, ...I32_LT_U, ...I32_EQZ, ...brIf(1), ...step, ...BR(0), ...END, ...END,
+    ...whileDo([...g(I), ...g(N), ...i32Const(2), ...I32_SHL, ...I32_LT_U], step),
     ...END,
   ];
 }
@@ -151,5 +142,5 @@ export const siluFwd32Func = (): number[] => body('silu');
 export const siluBwd32Func = (): number[] => body('siluBwd');
 
 /** Function types: 3 i32 (forward), 4 i32 (backward); no results. */
-export const SIG3_TYPE = [0x60, ...vec(new Array(3).fill([I32])), ...vec([])];
-export const SIG4_TYPE = [0x60, ...vec(new Array(4).fill([I32])), ...vec([])];
+export const SIG3_TYPE = i32FuncType(3);
+export const SIG4_TYPE = i32FuncType(4);
