@@ -127,6 +127,21 @@ describe('Winograd F(4×4, 3×3) conv2d kernel', () => {
     }
   });
 
+  it('hands a problem it cannot fit to the GEMM kernel, with the same results (float64)', () => {
+    const prev = setWinogradBudget(4096);
+    try {
+      const ref = reference({ N: 2, C: 6, F: 5, H: 9, W: 7, pad: 1, bias: true, seed: 3 });
+      const before = winogradStats();
+      const got = runWinograd(ref.inputs, ref.attrs, ref.dout);
+      expect(winogradStats().declined - before.declined).toBeGreaterThanOrEqual(2);
+      got.forEach((t, i) => {
+        for (let j = 0; j < t.data.length; j++) expect(Math.abs((t.data[j] as number) - (ref.results[i].data[j] as number))).toBeLessThanOrEqual(1e-10 * (ref.sums[i].data[j] as number));
+      });
+    } finally {
+      setWinogradBudget(prev);
+    }
+  });
+
   it('gives the same bits on 1, 2 and 4 threads (float32), and the workers take part', () => {
     const rng = new RandomState(5);
     const x = astype(rng.randn(40, 32, 16, 16), 'float32');

@@ -1,6 +1,7 @@
 import { runSampleChunk } from '../../core/convFused';
 import type { FloatArray } from '../../core/dtype';
 import { arenaTiles, getArena } from '../../core/gemm/arena';
+import type { RowsFn } from '../../core/gemm/wasm';
 import { gemmFma, gemmKernel, THREAD_MIN_WORK } from '../../core/gemm/gemm';
 import { CTL_LEN } from '../../core/gemm/kernel';
 import { registerWorkerKernel, threadCount, workersUsable } from '../../core/gemm/workers';
@@ -145,6 +146,29 @@ const newCtl = (): Int32Array =>
   new Int32Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(4 * CTL_LEN) : new ArrayBuffer(4 * CTL_LEN));
 
 /**
+ * Copies `count` dense h × w planes of `src` (from s0) into the arena `A` as planes `step` apart
+ * with rows `rowLen` apart, starting at `dst` (element offsets). With the wasm row copy the
+ * planes go through the staging area at `stOff` (one memcpy, then strided rows inside wasm);
+ * without it, row by row.
+ */
+function placePlanes(
+  A: FloatArray, rows: RowsFn | null, stOff: number, src: FloatArray, s0: number, count: number, h: number, w: number, dst: number, step: number, rowLen: number,
+): void {
+  const eb = A.BYTES_PER_ELEMENT;
+  if (rows !== null) {
+    A.set(src.subarray(s0, s0 + count * h * w), stOff);
+    for (let c = 0; c < count; c++) rows((dst + c * step) * eb, (stOff + c * h * w) * eb, w, h, eb, eb, rowLen * eb, w * eb, 0);
+    return;
+  }
+  for (let c = 0; c < count; c++) {
+    for (let y = 0; y < h; y++) {
+      const o = s0 + (c * h + y) * w;
+      A.set(src.subarray(o, o + w), dst + c * step + y * rowLen);
+    }
+  }
+}
+
+/**
  * Runs one pass into `out` (dense), or returns false, touching nothing, when one sample's
  * working set does not fit the arena budget. Float32 when every array is float32, else float64.
  * Arena: the filters, the bias, the threads' scratch, a staging copy of one sample, then the
@@ -207,20 +231,8 @@ function runPass(s: Pass, input: FloatArray, w: FloatArray, flip: boolean, bias:
     };
     threads = runSampleChunk(job, threads, arena, (n) => {
       // Sample n0 + n, zero padded: the image at (pad, pad) of each Hp × Wp plane.
-      const src = (n0 + n) * inDense;
-      const dst = xOff + n * inPlane + pad * Wp + pad;
       A.fill(0, xOff + n * inPlane, xOff + (n + 1) * inPlane);
-      if (rows !== null) {
-        A.set(input.subarray(src, src + inDense), stOff);
-        for (let c = 0; c < Cin; c++) rows((dst + c * Hp * Wp) * eb, (stOff + c * H * W) * eb, W, H, eb, eb, Wp * eb, W * eb, 0);
-        return;
-      }
-      for (let c = 0; c < Cin; c++) {
-        for (let y = 0; y < H; y++) {
-          const o = src + (c * H + y) * W;
-          A.set(input.subarray(o, o + W), dst + c * Hp * Wp + y * Wp);
-        }
-      }
+      placePlanes(A, rows, stOff, input, (n0 + n) * inDense, Cin, H, W, xOff + n * inPlane + pad * Wp + pad, Hp * Wp, Wp);
     }, winogradTasks as never);
     if (whole) {
       out.set(A.subarray(oOff, oOff + samples * outPlane), n0 * outPlane);
@@ -286,20 +298,6 @@ function weightGrad(p: ConvProblem, x: FloatArray, dout: FloatArray, dw: FloatAr
   const gOff = xOff + chunk * C * Hp * Wp;
   const vOff = gOff + chunk * F * Ho * Wo + slack;
   const dOff = vOff + 36 * Cp * chunk * T;
-  // Copies `count` planes of h × w from src (dense) into planes of rowLen-long rows, `step` apart, at dst.
-  const place = (src: FloatArray, s0: number, count: number, h: number, w: number, dst: number, step: number, rowLen: number): void => {
-    if (rows !== null) {
-      A.set(src.subarray(s0, s0 + count * h * w), stOff);
-      for (let c = 0; c < count; c++) rows((dst + c * step) * eb, (stOff + c * h * w) * eb, w, h, eb, eb, rowLen * eb, w * eb, 0);
-      return;
-    }
-    for (let c = 0; c < count; c++) {
-      for (let y = 0; y < h; y++) {
-        const o = s0 + (c * h + y) * w;
-        A.set(src.subarray(o, o + w), dst + c * step + y * rowLen);
-      }
-    }
-  };
   counts.passes++;
   for (let n0 = 0; n0 < N; n0 += chunk) {
     counts.chunks++;
@@ -312,9 +310,9 @@ function weightGrad(p: ConvProblem, x: FloatArray, dout: FloatArray, dw: FloatAr
       const xs = xOff + n * C * Hp * Wp;
       const gs = gOff + n * F * Ho * Wo;
       A.fill(0, xs, xs + C * Hp * Wp);
-      place(x, (n0 + n) * xDense, C, H, W, xs + pad * Wp + pad, Hp * Wp, Wp);
+      placePlanes(A, rows, stOff, x, (n0 + n) * xDense, C, H, W, xs + pad * Wp + pad, Hp * Wp, Wp);
       if (Ho !== outH || Wo !== outW) A.fill(0, gs, gs + F * Ho * Wo);
-      place(dout, (n0 + n) * gDense, F, outH, outW, gs, Ho * Wo, Wo);
+      placePlanes(A, rows, stOff, dout, (n0 + n) * gDense, F, outH, outW, gs, Ho * Wo, Wo);
     }, winogradGradTasks as never);
     threads = runSampleChunk({ ...base, phase: 2, ctl: newCtl() }, threads, arena, () => {}, winogradGradTasks as never);
   }
@@ -364,10 +362,10 @@ export function winogradForward(p: ConvProblem, x: FloatArray, w: FloatArray, b:
 export function winogradBackward(p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray, dw: FloatArray, db: FloatArray | null): void {
   // dx = dout ⋆ (each filter turned by 180°, channel axes swapped), padding 2 − pad: an (outH + 2 − 2·pad) = H output.
   const s: Pass = { N: p.N, Cin: p.F, H: p.outH, W: p.outW, Cout: p.C, outH: p.H, outW: p.W, pad: 2 - p.pad };
-  const dxDone = runPass(s, dout, w, true, null, dx);
-  if (weightGrad(p, x, dout, dw, db)) {
-    if (!dxDone) gemmBackward(p, dout, x, w, dx, new (dw.constructor as Float64ArrayConstructor)(dw.length), null);
+  if (!runPass(s, dout, w, true, null, dx)) {
+    // Declined (the arena budget): the GEMM kernel does the whole backward.
+    gemmBackward(p, dout, x, w, dx, dw, db);
     return;
   }
-  gemmBackward(p, dout, x, w, dxDone ? null : dx, dw, db);
+  if (!weightGrad(p, x, dout, dw, db)) gemmBackward(p, dout, x, w, null, dw, db);
 }
