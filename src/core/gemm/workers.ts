@@ -291,6 +291,24 @@ export function finishThreaded(run: ThreadedRun): void {
   throw new WorkerFailure('matmul: a worker thread failed');
 }
 
+/**
+ * Runs `job` on `threads` threads (the main one included) to the end: true when it did, false
+ * when the pool failed (the caller then runs the job on this thread; the arena's contents are
+ * undefined). Errors other than a {@link WorkerFailure} propagate.
+ */
+export function tryThreaded<J extends WorkerJob>(job: J, threads: number, arena: Arena): boolean {
+  let run: ThreadedRun | null = null;
+  try {
+    run = startThreaded(job, threads, arena);
+    finishThreaded(run);
+    return true;
+  } catch (e) {
+    if (run !== null) abandon(run);
+    if (!(e instanceof WorkerFailure)) throw e;
+    return false;
+  }
+}
+
 // The built-in kinds: GEMM steps (no `kind`) and the fused convolution's chunks.
 registerWorkerKernel('gemm', gemmBlock as TaskRunner, jobTasks);
 registerWorkerKernel('convFwd', convTasks, convJobTasks);

@@ -1,7 +1,7 @@
 import type { FloatArray } from '../../core/dtype';
 import { getArena, wasmAvailable } from '../../core/gemm/arena';
 import { gemmKernel, THREAD_MIN_WORK } from '../../core/gemm/gemm';
-import { abandon, finishThreaded, registerWorkerKernel, startThreaded, threadCount, WorkerFailure, workersUsable, type ThreadedRun, type WorkerJob } from '../../core/gemm/workers';
+import { registerWorkerKernel, threadCount, tryThreaded, workersUsable, type WorkerJob } from '../../core/gemm/workers';
 import { isShared } from '../../core/bufferPool';
 
 /*
@@ -372,17 +372,7 @@ export function runBatchNorm(job: Omit<BatchNormJob, 'kind' | 'cb' | 'ctl' | 'f3
     full.sOff = -1;
     if (threads > 1) arena = getArena(gemmKernel(), 1) ?? getArena('js', 1);
   }
-  if (threads > 1 && arena !== null && arena.shared) {
-    let run: ThreadedRun | null = null;
-    try {
-      run = startThreaded(full, threads, arena);
-      finishThreaded(run);
-      return;
-    } catch (e) {
-      if (run !== null) abandon(run);
-      if (!(e instanceof WorkerFailure)) throw e;
-    }
-  }
+  if (threads > 1 && arena !== null && arena.shared && tryThreaded(full, threads, arena)) return;
   if (full.wasm && arena !== null) batchNormTasks({ ...full, ctl: null }, arena.F32, null, null, null, null, arena.exports);
   else batchNormTasks({ ...full, ctl: null, sOff: -1 });
 }

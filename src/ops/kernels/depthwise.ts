@@ -2,7 +2,7 @@ import { allocFloat, type FloatArray } from '../../core/dtype';
 import { recycleFloat } from '../../core/bufferPool';
 import { getArena, wasmAvailable, type Arena } from '../../core/gemm/arena';
 import { gemmKernel, THREAD_MIN_WORK } from '../../core/gemm/gemm';
-import { abandon, finishThreaded, registerWorkerKernel, startThreaded, threadCount, WorkerFailure, workersUsable, type ThreadedRun, type WorkerJob } from '../../core/gemm/workers';
+import { registerWorkerKernel, threadCount, tryThreaded, workersUsable, type WorkerJob } from '../../core/gemm/workers';
 import type { ConvProblem } from './convProblem';
 
 /*
@@ -460,17 +460,7 @@ function padPlaneLength(p: ConvProblem): number {
 /** Runs `job` over the arena: on `threads` threads, or (one, or on a pool failure) on this thread. */
 function runChunk(job: DepthwiseJob, threads: number, ch: Chunking): void {
   const ex = job.wasm ? ch.arena.exports : null;
-  let run: ThreadedRun | null = null;
-  if (threads > 1) {
-    try {
-      run = startThreaded(job, threads, ch.arena);
-      finishThreaded(run);
-      return;
-    } catch (e) {
-      if (run !== null) abandon(run);
-      if (!(e instanceof WorkerFailure)) throw e;
-    }
-  }
+  if (threads > 1 && tryThreaded(job, threads, ch.arena)) return;
   depthwiseTasks({ ...job, ctl: null }, ch.A, null, null, null, null, ex);
 }
 

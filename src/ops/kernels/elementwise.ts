@@ -2,7 +2,7 @@ import type { FloatArray } from '../../core/dtype';
 import { isShared } from '../../core/bufferPool';
 import { getArena } from '../../core/gemm/arena';
 import { gemmKernel, THREAD_MIN_WORK } from '../../core/gemm/gemm';
-import { abandon, finishThreaded, registerWorkerKernel, startThreaded, threadCount, WorkerFailure, workersUsable, type TaskRunner, type ThreadedRun, type WorkerJob } from '../../core/gemm/workers';
+import { registerWorkerKernel, threadCount, tryThreaded, workersUsable, type TaskRunner, type WorkerJob } from '../../core/gemm/workers';
 
 /*
  * Elementwise loops on every thread. An elementwise op is a loop over a range of indices,
@@ -182,15 +182,7 @@ export function registerElementwise(name: string, loop: ElementwiseLoop, cost = 
       return;
     }
     job.chunk = chunkOf(n, threads);
-    let started: ThreadedRun | null = null;
-    try {
-      started = startThreaded(job, threads, arena);
-      finishThreaded(started);
-      return;
-    } catch (e) {
-      if (started !== null) abandon(started);
-      if (!(e instanceof WorkerFailure)) throw e;
-    }
+    if (tryThreaded(job, threads, arena)) return;
     if (job.wasm && wasmArena !== null) run({ ...job, ctl: null }, wasmArena.F32, null, null, null, null as never, wasmArena.exports);
     else run({ ...job, ctl: null }, a, null, null, null, null as never, null);
   };
