@@ -2,7 +2,9 @@ import ndarray from 'ndarray';
 import type { DType } from '../core/dtype';
 import { ones, zeros, type Tensor } from '../core/tensor';
 import { batchNorm, type BatchNormAttrs, type BatchNormCache } from '../ops/batchNorm';
+import { ReLU } from './activation';
 import { isGradEnabled } from './gradMode';
+import type { Module } from './module';
 import { OpModule } from './opModule';
 import { Parameter } from './parameter';
 
@@ -101,6 +103,15 @@ export abstract class BatchNormBase extends OpModule<BatchNormAttrs, BatchNormCa
     const track = this.getBuffer('running_mean') !== null;
     return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${this.momentum}, affine=${this.weight ? 'True' : 'False'}, track_running_stats=${track ? 'True' : 'False'}`;
   }
+}
+
+/**
+ * True when `m` and the module after it (`next`) run as one fused op, `m.forwardRelu`: a batch
+ * norm followed by a plain ReLU (Tape.seq and Sequential fuse such pairs when no forward hook
+ * is registered).
+ */
+export function fusesWithRelu(m: Module, next: Module | undefined): m is BatchNormBase {
+  return m instanceof BatchNormBase && next !== undefined && next.constructor === ReLU;
 }
 
 /** Batch norm of `(N, C)` or `(N, C, L)` input, as `torch.nn.BatchNorm1d`. */

@@ -1,6 +1,5 @@
 import type { Tensor } from '../core/tensor';
-import { ReLU } from './activation';
-import { BatchNormBase } from './batchNorm';
+import { fusesWithRelu } from './batchNorm';
 import { isGradEnabled } from './gradMode';
 import { forwardHooksActive, Module } from './module';
 import { recycleDead, recyclingAllowed } from './recycle';
@@ -34,7 +33,7 @@ export class Sequential extends Module {
    */
   private step(i: number, h: Tensor, fuse: boolean): [Tensor, number] {
     const m = this.list[i];
-    if (fuse && m instanceof BatchNormBase && i + 1 < this.list.length && this.list[i + 1].constructor === ReLU) return [m.forwardRelu(h), i + 1];
+    if (fuse && fusesWithRelu(m, this.list[i + 1])) return [m.forwardRelu(h), i + 1];
     return [m.forward(h), i];
   }
 

@@ -5,8 +5,7 @@ import { add } from '../ops/add';
 import { catChannels, narrowChannels } from '../ops/channels';
 import { flatten } from '../ops/flatten';
 import type { Op } from '../ops/op';
-import { ReLU } from './activation';
-import { BatchNormBase } from './batchNorm';
+import { fusesWithRelu } from './batchNorm';
 import { isGradEnabled } from './gradMode';
 import { forwardHooksActive, Module } from './module';
 import { recycleDead, recyclingAllowed } from './recycle';
@@ -53,7 +52,7 @@ export class Tape {
     const fuse = !forwardHooksActive();
     for (let i = 0; i < ms.length; i++) {
       const m = ms[i];
-      if (fuse && m instanceof BatchNormBase && i + 1 < ms.length && ms[i + 1].constructor === ReLU) {
+      if (fuse && fusesWithRelu(m, ms[i + 1])) {
         const out = m.forwardRelu(h);
         this.nodes.push({ inputs: [h], outputs: [out], backward: ([g]) => [g ? m.backward(g) : null] });
         h = out;
