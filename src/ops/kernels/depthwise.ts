@@ -76,6 +76,8 @@ export interface DepthwiseJob extends WorkerJob {
    */
   padOff: number;
   padLen: number;
+  /** 3×3 / 5×5 at dilation 1 with the wasm planes: the unrolled functions of wasmDepthwiseK.ts (padLen a multiple of 4). */
+  unrolled: boolean;
   X?: FloatArray; Wt?: FloatArray; B?: FloatArray | null; O?: FloatArray; DX?: FloatArray; P64?: Float64Array;
 }
 
@@ -127,6 +129,14 @@ export function depthwiseTasks(
   // as an interior one (four at a time) instead of checking taps column by column — at 4×4 and
   // 8×8 most columns are boundary ones. Forward: x padded by `pad`; stride-1 dx: dout by padT.
   const rows32 = dw32 !== null && job.padOff >= 0 ? (ex!.rows32 as (...a: number[]) => void) : null;
+  // 3×3 and 5×5 at dilation 1: the unrolled multi-plane functions (wasmDepthwiseK.ts), a
+  // block of channels per call on this thread's padded scratch planes (two in backward).
+  const unrolled = job.unrolled && dw32 !== null && job.padOff >= 0;
+  const kf = unrolled ? (ex![`dw${kh}f32`] as (...a: number[]) => void) : null;
+  const kg = unrolled ? (ex![`dw${kh}g32`] as (...a: number[]) => void) : null;
+  const Ws = W + kw - 1;
+  // unrolledPlanes(p), inline (this function ships to the workers as source): the dW lane order of the unrolled planes.
+  const unrolledShape = kh === kw && (kh === 3 || kh === 5) && dilation === 1 && stride <= 2 && pad <= kh - 1;
   const Hp = H + 2 * pad;
   const Wp = W + 2 * pad;
   const Hq = outH + 2 * padT;
@@ -180,6 +190,17 @@ export function depthwiseTasks(
         const owLo = tapLo(jd);
         const owHi = tapHi(jd, W, outW);
         let l0 = 0, l1 = 0, l2 = 0, l3 = 0, sc = 0;
+        if (unrolledShape) {
+          // dw{k}g32's lanes: lane j takes the columns ≡ j (mod 4).
+          const l = [0, 0, 0, 0];
+          for (let oh = ohLo; oh < ohHi; oh++) {
+            const g = oo + oh * outW;
+            const x = xo + (oh * stride - pad + kd) * W - pad + jd;
+            for (let ow = owLo; ow < owHi; ow++) l[ow & 3] = fr(l[ow & 3] + fr(O[g + ow] * X[x + ow * stride]));
+          }
+          P64[po + ki * kw + kj] = fr(fr(l[0] + l[1]) + fr(l[2] + l[3]));
+          continue;
+        }
         for (let oh = ohLo; oh < ohHi; oh++) {
           const g = oo + oh * outW;
           const x = xo + (oh * stride - pad + kd) * W - pad + jd;
@@ -200,8 +221,9 @@ export function depthwiseTasks(
   // This thread's padded-plane slot, zeroed once: only the interior is written afterwards.
   function claimPad(): number {
     const slot = ctl === null ? 0 : Atomics.add(ctl, 7, 1);
-    const at = job.padOff + slot * job.padLen;
-    F.fill(0, at, at + job.padLen);
+    // The unrolled backward takes two planes (x for dW, spread dout for dx); they zero themselves.
+    const at = job.padOff + slot * job.padLen * (job.unrolled && !job.fwd ? 2 : 1);
+    if (!job.unrolled) F.fill(0, at, at + job.padLen);
     return at;
   }
 
@@ -212,7 +234,32 @@ export function depthwiseTasks(
     const n = Math.floor(t / cBlocks);
     const c0 = (t % cBlocks) * cb;
     const c1 = Math.min(C, c0 + cb);
-    for (let c = c0; c < c1; c++) {
+    if (kf !== null && kg !== null) {
+      if (padBase < 0) padBase = claimPad();
+      const xo = job.xOff + (n * C + c0) * HW;
+      const oo = job.oOff + (n * C + c0) * P;
+      const np = c1 - c0;
+      if (job.fwd) {
+        kf(4 * xo, 4 * (job.wOff + c0 * K), hasB ? 4 * (job.bOff + c0) : 0, 4 * oo, np, H, W, outH, outW, stride, 1, pad,
+          4 * padBase, 4 * (W + 2 * pad), 4 * job.padLen, 4 * HW, 4 * P, hasB ? 1 : 0);
+      } else {
+        const dxo = job.dxOff + (n * C + c0) * HW;
+        // dx: dout spread by the stride, padded by k − 1 − pad, correlated with the turned filters.
+        kf(4 * oo, 4 * (job.wfOff + c0 * K), 0, 4 * dxo, np, outH, outW, H, W, 1, stride, kh - 1 - pad,
+          4 * (padBase + job.padLen), 4 * Ws, 4 * job.padLen, 4 * P, 4 * HW, 0);
+        const go = job.gOff + (n * C + c0) * K;
+        kg(4 * xo, 4 * oo, 4 * go, np, H, W, outH, outW, stride, pad, 4 * padBase, 4 * (W + 2 * pad), 4 * job.padLen, 4 * HW, 4 * P);
+        for (let c = c0; c < c1; c++) {
+          const po = job.pOff + (n * C + c) * (K + 1);
+          const o = job.oOff + (n * C + c) * P;
+          let sb = 0;
+          for (let i = o; i < o + P; i++) sb += O[i];
+          P64[po + K] = sb;
+          const gc = go + (c - c0) * K;
+          for (let k = 0; k < K; k++) P64[po + k] = F[gc + k];
+        }
+      }
+    } else for (let c = c0; c < c1; c++) {
       const xo = job.xOff + (n * C + c) * HW;
       const oo = job.oOff + (n * C + c) * P;
       const wo = job.wOff + c * K;
@@ -396,6 +443,7 @@ interface Chunking {
   wfOff: number; tOff: number; gOff: number; dgOff: number;
   /** Per-thread padded planes (padLen floats each), or −1. */
   padOff: number; padLen: number;
+  unrolled: boolean;
 }
 
 /** True when float32 planes can run in wasm here (they then go through the arena even on one thread). */
@@ -411,12 +459,13 @@ function chunking(p: ConvProblem, f32: boolean, fwd: boolean): Chunking | null {
   const P = p.outH * p.outW;
   const planes = wasmPlanes(p, f32);
   // Small planes with the wasm planes: one zero-padded plane per thread (see padPlanes).
-  const padLen = planes && padPlanes(p) ? padPlaneLength(p) : 0;
-  const padSlots = padLen > 0 ? threadCount() : 0;
+  const unrolled = planes && unrolledPlanes(p);
+  const padLen = unrolled ? unrolledPlaneLength(p) : planes && padPlanes(p) ? padPlaneLength(p) : 0;
+  const padSlots = padLen > 0 ? threadCount() * (unrolled && !fwd ? 2 : 1) : 0;
   // Filters and bias; with the wasm planes also the flipped filters, the tap table and the padded planes.
-  const fixed = p.C * K + p.C + (planes ? p.C * K + 5 * K + padSlots * padLen : 0);
+  const fixed = p.C * K + p.C + (planes ? p.C * K + 5 * K + padSlots * padLen + 3 : 0);
   // Per sample: x and out (forward); x, dout, dx, the wasm dW results and the float64 partials (backward).
-  const spread = planes && !fwd && p.stride === 2 ? (p.H + 2 * p.pad - (p.kh - 1) * p.dilation) * (p.W + 2 * p.pad - (p.kw - 1) * p.dilation) : 0;
+  const spread = planes && !unrolled && !fwd && p.stride === 2 ? (p.H + 2 * p.pad - (p.kh - 1) * p.dilation) * (p.W + 2 * p.pad - (p.kw - 1) * p.dilation) : 0;
   const perSample = fwd ? p.C * (HW + P) : p.C * (2 * HW + P) + (planes ? p.C * (K + spread) : 0) + Math.ceil((p.C * (K + 1) * 8) / eb);
   const limit = BUDGET_BYTES / eb;
   // 16 elements of slack: stride-2 wasm loads read up to one element past a plane.
@@ -435,10 +484,11 @@ function chunking(p: ConvProblem, f32: boolean, fwd: boolean): Chunking | null {
   const usePlanes = planes && arena.kind === 'wasm';
   const wfOff = usePlanes ? p.C * K + p.C : -1;
   const tOff = usePlanes ? wfOff + p.C * K : -1;
-  const padOff = usePlanes && padLen > 0 ? tOff + 5 * K : -1;
+  // Four-float aligned, as the unrolled planes' scratch.
+  const padOff = usePlanes && padLen > 0 ? Math.ceil((tOff + 5 * K) / 4) * 4 : -1;
   return {
     arena, A: f32 ? arena.F32 : arena.F, samples, wOff: 0, bOff: p.C * K, xOff, oOff, dxOff, pOff, wfOff, tOff,
-    gOff: usePlanes ? gOff : -1, dgOff: usePlanes ? dgOff : -1, padOff, padLen: padOff >= 0 ? padLen : 0,
+    gOff: usePlanes ? gOff : -1, dgOff: usePlanes ? dgOff : -1, padOff, padLen: padOff >= 0 ? padLen : 0, unrolled: usePlanes && unrolled,
   };
 }
 
@@ -449,6 +499,20 @@ function chunking(p: ConvProblem, f32: boolean, fwd: boolean): Chunking | null {
  */
 function padPlanes(p: ConvProblem): boolean {
   return p.pad > 0 && p.outW <= 16;
+}
+
+/**
+ * True for the shapes of the unrolled planes (wasmDepthwiseK.ts): square 3×3 or 5×5 filters at
+ * dilation 1, stride 1 or 2, padding at most k − 1 (so dx's padding k − 1 − pad is not negative).
+ */
+export function unrolledPlanes(p: ConvProblem): boolean {
+  return p.kh === p.kw && (p.kh === 3 || p.kh === 5) && p.dilation === 1 && p.stride <= 2 && p.pad <= p.kh - 1;
+}
+
+/** Floats of one unrolled scratch plane: x padded by pad, or dout spread and padded to (H + k − 1)×(W + k − 1); 16 of slack, a multiple of 4. */
+function unrolledPlaneLength(p: ConvProblem): number {
+  const n = Math.max((p.H + 2 * p.pad) * (p.W + 2 * p.pad), (p.H + p.kh - 1) * (p.W + p.kw - 1)) + 16;
+  return Math.ceil(n / 4) * 4;
 }
 
 /** Floats of one padded plane: x padded by pad, or dout padded by (k − 1)·dilation − pad; 8 of slack (stride-2 loads read past the end). */
@@ -467,7 +531,7 @@ function runChunk(job: DepthwiseJob, threads: number, ch: Chunking): void {
 function baseJob(p: ConvProblem, fwd: boolean, f32: boolean): DepthwiseJob {
   return {
     kind: 'depthwise', fwd, ...geometry(p), samples: p.N, cb: CHANNELS_PER_TASK,
-    xOff: 0, wOff: 0, bOff: -1, oOff: 0, dxOff: 0, pOff: 0, wfOff: -1, tOff: -1, gOff: -1, dgOff: -1, padOff: -1, padLen: 0,
+    xOff: 0, wOff: 0, bOff: -1, oOff: 0, dxOff: 0, pOff: 0, wfOff: -1, tOff: -1, gOff: -1, dgOff: -1, padOff: -1, padLen: 0, unrolled: false,
     ctl: null, f32, fma: false, wasm: false, buf: null,
   };
 }
@@ -477,7 +541,7 @@ function chunkJob(p: ConvProblem, fwd: boolean, f32: boolean, ch: Chunking, m: n
   const wasm = ch.arena.kind === 'wasm';
   return {
     ...baseJob(p, fwd, f32), samples: m, xOff: ch.xOff, wOff: ch.wOff, bOff: hasBias ? ch.bOff : -1, oOff: ch.oOff, dxOff: ch.dxOff, pOff: ch.pOff,
-    wfOff: ch.wfOff, tOff: ch.tOff, gOff: ch.gOff, dgOff: ch.dgOff, padOff: ch.padOff, padLen: ch.padLen, buf: wasm ? null : ch.arena.F.buffer, wasm,
+    wfOff: ch.wfOff, tOff: ch.tOff, gOff: ch.gOff, dgOff: ch.dgOff, padOff: ch.padOff, padLen: ch.padLen, unrolled: ch.unrolled, buf: wasm ? null : ch.arena.F.buffer, wasm,
   };
 }
 
