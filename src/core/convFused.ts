@@ -218,6 +218,7 @@ const allF32 = (...arrays: FloatArray[]): boolean => arrays.every((a) => a insta
  */
 export function convForwardFused(
   x: FloatArray, w: FloatArray, b: FloatArray, g: ConvGeometry, F: number, groups: number, out: FloatArray, budget?: number,
+  clamp?: readonly [number, number],
 ): boolean {
   const { N, C, H, W, outH, outW } = g;
   const plane = C * H * W;
@@ -244,7 +245,7 @@ export function convForwardFused(
   let threads = pl.threads;
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const samples = Math.min(chunk, N - n0);
-    const job: ConvFwdJob = { ...base, kind: 'convFwd', samples, xOff, wbOff, oOff, ctl: newCtl() };
+    const job: ConvFwdJob = { ...base, kind: 'convFwd', samples, xOff, wbOff, oOff, ctl: newCtl(), clamp: clamp ? [clamp[0], clamp[1]] : null };
     threads = runSampleChunk(job, threads, arena, (n) => {
       A.set(x.subarray((n0 + n) * plane, (n0 + n + 1) * plane), xOff + n * plane);
     }, convTasks);

@@ -62,6 +62,11 @@ export class Conv2d extends OpModule<Conv2dAttrs, Conv2dCache> {
   }
 
   protected override attrs(): Conv2dAttrs {
+    return this.convAttrs();
+  }
+
+  /** The conv2d op's attributes of this layer (stride, padding, dilation, groups). */
+  convAttrs(): Conv2dAttrs {
     return { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups };
   }
 

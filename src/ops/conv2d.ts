@@ -1,3 +1,4 @@
+import type { FloatArray } from '../core/dtype';
 import ndarray from 'ndarray';
 import { assertNdim, ShapeError, shapeStr } from '../core/check';
 import { allocFloat, allocFloatUninit } from '../core/dtype';
@@ -21,6 +22,12 @@ export interface Conv2dAttrs {
   dilation?: number;
   /** Channel groups (default 1; = channels for depthwise). */
   groups?: number;
+  /**
+   * Inference epilogue [lo, hi]: out = min(max(out, lo), hi), NaN passed through — [0, ∞) is a
+   * fused ReLU, [0, 6] a ReLU6 (what Sequential's folded conv + batch norm + activation uses
+   * under noGrad). A forward with it keeps nothing for a backward.
+   */
+  clamp?: readonly [number, number];
 }
 
 /** What conv2d keeps for backward. */
@@ -86,7 +93,16 @@ export function convProblem(x: Tensor, w: Tensor, b: Tensor | undefined, attrs: 
       `x: input ${H}×${W} is too small for a ${kh}×${kw} kernel with padding ${pad}, dilation ${dilation} and stride ${stride} (output would be ${outH}×${outW})`,
     );
   }
-  return { N, C, H, W, F, groups, kh, kw, stride, pad, dilation, outH, outW };
+  const clamp = attrs.clamp;
+  if (clamp !== undefined && !(Array.isArray(clamp) && clamp.length === 2 && clamp.every((v) => typeof v === 'number' && !Number.isNaN(v)) && clamp[0] <= clamp[1])) {
+    throw new RangeError(`clamp: expected [lo, hi] with lo ≤ hi (numbers, not NaN), got ${JSON.stringify(clamp)}`);
+  }
+  return { N, C, H, W, F, groups, kh, kw, stride, pad, dilation, outH, outW, ...(clamp ? { clamp: [clamp[0], clamp[1]] as const } : {}) };
+}
+
+/** The clamp of a kernel that did not apply it itself: min(max(v, lo), hi) (Math.max orders −0 below +0 and passes NaN, as wasm's). */
+function clampOutput(out: FloatArray, [lo, hi]: readonly [number, number]): void {
+  for (let i = 0; i < out.length; i++) out[i] = Math.min(Math.max(out[i], lo), hi);
 }
 
 /**
@@ -106,7 +122,8 @@ export const conv2d = defineOp<Conv2dAttrs, Conv2dCache>({
     const bd = b ? denseAs('bias', b, dtype).data : null;
     // Kernels write every element (ConvKernelImpl): no zero fill.
     const out = allocFloatUninit(dtype, problem.N * problem.F * problem.outH * problem.outW);
-    selectKernel<ConvProblem, ConvKernelImpl>('conv2d', problem).impl.forward(problem, xd.data, wd, bd, out);
+    const clamped = selectKernel<ConvProblem, ConvKernelImpl>('conv2d', problem).impl.forward(problem, xd.data, wd, bd, out);
+    if (problem.clamp && clamped !== true) clampOutput(out, problem.clamp);
     return {
       out: ndarray(out, [problem.N, problem.F, problem.outH, problem.outW]),
       cache: { problem, x: xd.data, w: wd, hasBias: b !== undefined },
@@ -114,6 +131,7 @@ export const conv2d = defineOp<Conv2dAttrs, Conv2dCache>({
   },
   backward(dout, cache) {
     const { problem: p, x, w, hasBias } = cache;
+    if (p.clamp) throw new Error('conv2d: no backward for a forward with `clamp` (an inference-only epilogue)');
     const dtype = x instanceof Float32Array ? 'float32' : 'float64';
     const s = dout?.shape;
     if (!Array.isArray(s) || s.length !== 4 || s[0] !== p.N || s[1] !== p.F || s[2] !== p.outH || s[3] !== p.outW) {

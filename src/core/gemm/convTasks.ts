@@ -79,6 +79,8 @@ export interface ConvFwdJob extends ConvJobBase {
   kind: 'convFwd';
   wbOff: number;
   oOff: number;
+  /** [lo, hi]: out = min(max(out, lo), hi) as the rows are copied out (the wasm `clampRows32`, or Math.min / Math.max); null: a plain copy. */
+  clamp: [number, number] | null;
 }
 
 /**
@@ -131,6 +133,7 @@ export function convJobTasks(job: ConvJobBase): number {
  */
 export function convTasks(
   job: ConvFwdJob | ConvBwdJob, F: FloatArray, block: BlockFn | null, blockS: BlockSFn | null, rows: RowsFn | null, gemmFn: typeof gemmBlock,
+  ex?: Record<string, unknown> | null,
 ): void {
   const ctl = job.ctl;
   const fwd = job.kind === 'convFwd';
@@ -246,7 +249,16 @@ export function convTasks(
           wasm: job.wasm, f32: job.f32, fma: job.fma, buf: job.buf, ctl: null,
         }, F, block, blockS);
         const oBase = fj.oOff + (n * job.F + g * Fg) * P + p0;
-        for (let f = 0; f < Fg; f++) F.copyWithin(oBase + f * P, secondOff + f * ldB, secondOff + f * ldB + Pb);
+        const cl = fj.clamp;
+        if (cl === null) {
+          for (let f = 0; f < Fg; f++) F.copyWithin(oBase + f * P, secondOff + f * ldB, secondOff + f * ldB + Pb);
+        } else if (job.f32 && ex && ex.clampRows32) {
+          (ex.clampRows32 as (...a: number[]) => void)(oBase * 4, secondOff * 4, Pb, Fg, P * 4, ldB * 4, cl[0], cl[1]);
+        } else {
+          for (let f = 0; f < Fg; f++) {
+            for (let q = 0; q < Pb; q++) F[oBase + f * P + q] = Math.min(Math.max(F[secondOff + f * ldB + q], cl[0]), cl[1]);
+          }
+        }
         continue;
       }
       // dW part (Fgp × Kp) (+)= dout_n,g[:, block] · patches; rows past Fg read the next rows (ignored).

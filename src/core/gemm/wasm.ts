@@ -34,7 +34,7 @@ import {
 } from './wasmAsm';
 import { DW32_TYPE, dw32Func, DWGRAD32_TYPE, dwGrad32Func } from './wasmDepthwise';
 import { DWKF32_TYPE, dwKf32Func, DWKG32_TYPE, dwKg32Func } from './wasmDepthwiseK';
-import { reluBwd32Func, reluFwd32Func, SIG3_TYPE, SIG4_TYPE, sigmoidFwd32Func, siluBwd32Func, siluFwd32Func } from './wasmActivations';
+import { CLAMP_ROWS32_TYPE, clampRows32Func, reluBwd32Func, reluFwd32Func, SIG3_TYPE, SIG4_TYPE, sigmoidFwd32Func, siluBwd32Func, siluFwd32Func } from './wasmActivations';
 import { BN_SUM32_TYPE, bnDx32Func, bnGradSums32Func, bnNorm32Func, bnSum32Func } from './wasmBatchNorm';
 import { wgGrad32Func, WGIN32_TYPE, wgIn32Func, WGOUT32_TYPE, wgOut32Func } from './wasmWinograd';
 
@@ -324,6 +324,7 @@ function rowsFunc(f32 = false): number[] {
  * `wgIn32`, `wgOut32`, `wgGrad32` (Winograd float32 transforms, see wasmWinograd.ts),
  * `bnSum32`, `bnNorm32`, `bnGradSums32`, `bnDx32` (batch-norm rows, see wasmBatchNorm.ts),
  * `sigmoidFwd32`, `siluFwd32`, `siluBwd32`, `reluFwd32`, `reluBwd32` (activations, see wasmActivations.ts),
+ * `clampRows32` (conv2d's inference clamp, see wasmActivations.ts),
  * `dw3f32`, `dw5f32`, `dw3g32`, `dw5g32` (unrolled 3×3 / 5×5 depthwise planes, see wasmDepthwiseK.ts),
  * and with `relaxed` `block32f`, `blockS32f`.
  */
@@ -354,6 +355,7 @@ export function gemmWasmBytes(shared: boolean, maxPages: number, relaxed = false
     [10, 'dw5f32', dwKf32Func(5)],
     [11, 'dw3g32', dwKg32Func(3)],
     [11, 'dw5g32', dwKg32Func(5)],
+    [12, 'clampRows32', clampRows32Func()],
   ];
   if (relaxed) funcs.push([0, 'block32f', block32Func(false, true)], [1, 'blockS32f', block32Func(true, true)]);
   const limits = shared ? [0x03, ...uleb(1), ...uleb(maxPages)] : [0x01, ...uleb(1), ...uleb(maxPages)];
@@ -372,6 +374,7 @@ export function gemmWasmBytes(shared: boolean, maxPages: number, relaxed = false
       SIG4_TYPE,
       DWKF32_TYPE,
       DWKG32_TYPE,
+      CLAMP_ROWS32_TYPE,
     ])),
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, ...limits]])),
     ...section(3, vec(funcs.map(([t]) => [t]))),

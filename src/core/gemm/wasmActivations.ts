@@ -144,3 +144,45 @@ export const siluBwd32Func = (): number[] => body('siluBwd');
 /** Function types: 3 i32 (forward), 4 i32 (backward); no results. */
 export const SIG3_TYPE = i32FuncType(3);
 export const SIG4_TYPE = i32FuncType(4);
+
+/**
+ * `clampRows32(dst, src, len, count, dstStride, srcStride, lo, hi)`: for r < count and i < len,
+ * dst[r·dstStride + i] = min(max(src[r·srcStride + i], lo), hi) on float32 (byte addresses and
+ * strides; four lanes at a time, a scalar tail; dst may be src). wasm's max and min pass NaN
+ * through and order −0 below +0, so lo = 0 gives ReLU's and ReLU6's values (NaN's sign aside):
+ * the inference epilogue of conv2d's `clamp` attribute.
+ */
+export function clampRows32Func(): number[] {
+  const DST = 0, SRC = 1, LEN = 2, COUNT = 3, DS = 4, SS = 5, LO = 6, HI = 7;
+  const R = 8, I = 9, D = 10, S = 11, END4 = 12;
+  const LOV = 13, HIV = 14;
+  const F32X4_MIN = simd(0xe8);
+  const F32X4_MAX = simd(0xe9);
+  const F32_MIN = [0x96];
+  const F32_MAX = [0x97];
+  const lt = (a: number, b: number): number[] => [...g(a), ...g(b), ...I32_LT_U];
+  const body = [
+    ...g(LO), ...simd(0x13), ...set(LOV), ...g(HI), ...simd(0x13), ...set(HIV),
+    ...g(LEN), ...g(LEN), ...i32Const(3), ...[0x71] /* i32.and */, ...[0x6b] /* i32.sub */, ...set(END4),
+    ...i32Const(0), ...set(R),
+    ...whileDo(lt(R, COUNT), [
+      ...g(DST), ...set(D), ...g(SRC), ...set(S), ...i32Const(0), ...set(I),
+      ...whileDo(lt(I, END4), [
+        ...g(D), ...g(S), ...v128Load(0), ...g(LOV), ...F32X4_MAX, ...g(HIV), ...F32X4_MIN, ...v128Store(0),
+        ...g(D), ...i32Const(16), ...I32_ADD, ...set(D), ...g(S), ...i32Const(16), ...I32_ADD, ...set(S),
+        ...g(I), ...i32Const(4), ...I32_ADD, ...set(I),
+      ]),
+      ...whileDo(lt(I, LEN), [
+        ...g(D), ...g(S), ...[0x2a, 2, 0], ...g(LO), ...F32_MAX, ...g(HI), ...F32_MIN, ...[0x38, 2, 0],
+        ...g(D), ...i32Const(4), ...I32_ADD, ...set(D), ...g(S), ...i32Const(4), ...I32_ADD, ...set(S),
+        ...g(I), ...i32Const(1), ...I32_ADD, ...set(I),
+      ]),
+      ...g(DST), ...g(DS), ...I32_ADD, ...set(DST), ...g(SRC), ...g(SS), ...I32_ADD, ...set(SRC),
+      ...g(R), ...i32Const(1), ...I32_ADD, ...set(R),
+    ]),
+  ];
+  return [...locals([[5, I32], [2, V128]]), ...body, ...END];
+}
+
+/** `clampRows32`'s type: 6 i32 then 2 f32, no results. */
+export const CLAMP_ROWS32_TYPE = [0x60, 8, I32, I32, I32, I32, I32, I32, 0x7d, 0x7d, 0];

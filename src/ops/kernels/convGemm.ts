@@ -18,10 +18,13 @@ export function gemmSupports(p: ConvProblem): boolean {
   return p.dilation === 1;
 }
 
-export function gemmForward(p: ConvProblem, x: FloatArray, w: FloatArray, b: FloatArray | null, out: FloatArray): void {
+/** True when the fused path ran and applied `p.clamp` (the unfused one leaves it to the op). */
+export function gemmForward(p: ConvProblem, x: FloatArray, w: FloatArray, b: FloatArray | null, out: FloatArray): boolean {
   const bias = b ?? new (out.constructor as Float64ArrayConstructor)(p.F);
   const g = geometry(p);
-  if (!convForwardFused(x, w, bias, g, p.F, p.groups, out)) im2colForward(x, w, bias, g, p.F, p.groups, out);
+  if (convForwardFused(x, w, bias, g, p.F, p.groups, out, undefined, p.clamp)) return true;
+  im2colForward(x, w, bias, g, p.F, p.groups, out);
+  return false;
 }
 
 /**

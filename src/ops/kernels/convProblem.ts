@@ -16,11 +16,14 @@ export interface ConvProblem {
   dilation: number;
   outH: number;
   outW: number;
+  /** Inference epilogue: out = min(max(out, lo), hi) (conv2d's `clamp`); absent: none. */
+  clamp?: readonly [number, number];
 }
 
 /** What a conv kernel implements: forward into `out`, backward into dx / dw / db (written, not added). */
 export interface ConvKernelImpl {
-  forward(p: ConvProblem, x: FloatArray, w: FloatArray, b: FloatArray | null, out: FloatArray): void;
+  /** Returns true when it applied `p.clamp` itself (else the op clamps the output afterwards). */
+  forward(p: ConvProblem, x: FloatArray, w: FloatArray, b: FloatArray | null, out: FloatArray): boolean | void;
   /** `needInput` false lets a kernel skip dx (left as zeros), as for a network's input. */
   backward(p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray, dw: FloatArray, db: FloatArray | null): void;
 }
