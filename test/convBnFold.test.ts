@@ -6,11 +6,11 @@
  */
 import { RandomState } from '../src/core/random';
 import { astype, type Tensor } from '../src/core/tensor';
-import { BatchNorm2d, Conv2d, ReLU, ReLU6, Sequential, Sigmoid } from '../src/nn';
+import { BatchNorm2d, Conv2d, ReLU, ReLU6, Sequential, Sigmoid, SiLU } from '../src/nn';
 import { noGrad } from '../src/nn/gradMode';
 import { foldsWithBatchNorm } from '../src/nn/convBnFold';
 import { conv2d } from '../src/ops/conv2d';
-import { relu, relu6 } from '../src/ops/activations';
+import { relu, relu6, silu } from '../src/ops/activations';
 import { withKernel } from '../src/ops/kernelRegistry';
 import { models } from '../src';
 
@@ -57,12 +57,12 @@ describe('conv + batch norm folded under noGrad (nn/convBnFold.ts)', () => {
   ];
   for (const dtype of ['float64', 'float32'] as const) {
     for (const [label, inC, outC, k, groups] of cases) {
-      it(`${label}, ${dtype}: Sequential(conv, bn[, ReLU | ReLU6]) equals the layers one by one`, () => {
+      it(`${label}, ${dtype}: Sequential(conv, bn[, ReLU | ReLU6 | SiLU]) equals the layers one by one`, () => {
         const rng = new RandomState(11);
         const x = astype(rng.randn(3, inC, 9, 9), dtype);
         // Some NaN inputs must stay NaN wherever they reach.
         (x.data as Float64Array)[5] = NaN;
-        for (const [act, seed] of [[null, 1], [new ReLU(), 2], [new ReLU6(), 3]] as const) {
+        for (const [act, seed] of [[null, 1], [new ReLU(), 2], [new ReLU6(), 3], [new SiLU(), 4]] as const) {
           const [conv, bn] = layers(inC, outC, k, groups, dtype, seed, seed === 2);
           const ms = act ? [conv, bn, act] : [conv, bn];
           const seq = new Sequential(...ms).eval();
@@ -103,17 +103,19 @@ describe('conv + batch norm folded under noGrad (nn/convBnFold.ts)', () => {
     expect(Buffer.compare(Buffer.from(c.data.buffer), Buffer.from(d.data.buffer))).toBe(0);
   });
 
-  it('a zoo model gives the same eval output under noGrad (folded) as with gradients recorded', () => {
-    const net = models.createModel('mobilenet_v2_cifar', { rng: new RandomState(0) });
-    // Non-trivial running statistics: one training-mode pass.
-    const x = astype(new RandomState(1).randn(4, 3, 32, 32), 'float32');
-    net.train();
-    net.forward(x);
-    net.eval();
-    const withGrad = net.forward(x);
-    const folded = noGrad(() => net.forward(x));
-    expect(relErr(folded.data, withGrad.data)).toBeLessThan(1e-4);
-  }, 60_000);
+  for (const name of ['mobilenet_v2_cifar', 'efficientnet_b0_cifar']) {
+    it(`${name} gives the same eval output under noGrad (folded) as with gradients recorded`, () => {
+      const net = models.createModel(name, { rng: new RandomState(0) });
+      // Non-trivial running statistics: one training-mode pass.
+      const x = astype(new RandomState(1).randn(4, 3, 32, 32), 'float32');
+      net.train();
+      net.forward(x);
+      net.eval();
+      const withGrad = net.forward(x);
+      const folded = noGrad(() => net.forward(x));
+      expect(relErr(folded.data, withGrad.data)).toBeLessThan(1e-4);
+    }, 60_000);
+  }
 });
 
 describe("conv2d's clamp epilogue", () => {
@@ -124,7 +126,7 @@ describe("conv2d's clamp epilogue", () => {
     ['direct', 4, 6, 2],
   ];
   for (const [kernel, C, F, groups] of kernels) {
-    it(`${kernel}: clamp [0, ∞) and [0, 6] give relu's and relu6's bits (float32)`, () => {
+    it(`${kernel}: clamp [0, ∞) and [0, 6] give relu's and relu6's bits, silu silu's (float32)`, () => {
       const rng = new RandomState(3);
       const x = astype(rng.randn(2, C, 8, 8), 'float32');
       (x.data as Float32Array)[3] = 1e30; // a large output, clamped at 6
@@ -139,6 +141,10 @@ describe("conv2d's clamp epilogue", () => {
           expect(Buffer.compare(Buffer.from(r.out.data.buffer), Buffer.from(ref.data.buffer))).toBe(0);
           expect(() => conv2d.backward(r.out, r.cache)).toThrow(/clamp/);
         }
+        const ref = silu.forward([plain], {}).out;
+        const r = conv2d.forward([x, w, b], { ...attrs, silu: true });
+        expect(Buffer.compare(Buffer.from(r.out.data.buffer, r.out.data.byteOffset, r.out.data.byteLength), Buffer.from(ref.data.buffer, ref.data.byteOffset, ref.data.byteLength))).toBe(0);
+        expect(() => conv2d.backward(r.out, r.cache)).toThrow(/silu/);
       });
     });
   }
@@ -149,5 +155,7 @@ describe("conv2d's clamp epilogue", () => {
     for (const clamp of [[1, 0], [0], [NaN, 1], 'relu']) {
       expect(() => conv2d.forward([x, w], { clamp: clamp as never })).toThrow(/clamp: expected \[lo, hi\]/);
     }
+    expect(() => conv2d.forward([x, w], { silu: 1 as never })).toThrow(/silu: expected a boolean/);
+    expect(() => conv2d.forward([x, w], { silu: true, clamp: [0, 6] })).toThrow(/at most one epilogue/);
   });
 });

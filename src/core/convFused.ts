@@ -23,6 +23,16 @@ import { abandon, finishThreaded, WorkerFailure, workersUsable, publish, startTh
  * per-task dW / db parts are added in sample order.
  */
 
+/**
+ * conv2d's inference epilogue for {@link convForwardFused}: a clamp, or SiLU (float32 jobs on
+ * the wasm tiles only). `applied` is set to whether the call applied it.
+ */
+export interface FusedEpilogue {
+  clamp?: readonly [number, number];
+  silu?: boolean;
+  applied: boolean;
+}
+
 /** A sliding window over a batch of N (C, H, W) samples (the layers' WindowGeometry). */
 export interface ConvGeometry extends WindowShape {
   N: number;
@@ -218,7 +228,7 @@ const allF32 = (...arrays: FloatArray[]): boolean => arrays.every((a) => a insta
  */
 export function convForwardFused(
   x: FloatArray, w: FloatArray, b: FloatArray, g: ConvGeometry, F: number, groups: number, out: FloatArray, budget?: number,
-  clamp?: readonly [number, number],
+  epilogue?: FusedEpilogue,
 ): boolean {
   const { N, C, H, W, outH, outW } = g;
   const plane = C * H * W;
@@ -243,9 +253,13 @@ export function convForwardFused(
   }
   const P = outH * outW;
   let threads = pl.threads;
+  // The clamp runs in any job; SiLU needs the wasm exports (its bits are siluFwd32's).
+  const clamp: [number, number] | null = epilogue?.clamp ? [epilogue.clamp[0], epilogue.clamp[1]] : null;
+  const silu = epilogue?.silu === true && base.f32 && base.wasm;
+  if (epilogue) epilogue.applied = clamp !== null || silu;
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const samples = Math.min(chunk, N - n0);
-    const job: ConvFwdJob = { ...base, kind: 'convFwd', samples, xOff, wbOff, oOff, ctl: newCtl(), clamp: clamp ? [clamp[0], clamp[1]] : null };
+    const job: ConvFwdJob = { ...base, kind: 'convFwd', samples, xOff, wbOff, oOff, ctl: newCtl(), clamp, silu };
     threads = runSampleChunk(job, threads, arena, (n) => {
       A.set(x.subarray((n0 + n) * plane, (n0 + n + 1) * plane), xOff + n * plane);
     }, convTasks);

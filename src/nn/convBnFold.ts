@@ -3,7 +3,7 @@ import { recycleFloat } from '../core/bufferPool';
 import { allocFloat } from '../core/dtype';
 import { ascontiguous, dtypeOf, type Tensor } from '../core/tensor';
 import { conv2d } from '../ops/conv2d';
-import { ReLU, ReLU6 } from './activation';
+import { ReLU, ReLU6, SiLU } from './activation';
 import { BatchNorm2d } from './batchNorm';
 import { Conv2d } from './conv2d';
 import { isGradEnabled } from './gradMode';
@@ -38,22 +38,26 @@ export function foldsWithBatchNorm(m: Module, next: Module | undefined): m is Co
   return dtypeOf(mean as Tensor) === dtype && (next.weight === null || dtypeOf(next.weight.data) === dtype);
 }
 
+/** conv2d's inference epilogue attributes. */
+export type ConvEpilogue = { clamp: [number, number] } | { silu: true };
+
 /**
- * The clamp that runs `act` as the folded convolution's epilogue: [0, ∞) for ReLU, [0, 6] for
- * ReLU6 (plain instances, not subclasses); null for anything else.
+ * The epilogue that runs `act` inside the folded convolution: clamp [0, ∞) for ReLU, [0, 6]
+ * for ReLU6, SiLU for SiLU (plain instances, not subclasses); null for anything else.
  */
-export function clampOf(act: Module | undefined): [number, number] | null {
+export function epilogueOf(act: Module | undefined): ConvEpilogue | null {
   if (act === undefined) return null;
-  if (act.constructor === ReLU) return [0, Infinity];
-  if (act.constructor === ReLU6) return [0, 6];
+  if (act.constructor === ReLU) return { clamp: [0, Infinity] };
+  if (act.constructor === ReLU6) return { clamp: [0, 6] };
+  if (act.constructor === SiLU) return { silu: true };
   return null;
 }
 
 /**
- * `bn.forward(conv.forward(x))` as one convolution (see the file comment), and with `clamp`
- * the activation after them too (see {@link clampOf}); requires {@link foldsWithBatchNorm}.
+ * `bn.forward(conv.forward(x))` as one convolution (see the file comment), and with an
+ * epilogue the activation after them too (see {@link epilogueOf}); requires {@link foldsWithBatchNorm}.
  */
-export function forwardConvBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor, clamp: [number, number] | null = null): Tensor {
+export function forwardConvBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor, epilogue: ConvEpilogue | null = null): Tensor {
   const w = ascontiguous(conv.weight.data);
   const dtype = dtypeOf(w);
   const F = conv.outChannels;
@@ -70,7 +74,7 @@ export function forwardConvBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor, c
     for (let i = f * per; i < (f + 1) * per; i++) wf[i] = w.data[w.offset + i] * s;
     bf[f] = ((b ? b.get(f) : 0) - mean.get(f)) * s + (beta ? beta.get(f) : 0);
   }
-  const { out, cache } = conv2d.forward([x, ndarray(wf, w.shape.slice()), ndarray(bf, [F])], clamp ? { ...conv.convAttrs(), clamp } : conv.convAttrs());
+  const { out, cache } = conv2d.forward([x, ndarray(wf, w.shape.slice()), ndarray(bf, [F])], { ...conv.convAttrs(), ...epilogue });
   conv2d.release?.(cache);
   recycleFloat(wf);
   recycleFloat(bf);

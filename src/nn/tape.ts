@@ -6,7 +6,7 @@ import { catChannels, narrowChannels } from '../ops/channels';
 import { flatten } from '../ops/flatten';
 import type { Op } from '../ops/op';
 import { fusesWithRelu, type BatchNorm2d } from './batchNorm';
-import { clampOf, foldsWithBatchNorm, forwardConvBatchNorm } from './convBnFold';
+import { epilogueOf, foldsWithBatchNorm, forwardConvBatchNorm } from './convBnFold';
 import { isGradEnabled } from './gradMode';
 import { forwardHooksActive, Module } from './module';
 import { recycleDead, recyclingAllowed } from './recycle';
@@ -47,7 +47,7 @@ export class Tape {
    * Runs `m1`, then `m2`, … on `x` (a chain of calls). A batch norm followed by a ReLU runs as
    * one fused op (`BatchNormBase.forwardRelu`): same values, a third of the memory traffic.
    * Under noGrad a conv followed by an eval-mode batch norm runs as one folded convolution
-   * (convBnFold.ts), with a ReLU or ReLU6 after them as its epilogue.
+   * (convBnFold.ts), with a ReLU, ReLU6 or SiLU after them as its epilogue.
    * Not while forward hooks are registered, so `nn.summary` still sees both layers.
    */
   seq(x: Tensor, ...ms: Module[]): Tensor {
@@ -57,11 +57,11 @@ export class Tape {
       const m = ms[i];
       if (fuse && foldsWithBatchNorm(m, ms[i + 1])) {
         // Under noGrad only: nothing will play this node backwards.
-        const clamp = clampOf(ms[i + 2]);
-        const out = forwardConvBatchNorm(m, ms[i + 1] as BatchNorm2d, h, clamp);
+        const epilogue = epilogueOf(ms[i + 2]);
+        const out = forwardConvBatchNorm(m, ms[i + 1] as BatchNorm2d, h, epilogue);
         this.nodes.push({ inputs: [h], outputs: [out], backward: () => { throw new Error('Tape: a folded conv + batch norm ran under noGrad and has no backward'); } });
         h = out;
-        i += clamp ? 2 : 1;
+        i += epilogue ? 2 : 1;
       } else if (fuse && fusesWithRelu(m, ms[i + 1])) {
         const out = m.forwardRelu(h);
         this.nodes.push({ inputs: [h], outputs: [out], backward: ([g]) => [g ? m.backward(g) : null] });

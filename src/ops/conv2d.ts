@@ -1,3 +1,5 @@
+import { recycleFloat } from '../core/bufferPool';
+import { silu } from './activations';
 import type { FloatArray } from '../core/dtype';
 import ndarray from 'ndarray';
 import { assertNdim, ShapeError, shapeStr } from '../core/check';
@@ -28,6 +30,11 @@ export interface Conv2dAttrs {
    * under noGrad). A forward with it keeps nothing for a backward.
    */
   clamp?: readonly [number, number];
+  /**
+   * Inference epilogue: out = silu(out) = out·σ(out), the SiLU op's bits (EfficientNet's conv +
+   * batch norm + SiLU under noGrad). Not with `clamp`; keeps nothing for a backward either.
+   */
+  silu?: boolean;
 }
 
 /** What conv2d keeps for backward. */
@@ -97,7 +104,12 @@ export function convProblem(x: Tensor, w: Tensor, b: Tensor | undefined, attrs: 
   if (clamp !== undefined && !(Array.isArray(clamp) && clamp.length === 2 && clamp.every((v) => typeof v === 'number' && !Number.isNaN(v)) && clamp[0] <= clamp[1])) {
     throw new RangeError(`clamp: expected [lo, hi] with lo ≤ hi (numbers, not NaN), got ${JSON.stringify(clamp)}`);
   }
-  return { N, C, H, W, F, groups, kh, kw, stride, pad, dilation, outH, outW, ...(clamp ? { clamp: [clamp[0], clamp[1]] as const } : {}) };
+  if (attrs.silu !== undefined && typeof attrs.silu !== 'boolean') throw new RangeError(`silu: expected a boolean, got ${JSON.stringify(attrs.silu)}`);
+  if (attrs.silu && clamp !== undefined) throw new RangeError('silu: expected at most one epilogue, got both `clamp` and `silu`');
+  return {
+    N, C, H, W, F, groups, kh, kw, stride, pad, dilation, outH, outW,
+    ...(clamp ? { clamp: [clamp[0], clamp[1]] as const } : {}), ...(attrs.silu ? { silu: true } : {}),
+  };
 }
 
 /** The clamp of a kernel that did not apply it itself: min(max(v, lo), hi) (Math.max orders −0 below +0 and passes NaN, as wasm's). */
@@ -122,8 +134,14 @@ export const conv2d = defineOp<Conv2dAttrs, Conv2dCache>({
     const bd = b ? denseAs('bias', b, dtype).data : null;
     // Kernels write every element (ConvKernelImpl): no zero fill.
     const out = allocFloatUninit(dtype, problem.N * problem.F * problem.outH * problem.outW);
-    const clamped = selectKernel<ConvProblem, ConvKernelImpl>('conv2d', problem).impl.forward(problem, xd.data, wd, bd, out);
-    if (problem.clamp && clamped !== true) clampOutput(out, problem.clamp);
+    const applied = selectKernel<ConvProblem, ConvKernelImpl>('conv2d', problem).impl.forward(problem, xd.data, wd, bd, out);
+    if (problem.clamp && applied !== true) clampOutput(out, problem.clamp);
+    if (problem.silu && applied !== true) {
+      const s = silu.forward([ndarray(out, [problem.N, problem.F, problem.outH, problem.outW])], {});
+      silu.release?.(s.cache);
+      recycleFloat(out);
+      return { out: s.out, cache: { problem, x: xd.data, w: wd, hasBias: b !== undefined } };
+    }
     return {
       out: ndarray(out, [problem.N, problem.F, problem.outH, problem.outW]),
       cache: { problem, x: xd.data, w: wd, hasBias: b !== undefined },
@@ -131,7 +149,7 @@ export const conv2d = defineOp<Conv2dAttrs, Conv2dCache>({
   },
   backward(dout, cache) {
     const { problem: p, x, w, hasBias } = cache;
-    if (p.clamp) throw new Error('conv2d: no backward for a forward with `clamp` (an inference-only epilogue)');
+    if (p.clamp || p.silu) throw new Error(`conv2d: no backward for a forward with \`${p.clamp ? 'clamp' : 'silu'}\` (an inference-only epilogue)`);
     const dtype = x instanceof Float32Array ? 'float32' : 'float64';
     const s = dout?.shape;
     if (!Array.isArray(s) || s.length !== 4 || s[0] !== p.N || s[1] !== p.F || s[2] !== p.outH || s[3] !== p.outW) {

@@ -81,6 +81,8 @@ export interface ConvFwdJob extends ConvJobBase {
   oOff: number;
   /** [lo, hi]: out = min(max(out, lo), hi) as the rows are copied out (the wasm `clampRows32`, or Math.min / Math.max); null: a plain copy. */
   clamp: [number, number] | null;
+  /** out = silu(out), on the product block before the copy out (the wasm `siluFwd32`; only set for float32 wasm jobs). */
+  silu: boolean;
 }
 
 /**
@@ -250,6 +252,8 @@ export function convTasks(
         }, F, block, blockS);
         const oBase = fj.oOff + (n * job.F + g * Fg) * P + p0;
         const cl = fj.clamp;
+        // SiLU over the whole product block at once: ldB is a multiple of 4, so siluFwd32's ⌈n/4⌉·4 stays inside it.
+        if (fj.silu) (ex!.siluFwd32 as (...a: number[]) => void)(secondOff * 4, secondOff * 4, Fg * ldB);
         if (cl === null) {
           for (let f = 0; f < Fg; f++) F.copyWithin(oBase + f * P, secondOff + f * ldB, secondOff + f * ldB + Pb);
         } else if (job.f32 && ex && ex.clampRows32) {

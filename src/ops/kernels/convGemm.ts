@@ -1,4 +1,4 @@
-import { convBackwardFused, convForwardFused } from '../../core/convFused';
+import { convBackwardFused, convForwardFused, type FusedEpilogue } from '../../core/convFused';
 import type { FloatArray } from '../../core/dtype';
 import { im2colBackward, im2colForward } from '../../layers/convFast';
 import type { WindowGeometry } from '../../layers/im2col';
@@ -18,11 +18,12 @@ export function gemmSupports(p: ConvProblem): boolean {
   return p.dilation === 1;
 }
 
-/** True when the fused path ran and applied `p.clamp` (the unfused one leaves it to the op). */
+/** True when the fused path ran and applied `p.clamp` / `p.silu` (the unfused one leaves them to the op). */
 export function gemmForward(p: ConvProblem, x: FloatArray, w: FloatArray, b: FloatArray | null, out: FloatArray): boolean {
   const bias = b ?? new (out.constructor as Float64ArrayConstructor)(p.F);
   const g = geometry(p);
-  if (convForwardFused(x, w, bias, g, p.F, p.groups, out, undefined, p.clamp)) return true;
+  const epilogue: FusedEpilogue = { clamp: p.clamp, silu: p.silu, applied: false };
+  if (convForwardFused(x, w, bias, g, p.F, p.groups, out, undefined, epilogue)) return epilogue.applied;
   im2colForward(x, w, bias, g, p.F, p.groups, out);
   return false;
 }

@@ -18,11 +18,13 @@ export interface ConvProblem {
   outW: number;
   /** Inference epilogue: out = min(max(out, lo), hi) (conv2d's `clamp`); absent: none. */
   clamp?: readonly [number, number];
+  /** Inference epilogue: out = silu(out) (conv2d's `silu`). */
+  silu?: boolean;
 }
 
 /** What a conv kernel implements: forward into `out`, backward into dx / dw / db (written, not added). */
 export interface ConvKernelImpl {
-  /** Returns true when it applied `p.clamp` itself (else the op clamps the output afterwards). */
+  /** Returns true when it applied `p.clamp` / `p.silu` itself (else the op applies it afterwards). */
   forward(p: ConvProblem, x: FloatArray, w: FloatArray, b: FloatArray | null, out: FloatArray): boolean | void;
   /** `needInput` false lets a kernel skip dx (left as zeros), as for a network's input. */
   backward(p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray, dw: FloatArray, db: FloatArray | null): void;

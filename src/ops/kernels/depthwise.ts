@@ -80,6 +80,8 @@ export interface DepthwiseJob extends WorkerJob {
   unrolled: boolean;
   /** Forward with the unrolled planes: conv2d's inference clamp [lo, hi], applied per task (clampRows32); else null. */
   clamp: [number, number] | null;
+  /** Forward with the unrolled planes: conv2d's inference SiLU, per task (siluFwd32; planes of P a multiple of 4). */
+  silu: boolean;
   X?: FloatArray; Wt?: FloatArray; B?: FloatArray | null; O?: FloatArray; DX?: FloatArray; P64?: Float64Array;
 }
 
@@ -246,6 +248,7 @@ export function depthwiseTasks(
           4 * padBase, 4 * (W + 2 * pad), 4 * job.padLen, 4 * HW, 4 * P, hasB ? 1 : 0);
         // The block's planes are still in cache: the clamp costs no extra pass over memory.
         if (job.clamp !== null) (ex!.clampRows32 as (...a: number[]) => void)(4 * oo, 4 * oo, np * P, 1, 0, 0, job.clamp[0], job.clamp[1]);
+        if (job.silu) (ex!.siluFwd32 as (...a: number[]) => void)(4 * oo, 4 * oo, np * P);
       } else {
         const dxo = job.dxOff + (n * C + c0) * HW;
         // dx: dout spread by the stride, padded by k − 1 − pad, correlated with the turned filters.
@@ -535,7 +538,7 @@ function runChunk(job: DepthwiseJob, threads: number, ch: Chunking): void {
 function baseJob(p: ConvProblem, fwd: boolean, f32: boolean): DepthwiseJob {
   return {
     kind: 'depthwise', fwd, ...geometry(p), samples: p.N, cb: CHANNELS_PER_TASK,
-    xOff: 0, wOff: 0, bOff: -1, oOff: 0, dxOff: 0, pOff: 0, wfOff: -1, tOff: -1, gOff: -1, dgOff: -1, padOff: -1, padLen: 0, unrolled: false, clamp: null,
+    xOff: 0, wOff: 0, bOff: -1, oOff: 0, dxOff: 0, pOff: 0, wfOff: -1, tOff: -1, gOff: -1, dgOff: -1, padOff: -1, padLen: 0, unrolled: false, clamp: null, silu: false,
     ctl: null, f32, fma: false, wasm: false, buf: null,
   };
 }
@@ -571,7 +574,7 @@ function writeFilters(p: ConvProblem, ch: Chunking, w: FloatArray): void {
   }
 }
 
-/** True when it applied `p.clamp` (the unrolled wasm planes do; other paths leave it to the op). */
+/** True when it applied `p.clamp` / `p.silu` (the unrolled wasm planes do; other paths leave them to the op). */
 export function depthwiseForward(p: ConvProblem, x: FloatArray, w: FloatArray, b: FloatArray | null, out: FloatArray): boolean {
   const f32 = out instanceof Float32Array;
   const threads = threadsFor(p);
@@ -581,6 +584,8 @@ export function depthwiseForward(p: ConvProblem, x: FloatArray, w: FloatArray, b
     return false;
   }
   const clamp: [number, number] | null = ch.unrolled && p.clamp ? [p.clamp[0], p.clamp[1]] : null;
+  // siluFwd32 covers ⌈n/4⌉·4 elements: a task's planes must end on a multiple of 4.
+  const silu = ch.unrolled && p.silu === true && (p.outH * p.outW) % 4 === 0;
   const { A, samples } = ch;
   const sx = p.C * p.H * p.W;
   const so = p.C * p.outH * p.outW;
@@ -589,10 +594,10 @@ export function depthwiseForward(p: ConvProblem, x: FloatArray, w: FloatArray, b
   for (let n0 = 0; n0 < p.N; n0 += samples) {
     const m = Math.min(samples, p.N - n0);
     A.set(x.subarray(n0 * sx, (n0 + m) * sx), ch.xOff);
-    runChunk({ ...chunkJob(p, true, f32, ch, m, b !== null), clamp }, threads, ch);
+    runChunk({ ...chunkJob(p, true, f32, ch, m, b !== null), clamp, silu }, threads, ch);
     out.set(A.subarray(ch.oOff, ch.oOff + m * so), n0 * so);
   }
-  return clamp !== null;
+  return clamp !== null || silu;
 }
 
 export function depthwiseBackward(
