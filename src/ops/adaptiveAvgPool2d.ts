@@ -63,7 +63,23 @@ export const adaptiveAvgPool2d = defineOp<AdaptiveAvgPool2dAttrs, AdaptiveAvgPoo
       for (let i = 0; i < outH; i++) {
         for (let j = 0; j < outW; j++, q++) {
           let s = 0;
-          for (let h = bh[2 * i]; h < bh[2 * i + 1]; h++) for (let w = bw[2 * j]; w < bw[2 * j + 1]; w++) s += xs[plane + h * W + w];
+          if (bw[2 * j] === 0 && bw[2 * j + 1] === W) {
+            // A full-width bin is one run of rows: four partial sums, not one chain of dependent
+            // adds (a global pool — squeeze-and-excitation's — was bound by the add latency).
+            let s1 = 0, s2 = 0, s3 = 0;
+            const end = plane + bh[2 * i + 1] * W;
+            let t = plane + bh[2 * i] * W;
+            for (; t + 4 <= end; t += 4) {
+              s += xs[t];
+              s1 += xs[t + 1];
+              s2 += xs[t + 2];
+              s3 += xs[t + 3];
+            }
+            for (; t < end; t++) s += xs[t];
+            s = (s + s1) + (s2 + s3);
+          } else {
+            for (let h = bh[2 * i]; h < bh[2 * i + 1]; h++) for (let w = bw[2 * j]; w < bw[2 * j + 1]; w++) s += xs[plane + h * W + w];
+          }
           out[q] = s / ((bh[2 * i + 1] - bh[2 * i]) * (bw[2 * j + 1] - bw[2 * j]));
         }
       }

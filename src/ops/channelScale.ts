@@ -1,6 +1,6 @@
 import ndarray from 'ndarray';
 import { ShapeError, shapeStr } from '../core/check';
-import { allocFloat } from '../core/dtype';
+import { allocFloat, allocFloatUninit } from '../core/dtype';
 import { dtypeOf } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
 import { defineOp } from './op';
@@ -29,7 +29,8 @@ export const channelScale = defineOp<Record<string, never>, ChannelScaleCache & 
     const dtype = dtypeOf(x);
     const sd = denseAs('scale', s, dtype).data;
     const T = H * W;
-    const out = allocFloat(dtype, xd.length);
+    // Every element is written: no zero fill.
+    const out = allocFloatUninit(dtype, xd.length);
     for (let i = 0; i < N * C; i++) {
       const v = sd[i];
       for (let t = i * T; t < (i + 1) * T; t++) out[t] = xd[t] * v;
@@ -45,7 +46,7 @@ export const channelScale = defineOp<Record<string, never>, ChannelScaleCache & 
     const dtype = x instanceof Float32Array ? 'float32' : 'float64';
     const g = denseAs('dout', dout, dtype).data;
     const T = H * W;
-    const dx = allocFloat(dtype, x.length);
+    const dx = allocFloatUninit(dtype, x.length);
     const ds = allocFloat(dtype, N * C);
     for (let i = 0; i < N * C; i++) {
       const v = s[i];
