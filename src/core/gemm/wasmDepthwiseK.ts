@@ -1,6 +1,6 @@
 import {
   END, F32_ADD, F32_LOAD, F32_STORE, F32X4_ADD, F32X4_MUL, I32, I32_ADD, I32_LT_U, I32_MUL, I32_SHL, I32_SUB, i32Const, IF, ELSE,
-  inc, localGet, localSet, locals, shuffle, simd, uleb, V128, v128Load, v128Load32Splat, v128Store, v128Zero, whileDo, whileLt, i32FuncType,
+  inc, localGet, localSet, locals, shuffle, simd, uleb, V128, F64, F64_ADD, F64_PROMOTE, f64Const0, v128Load, v128Load32Splat, v128Store, v128Zero, whileDo, whileLt, i32FuncType,
 } from './wasmAsm';
 
 /*
@@ -21,10 +21,12 @@ import {
  *   with the filter turned 180° and padding k − 1 − pad.
  *
  * `dw{k}g32(xp, gp, dp, np, H, W, outH, outW, stride, pad, sp, pitch, zlen, xstep, gstep)`
- *   The weight gradient of np planes: x placed as above (spread 1), then for each tap t
- *   four lane sums, lane j taking the products dout[oh, ow]·scratch[oh·stride + ki, ow·stride + kj]
+ *   The weight and bias gradients of np planes: x placed as above (spread 1), then for each
+ *   tap t four lane sums, lane j taking the products dout[oh, ow]·scratch[oh·stride + ki, ow·stride + kj]
  *   with ow ≡ j (mod 4) in (oh, ow) order (past outW, a product masked to +0), and
- *   dp[t] = ((lane0 + lane1) + (lane2 + lane3)), all in float32; k·k results per plane.
+ *   dp[t] = ((lane0 + lane1) + (lane2 + lane3)), all in float32, stored as a float64; then
+ *   dp[k·k] = Σ dout in (oh, ow) order in float64. k·k + 1 float64 per plane (the driver's
+ *   per-(sample, channel) partials).
  *
  * The zero padding is the only difference from skipping the taps outside the image: ±0
  * products, which leave every float32 sum as it was (a lane sum never becomes −0), so the
@@ -51,6 +53,8 @@ const I32_GT_S = [0x4a];
 const I32_EQ = [0x46];
 /** f32.store at a constant byte offset from the address. */
 const F32_STORE_AT = (offset: number): number[] => [0x38, 2, ...uleb(offset)];
+/** f64.store at a constant byte offset from the address. */
+const F64_STORE_AT = (offset: number): number[] => [0x39, 3, ...uleb(offset)];
 const g = localGet;
 const set = localSet;
 const c = i32Const;
@@ -164,9 +168,10 @@ export function dwKf32Func(k: number): number[] {
 /** The `dw{k}g32` body (15 i32 parameters; see the file comment). */
 export function dwKg32Func(k: number): number[] {
   const XP = 0, GP = 1, DP = 2, NP = 3, H = 4, W = 5, OUTH = 6, OUTW = 7, STRIDE = 8, PAD = 9, SP = 10, PITCH = 11, ZLEN = 12, XSTEP = 13, GSTEP = 14;
-  const PL = 15, I = 16, J = 17, SRC = 18, DST = 19, OH = 20, OW = 21, R = 22, GR = 23, A = 24, X = 25, G = 26, DQ = 27, RA = 28, ONE = 29;
+  const PL = 15, I = 16, J = 17, SRC = 18, DST = 19, OH = 20, OW = 21, R = 22, GR = 23, A = 24, X = 25, G = 26, DQ = 27, RA = 28, ONE = 29, GE = 30;
   const K = k * k;
-  const ACC = 30, GV = ACC + K, MASK = GV + 1, T = MASK + 1;
+  const DB = 31;
+  const ACC = 32, GV = ACC + K, MASK = GV + 1, T = MASK + 1;
   const nTemps = ((k - 1) >> 1) + 3;
   // acc_t += dout·x over one group; `masked`: lanes past outW contribute +0.
   const group = (stride: 1 | 2, masked: boolean): number[] => [
@@ -202,12 +207,17 @@ export function dwKg32Func(k: number): number[] {
         ...g(DQ),
         ...g(ACC + t), ...extractLane(0), ...g(ACC + t), ...extractLane(1), ...F32_ADD,
         ...g(ACC + t), ...extractLane(2), ...g(ACC + t), ...extractLane(3), ...F32_ADD, ...F32_ADD,
-        ...F32_STORE_AT(4 * t),
+        ...F64_PROMOTE, ...F64_STORE_AT(8 * t),
       ]).flat(),
-      ...inc(X, g(XSTEP)), ...inc(G, g(GSTEP)), ...inc(DQ, c(4 * K)), ...inc(PL, c(1)),
+      // db: the plane's dout summed in float64, in order (the JS partials' sum).
+      ...f64Const0, ...set(DB), ...g(G), ...set(A),
+      ...g(G), ...g(OUTH), ...g(OUTW), ...I32_MUL, ...c(2), ...I32_SHL, ...I32_ADD, ...set(GE),
+      ...whileLt(A, GE, [...g(DB), ...g(A), ...F32_LOAD, ...F64_PROMOTE, ...F64_ADD, ...set(DB), ...inc(A, c(4))]),
+      ...g(DQ), ...g(DB), ...F64_STORE_AT(8 * K),
+      ...inc(X, g(XSTEP)), ...inc(G, g(GSTEP)), ...inc(DQ, c(8 * (K + 1))), ...inc(PL, c(1)),
     ]),
   ];
-  return [...locals([[15, I32], [K + 2 + nTemps, V128]]), ...body, ...END];
+  return [...locals([[16, I32], [1, F64], [K + 2 + nTemps, V128]]), ...body, ...END];
 }
 
 

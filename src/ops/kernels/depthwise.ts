@@ -254,17 +254,8 @@ export function depthwiseTasks(
         // dx: dout spread by the stride, padded by k − 1 − pad, correlated with the turned filters.
         kf(4 * oo, 4 * (job.wfOff + c0 * K), 0, 4 * dxo, np, outH, outW, H, W, 1, stride, kh - 1 - pad,
           4 * (padBase + job.padLen), 4 * Ws, 4 * job.padLen, 4 * P, 4 * HW, 0);
-        const go = job.gOff + (n * C + c0) * K;
-        kg(4 * xo, 4 * oo, 4 * go, np, H, W, outH, outW, stride, pad, 4 * padBase, 4 * (W + 2 * pad), 4 * job.padLen, 4 * HW, 4 * P);
-        for (let c = c0; c < c1; c++) {
-          const po = job.pOff + (n * C + c) * (K + 1);
-          const o = job.oOff + (n * C + c) * P;
-          let sb = 0;
-          for (let i = o; i < o + P; i++) sb += O[i];
-          P64[po + K] = sb;
-          const gc = go + (c - c0) * K;
-          for (let k = 0; k < K; k++) P64[po + k] = F[gc + k];
-        }
+        // dW and db straight into the float64 partials of (n, c0…c1): K + 1 per plane.
+        kg(4 * xo, 4 * oo, 8 * (job.pOff + (n * C + c0) * (K + 1)), np, H, W, outH, outW, stride, pad, 4 * padBase, 4 * (W + 2 * pad), 4 * job.padLen, 4 * HW, 4 * P);
       }
     } else for (let c = c0; c < c1; c++) {
       const xo = job.xOff + (n * C + c) * HW;
