@@ -86,6 +86,8 @@ interface Sizes {
   perSample(d: Dims): number;
   /** Slack after the last sample (padding rows a product reads past its operand). */
   tail(d: Dims): number;
+  /** Forward: small maps may put several samples in one block (samplesPerBlock). */
+  sideBySide: boolean;
 }
 interface Dims { Kp: number; Fgp: number; ldP: number; P: number; Fg: number }
 
@@ -105,10 +107,15 @@ function plan(g: ConvGeometry, F: number, groups: number, f32: boolean, budget: 
   const d: Dims = { Kp: ceil4(K + 1), Fgp: ceil4(Fg), ldP: padLd(P, eb), P, Fg };
   // From the geometry and the element size only: the backward's rounding depends on it.
   const rowsPerBlock = Math.max(1, Math.min(outH, Math.floor(SCRATCH_BYTES / eb / (sizes.scratchPerPosition(d) * outW))));
-  const ldB = padLd(rowsPerBlock * outW, eb);
   let threads = threadCount();
+  // Forward over small maps: several whole samples per block, up to 64 columns, while the
+  // scratch stays within SCRATCH_BYTES and every thread still gets two tasks (see samplesPerBlock).
+  const samplesPerBlock = sizes.sideBySide && rowsPerBlock >= outH && P < 64
+    ? Math.max(1, Math.min(Math.ceil(64 / P), Math.floor(SCRATCH_BYTES / eb / (sizes.scratchPerPosition(d) * P)), Math.floor(N / (2 * threads))))
+    : 1;
+  const ldB = padLd(samplesPerBlock * rowsPerBlock * outW, eb);
   if (threads > 1 && (N * groups < 2 || 2 * N * F * K * P < THREAD_MIN_WORK || !workersUsable())) threads = 1;
-  const sLen = sizes.scratch(d, rowsPerBlock * outW, ldB);
+  const sLen = sizes.scratch(d, samplesPerBlock * rowsPerBlock * outW, ldB);
   const sOff = sizes.weights(d);
   const perSample = sizes.perSample(d);
   const tail = sizes.tail(d);
@@ -126,7 +133,7 @@ function plan(g: ConvGeometry, F: number, groups: number, f32: boolean, budget: 
   return {
     base: {
       C, H, W, fh, fw, stride: g.stride, pad: g.pad, outH, outW, F, groups, Cg, Fg, Kp: d.Kp, Fgp: d.Fgp, ldP: d.ldP,
-      rowsPerBlock, ldB, sOff, sLen, wasm: arena.kind === 'wasm', f32, fma: f32 && arena.kind === 'wasm' && gemmFma(),
+      rowsPerBlock, ldB, samplesPerBlock, sOff, sLen, wasm: arena.kind === 'wasm', f32, fma: f32 && arena.kind === 'wasm' && gemmFma(),
       buf: arena.kind === 'wasm' ? null : arena.F.buffer,
     },
     threads, arena, A: f32 ? arena.F32 : arena.F, chunk, free, elements: need, limit,
@@ -173,6 +180,7 @@ const forwardSizes = (plane: number, F: number, groups: number): Sizes => ({
   scratch: (d, _Pb, ldB) => d.Kp * ldB + d.Fgp * ldB,
   perSample: (d) => plane + F * d.P,
   tail: () => 0,
+  sideBySide: true,
 });
 
 /** Arena regions of a backward call (see {@link ConvBwdJob}). */
@@ -183,6 +191,7 @@ const backwardSizes = (plane: number, F: number, groups: number): Sizes => ({
   perSample: (d) => 2 * plane + groups * d.Fgp * d.Kp + F * d.ldP,
   // dout is last: the dW product reads up to 3 rows past the last sample's filters (ignored).
   tail: (d) => 4 * d.ldP,
+  sideBySide: false,
 });
 
 /** What {@link convFusedPlan} reports. */

@@ -40,8 +40,15 @@ export interface ConvJobBase extends WindowShape {
    * block size is part of its rounding.
    */
   rowsPerBlock: number;
-  /** Row stride of a block's rows (rowsPerBlock·outW long) in the scratch, padded like ldP. */
+  /** Row stride of a block's rows (samplesPerBlock·rowsPerBlock·outW long) in the scratch, padded like ldP. */
   ldB: number;
+  /**
+   * Samples a forward task takes at once, side by side in its block's columns (1 in
+   * backward; > 1 only when a whole sample is one block): small maps (4×4, 2×2, 1×1) give a
+   * product of few columns per sample, where the 4×8 tiles run half empty or not at all.
+   * Each output is still one dot product in the same order: the bits do not change.
+   */
+  samplesPerBlock: number;
   /** Samples in this chunk. */
   samples: number;
   /** Chunk's x: samples × dense (C, H, W). */
@@ -105,9 +112,9 @@ export interface ConvBwdJob extends ConvJobBase {
   noDx: boolean;
 }
 
-/** Tasks of a job: one per (sample, group). */
+/** Tasks of a job: one per (block of samplesPerBlock samples, group). */
 export function convJobTasks(job: ConvJobBase): number {
-  return job.samples * job.groups;
+  return Math.ceil(job.samples / job.samplesPerBlock) * job.groups;
 }
 
 /**
@@ -146,7 +153,10 @@ export function convTasks(
   const K = Cg * fk;
   const plane = H * W;
   const R = job.rowsPerBlock;
-  const PbMax = Math.min(outH, R) * outW;
+  const S = job.samplesPerBlock;
+  const pointwise = fh === 1 && fw === 1 && stride === 1 && pad === 0;
+  const PbMax = S * Math.min(outH, R) * outW;
+  const nTasks = Math.ceil(job.samples / S) * groups;
   // Scratch: forward, the unfolded block (Kp × ldB) then the product (Fgp × ldB); backward,
   // the patches (PbMax × Kp) then dcols (Kp × ldB).
   const colsOff = job.sOff + Atomics.add(ctl, 7, 1) * job.sLen;
@@ -163,14 +173,18 @@ export function convTasks(
   const worker = job.worker === true;
   for (;;) {
     const t = Atomics.add(ctl, 0, 1);
-    if (t >= job.samples * groups) break;
-    const n = (t / groups) | 0;
-    const g = t - n * groups;
-    if (Atomics.load(ctl, 4) <= n) {
+    if (t >= nTasks) break;
+    const nb = (t / groups) | 0;
+    const g = t - nb * groups;
+    // Samples [n, n + ns) of the chunk (one in backward, where S = 1).
+    const n = nb * S;
+    const ns = Math.min(S, job.samples - n);
+    const nLast = n + ns - 1;
+    if (Atomics.load(ctl, 4) <= nLast) {
       Atomics.add(ctl, 5, 1);
       for (;;) {
         const ready = Atomics.load(ctl, 4);
-        if (ready > n) break;
+        if (ready > nLast) break;
         Atomics.wait(ctl, 4, ready, 20);
       }
       Atomics.sub(ctl, 5, 1);
@@ -198,7 +212,6 @@ export function convTasks(
       F.fill(0, colsOff, secondOff);
       for (let q = 0, e = colsOff + K * rStep; q < PbMax; q++, e += pStep) F[e] = 1;
     }
-    const xBase = job.xOff + (n * C + g * Cg) * plane;
     const fj = job as ConvFwdJob;
     const bj = job as ConvBwdJob;
     const dBase = fwd ? 0 : bj.dOff + (n * job.F + g * Fg) * ldP;
@@ -208,16 +221,27 @@ export function convTasks(
 
     for (let ohA = 0; ohA < outH; ohA += R) {
       const ohB = Math.min(outH, ohA + R);
-      const Pb = (ohB - ohA) * outW;
+      // One sample's positions in the block, and the block's (ns samples side by side).
+      const Pb1 = (ohB - ohA) * outW;
+      const Pb = ns * Pb1;
       const p0 = ohA * outW;
       // Unfold: entry (r, q) = x[c, oh·stride − pad + ki, ow·stride − pad + kj] for position
-      // q = (oh − ohA)·outW + ow, r = c·fk + ki·fw + kj; zero where the window is in the padding.
+      // q = i·Pb1 + (oh − ohA)·outW + ow of the block's sample i, r = c·fk + ki·fw + kj; zero
+      // where the window is in the padding.
+      for (let i = 0; i < ns; i++) {
+      const xBase = job.xOff + ((n + i) * C + g * Cg) * plane;
+      if (pointwise && fwd && rows !== null) {
+        // A 1×1 stride-1 unpadded forward block is the sample's Cg channel rows as they are:
+        // one strided copy rather than one call per channel.
+        rows((colsOff + i * Pb1) * eb, (xBase + p0) * eb, Pb1, Cg, eb, eb, ldB * eb, plane * eb, 0);
+        continue;
+      }
       for (let r = 0; r < K; r++) {
         const ohS = Math.max(runs[5 * r + 1], ohA);
         const ohE = Math.min(runs[5 * r + 2], ohB);
         const ow0 = runs[5 * r + 3];
         const ow1 = runs[5 * r + 4];
-        const rowBase = colsOff + r * rStep;
+        const rowBase = colsOff + r * rStep + i * Pb1 * pStep;
         // Padding entries: block rows outside the run, where another block may have left
         // data (top and bottom blocks differ from the middle ones), are zeroed every time.
         // Columns outside [ow0, ow1) are the same for every block and never written: they
@@ -235,9 +259,10 @@ export function convTasks(
           rows(dst * eb, src * eb, len, count, pStep * eb, stride * eb, outW * pStep * eb, stride * W * eb, 0);
           continue;
         }
-        for (let i = 0, d0 = dst, s0 = src; i < count; i++, d0 += outW * pStep, s0 += stride * W) {
+        for (let h = 0, d0 = dst, s0 = src; h < count; h++, d0 += outW * pStep, s0 += stride * W) {
           for (let j = 0, d = d0, s = s0; j < len; j++, d += pStep, s += stride) F[d] = F[s];
         }
+      }
       }
 
       if (fwd) {
@@ -250,17 +275,23 @@ export function convTasks(
           split: false, acc: false, stream: 0, unit: 1, colMajor: false,
           wasm: job.wasm, f32: job.f32, fma: job.fma, buf: job.buf, ctl: null,
         }, F, block, blockS);
-        const oBase = fj.oOff + (n * job.F + g * Fg) * P + p0;
         const cl = fj.clamp;
         // SiLU over the whole product block at once: ldB is a multiple of 4, so siluFwd32's ⌈n/4⌉·4 stays inside it.
         if (fj.silu) (ex!.siluFwd32 as (...a: number[]) => void)(secondOff * 4, secondOff * 4, Fg * ldB);
-        if (cl === null) {
-          for (let f = 0; f < Fg; f++) F.copyWithin(oBase + f * P, secondOff + f * ldB, secondOff + f * ldB + Pb);
-        } else if (job.f32 && ex && ex.clampRows32) {
-          (ex.clampRows32 as (...a: number[]) => void)(oBase * 4, secondOff * 4, Pb, Fg, P * 4, ldB * 4, cl[0], cl[1]);
-        } else {
-          for (let f = 0; f < Fg; f++) {
-            for (let q = 0; q < Pb; q++) F[oBase + f * P + q] = Math.min(Math.max(F[secondOff + f * ldB + q], cl[0]), cl[1]);
+        for (let i = 0; i < ns; i++) {
+          const oBase = fj.oOff + ((n + i) * job.F + g * Fg) * P + p0;
+          const src = secondOff + i * Pb1;
+          if (cl !== null && job.f32 && ex && ex.clampRows32) {
+            (ex.clampRows32 as (...a: number[]) => void)(oBase * 4, src * 4, Pb1, Fg, P * 4, ldB * 4, cl[0], cl[1]);
+          } else if (cl !== null) {
+            for (let f = 0; f < Fg; f++) {
+              for (let q = 0; q < Pb1; q++) F[oBase + f * P + q] = Math.min(Math.max(F[src + f * ldB + q], cl[0]), cl[1]);
+            }
+          } else if (ns > 1 && rows !== null) {
+            // Short rows (a small map) one call for all Fg of them, not a copyWithin each.
+            rows(oBase * eb, src * eb, Pb1, Fg, eb, eb, P * eb, ldB * eb, 0);
+          } else {
+            for (let f = 0; f < Fg; f++) F.copyWithin(oBase + f * P, src + f * ldB, src + f * ldB + Pb1);
           }
         }
         continue;
