@@ -13,6 +13,8 @@ import { relError } from '../src/gradientCheck';
 import { convBackwardNaive, convForwardNaive, windowGeometry } from '../src/layers';
 import { conv2dBackward, conv2dForward, im2colBackward, im2colForward } from '../src/layers/convFast';
 import { withThreads } from './threads';
+import { conv2d } from '../src/ops/conv2d';
+import { withKernel } from '../src/ops/kernelRegistry';
 
 interface Grads { dx: Float64Array; dw: Float64Array; db: Float64Array }
 
@@ -75,6 +77,43 @@ describe('fused conv forward', () => {
     expect(rel(out, one)).toBeLessThan(1e-9);
     for (const other of [two, chunked, js]) expect(Array.from(other)).toEqual(Array.from(one));
     expect(fusedFwd(x, w, b, cp.stride, cp.pad, 1, 1000)).toBeNull();
+  });
+
+  test('small maps, several samples per block: equal the naive forward, the same bits on 1, 2 and 4 threads, chunked, with either tile', () => {
+    // [C, F, k, pad, H, groups]: 1×1 maps, 2×2, a 3×3 kernel on 3×3 maps, grouped 1×1 on 4×4.
+    const cases: Array<[number, number, number, number, number, number]> = [[48, 40, 1, 0, 1, 1], [32, 36, 1, 0, 2, 1], [12, 16, 3, 1, 3, 1], [16, 24, 1, 0, 4, 2]];
+    for (const [C, F, k, pad, H, groups] of cases) {
+      const rng = new RandomState(C + F);
+      const x = rng.randn(24, C, H, H);
+      const w = rng.randn(F, C / groups, k, k);
+      const b = rng.randn(F);
+      // The reference: the conv2d op's plain loops (they take groups).
+      const out = withKernel('conv2d', 'direct', () => conv2d.forward([x, w, b], { padding: pad, groups }).out);
+      const geom = windowGeometry(x.shape, k, k, 1, pad);
+      const spb = (t: string): number => withThreads(t, () => convFusedPlan({ ...geom, N: 24 }, F, groups, 'float64', 'forward')!.samplesPerBlock);
+      expect(spb('1')).toBeGreaterThan(1);
+      expect(spb('4')).toBeLessThan(spb('1'));
+      const one = withThreads('1', () => fusedFwd(x, w, b, 1, pad, groups))!;
+      expect(rel(out, one)).toBeLessThan(1e-9);
+      const others = [withThreads('2', () => fusedFwd(x, w, b, 1, pad, groups))!, withThreads('4', () => fusedFwd(x, w, b, 1, pad, groups))!];
+      others.push(withThreads('2', () => fusedFwd(x, w, b, 1, pad, groups, 20_000))!);
+      setGemmKernel('js');
+      try {
+        others.push(fusedFwd(x, w, b, 1, pad, groups)!);
+      } finally {
+        setGemmKernel(null);
+      }
+      for (const o of others) expect(Array.from(o)).toEqual(Array.from(one));
+      // Float32 too: the wasm f32x4 tiles at any width give each output the same sum.
+      const [x32, w32, b32] = [x, w, b].map((t) => astype(t, 'float32').data as Float32Array);
+      const f32 = (t: string): Float32Array => withThreads(t, () => {
+        const o = new Float32Array(out.data.length);
+        expect(convForwardFused(x32, w32, b32, { ...geom, N: 24 }, F, groups, o)).toBe(true);
+        return o;
+      });
+      const a = f32('1');
+      for (const t of ['2', '4']) expect(Buffer.compare(Buffer.from(f32(t).buffer), Buffer.from(a.buffer))).toBe(0);
+    }
   });
 
   test('the unfused fallback (im2colForward) equals the naive forward and returns the columns', () => {

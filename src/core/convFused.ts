@@ -200,6 +200,8 @@ export interface ConvFusedPlan {
   threads: number;
   /** Output rows per block (outH when a sample goes in one block). */
   rowsPerBlock: number;
+  /** Samples side by side in a forward block (1 in backward); never changes a result. */
+  samplesPerBlock: number;
   /** Samples per chunk. */
   chunk: number;
   /** Elements of the computing type the call uses in the arena, of `budget`. */
@@ -218,7 +220,7 @@ export function convFusedPlan(g: ConvGeometry, F: number, groups: number, dtype:
   const sizes = pass === 'forward' ? forwardSizes(plane, F, groups) : backwardSizes(plane, F, groups);
   const pl = plan(g, F, groups, dtype === 'float32', budget, sizes);
   if (pl === null) return null;
-  return { threads: pl.threads, rowsPerBlock: pl.base.rowsPerBlock, chunk: pl.chunk, elements: pl.elements, budget: pl.limit };
+  return { threads: pl.threads, rowsPerBlock: pl.base.rowsPerBlock, samplesPerBlock: pl.base.samplesPerBlock, chunk: pl.chunk, elements: pl.elements, budget: pl.limit };
 }
 
 const newCtl = (): Int32Array =>
