@@ -114,6 +114,25 @@ function taps(k: number, stride: 1 | 2, ra: number, pitch: number, temps: number
   return out;
 }
 
+/**
+ * For oh < outH: local r = the scratch row oh·stride (sp + oh·stride·pitch), local o = row oh
+ * of the plane at local `plane` (outW floats a row), then `row(1)` or `row(2)` by the stride.
+ */
+function outputRows(
+  L: { oh: number; outH: number; sp: number; stride: number; pitch: number; r: number; plane: number; outW: number; o: number },
+  row: (stride: 1 | 2) => number[],
+): number[] {
+  return [
+    ...c(0), ...set(L.oh),
+    ...whileLt(L.oh, L.outH, [
+      ...g(L.sp), ...g(L.oh), ...g(L.stride), ...I32_MUL, ...g(L.pitch), ...I32_MUL, ...I32_ADD, ...set(L.r),
+      ...g(L.plane), ...g(L.oh), ...g(L.outW), ...I32_MUL, ...c(2), ...I32_SHL, ...I32_ADD, ...set(L.o),
+      ...g(L.stride), ...c(1), ...I32_EQ, ...IF, ...row(1), ...ELSE, ...row(2), ...END,
+      ...inc(L.oh, c(1)),
+    ]),
+  ];
+}
+
 /** The `dw{k}f32` body (18 i32 parameters; see the file comment). */
 export function dwKf32Func(k: number): number[] {
   const XP = 0, WP = 1, BP = 2, OP = 3, NP = 4, H = 5, W = 6, OUTH = 7, OUTW = 8, STRIDE = 9, SPREAD = 10, PAD = 11, SP = 12, PITCH = 13, ZLEN = 14, XSTEP = 15, OSTEP = 16, HASB = 17;
@@ -152,13 +171,7 @@ export function dwKf32Func(k: number): number[] {
       ...place(X, H, W, SPREAD, PAD, SP, PITCH, [I, J, SRC, DST]),
       ...Array.from({ length: K }, (_, t) => [...g(WQ), ...v128Load32Splat(4 * t), ...set(WV + t)]).flat(),
       ...g(HASB), ...IF, ...g(BQ), ...v128Load32Splat(0), ...set(BV), ...ELSE, ...v128Zero, ...set(BV), ...END,
-      ...c(0), ...set(OH),
-      ...whileLt(OH, OUTH, [
-        ...g(SP), ...g(OH), ...g(STRIDE), ...I32_MUL, ...g(PITCH), ...I32_MUL, ...I32_ADD, ...set(R),
-        ...g(OO), ...g(OH), ...g(OUTW), ...I32_MUL, ...c(2), ...I32_SHL, ...I32_ADD, ...set(O),
-        ...g(STRIDE), ...c(1), ...I32_EQ, ...IF, ...row(1), ...ELSE, ...row(2), ...END,
-        ...inc(OH, c(1)),
-      ]),
+      ...outputRows({ oh: OH, outH: OUTH, sp: SP, stride: STRIDE, pitch: PITCH, r: R, plane: OO, outW: OUTW, o: O }, row),
       ...inc(X, g(XSTEP)), ...inc(OO, g(OSTEP)), ...inc(WQ, c(4 * K)), ...inc(BQ, c(4)), ...inc(PL, c(1)),
     ]),
   ];
@@ -196,13 +209,7 @@ export function dwKg32Func(k: number): number[] {
     ...whileLt(PL, NP, [
       ...place(X, H, W, ONE, PAD, SP, PITCH, [I, J, SRC, DST]),
       ...Array.from({ length: K }, (_, t) => [...v128Zero, ...set(ACC + t)]).flat(),
-      ...c(0), ...set(OH),
-      ...whileLt(OH, OUTH, [
-        ...g(SP), ...g(OH), ...g(STRIDE), ...I32_MUL, ...g(PITCH), ...I32_MUL, ...I32_ADD, ...set(R),
-        ...g(G), ...g(OH), ...g(OUTW), ...I32_MUL, ...c(2), ...I32_SHL, ...I32_ADD, ...set(GR),
-        ...g(STRIDE), ...c(1), ...I32_EQ, ...IF, ...row(1), ...ELSE, ...row(2), ...END,
-        ...inc(OH, c(1)),
-      ]),
+      ...outputRows({ oh: OH, outH: OUTH, sp: SP, stride: STRIDE, pitch: PITCH, r: R, plane: G, outW: OUTW, o: GR }, row),
       ...Array.from({ length: K }, (_, t) => [
         ...g(DQ),
         ...g(ACC + t), ...extractLane(0), ...g(ACC + t), ...extractLane(1), ...F32_ADD,
