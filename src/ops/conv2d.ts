@@ -1,5 +1,5 @@
 import { recycleFloat } from '../core/bufferPool';
-import { silu } from './activations';
+import { relu, relu6, silu } from './activations';
 import type { FloatArray } from '../core/dtype';
 import ndarray from 'ndarray';
 import { assertNdim, ShapeError, shapeStr } from '../core/check';
@@ -135,17 +135,22 @@ export const conv2d = defineOp<Conv2dAttrs, Conv2dCache>({
     // Kernels write every element (ConvKernelImpl): no zero fill.
     const out = allocFloatUninit(dtype, problem.N * problem.F * problem.outH * problem.outW);
     const applied = selectKernel<ConvProblem, ConvKernelImpl>('conv2d', problem).impl.forward(problem, xd.data, wd, bd, out);
-    if (problem.clamp && applied !== true) clampOutput(out, problem.clamp);
-    if (problem.silu && applied !== true) {
-      const s = silu.forward([ndarray(out, [problem.N, problem.F, problem.outH, problem.outW])], {});
-      silu.release?.(s.cache);
-      recycleFloat(out);
-      return { out: s.out, cache: { problem, x: xd.data, w: wd, hasBias: b !== undefined } };
+    const cache = { problem, x: xd.data, w: wd, hasBias: b !== undefined };
+    if (applied !== true && (problem.clamp || problem.silu)) {
+      // A kernel without the epilogue (Winograd, the plain loops, the unfused GEMM): the
+      // activation op of the same bits, on every thread — ReLU, ReLU6 or SiLU — else a loop.
+      const [lo, hi] = problem.clamp ?? [0, 0];
+      const act = problem.silu ? silu : lo === 0 && hi === Infinity ? relu : lo === 0 && hi === 6 ? relu6 : null;
+      if (act === null) {
+        clampOutput(out, problem.clamp!);
+      } else {
+        const r = act.forward([ndarray(out, [problem.N, problem.F, problem.outH, problem.outW])], {});
+        act.release?.(r.cache);
+        recycleFloat(out);
+        return { out: r.out, cache };
+      }
     }
-    return {
-      out: ndarray(out, [problem.N, problem.F, problem.outH, problem.outW]),
-      cache: { problem, x: xd.data, w: wd, hasBias: b !== undefined },
-    };
+    return { out: ndarray(out, [problem.N, problem.F, problem.outH, problem.outW]), cache };
   },
   backward(dout, cache) {
     const { problem: p, x, w, hasBias } = cache;

@@ -174,7 +174,10 @@ function placePlanes(
  * Arena: the filters, the bias, the threads' scratch, a staging copy of one sample, then the
  * chunk's padded inputs and whole-block outputs (see WinogradJob).
  */
-function runPass(s: Pass, input: FloatArray, w: FloatArray, flip: boolean, bias: FloatArray | null, out: FloatArray): boolean {
+function runPass(
+  s: Pass, input: FloatArray, w: FloatArray, flip: boolean, bias: FloatArray | null, out: FloatArray,
+  epilogue?: { clamp?: readonly [number, number]; silu?: boolean; applied: boolean },
+): boolean {
   const f32 = input instanceof Float32Array && w instanceof Float32Array && out instanceof Float32Array && (bias === null || bias instanceof Float32Array);
   const eb = f32 ? 4 : 8;
   const { N, Cin, H, W, Cout, outH, outW, pad } = s;
@@ -220,6 +223,12 @@ function runPass(s: Pass, input: FloatArray, w: FloatArray, flip: boolean, bias:
   const xOff = stOff + inDense;
   const oOff = xOff + chunk * inPlane + slack;
   const whole = Ho === outH && Wo === outW;
+  // conv2d's inference epilogue, on the chunk's outputs while they are in the arena: one wasm
+  // pass in place, before the copy out (the blocks are whole 4×4 tiles, so n is a multiple of 4).
+  const ex = wasm && f32 ? (arena.exports as Record<string, (...a: number[]) => void>) : null;
+  const clamp = ex !== null ? epilogue?.clamp ?? null : null;
+  const silu = ex !== null && epilogue?.silu === true;
+  if (epilogue) epilogue.applied = clamp !== null || silu;
   counts.passes++;
   for (let n0 = 0; n0 < N; n0 += chunk) {
     counts.chunks++;
@@ -234,6 +243,8 @@ function runPass(s: Pass, input: FloatArray, w: FloatArray, flip: boolean, bias:
       A.fill(0, xOff + n * inPlane, xOff + (n + 1) * inPlane);
       placePlanes(A, rows, stOff, input, (n0 + n) * inDense, Cin, H, W, xOff + n * inPlane + pad * Wp + pad, Hp * Wp, Wp);
     }, winogradTasks as never);
+    if (clamp !== null) ex!.clampRows32(4 * oOff, 4 * oOff, samples * outPlane, 1, 0, 0, clamp[0], clamp[1]);
+    if (silu) ex!.siluFwd32(4 * oOff, 4 * oOff, samples * outPlane);
     if (whole) {
       out.set(A.subarray(oOff, oOff + samples * outPlane), n0 * outPlane);
       continue;
@@ -354,9 +365,12 @@ function weightGrad(p: ConvProblem, x: FloatArray, dout: FloatArray, dw: FloatAr
   return true;
 }
 
-export function winogradForward(p: ConvProblem, x: FloatArray, w: FloatArray, b: FloatArray | null, out: FloatArray): void {
+/** True when it applied `p.clamp` / `p.silu` (float32 passes in wasm do; see runPass). */
+export function winogradForward(p: ConvProblem, x: FloatArray, w: FloatArray, b: FloatArray | null, out: FloatArray): boolean {
   const s: Pass = { N: p.N, Cin: p.C, H: p.H, W: p.W, Cout: p.F, outH: p.outH, outW: p.outW, pad: p.pad };
-  if (!runPass(s, x, w, false, b, out)) gemmForward(p, x, w, b, out);
+  const epilogue = { clamp: p.clamp, silu: p.silu, applied: false };
+  if (runPass(s, x, w, false, b, out, epilogue)) return epilogue.applied;
+  return gemmForward(p, x, w, b, out);
 }
 
 export function winogradBackward(p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray, dw: FloatArray, db: FloatArray | null): void {
