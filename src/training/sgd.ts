@@ -33,24 +33,6 @@ const RULES: Record<keyof SGDOptions, OptionRule> = {
  * This is not cs231n's `sgdMomentum` (`v = μv − lr·dw`, velocity starting at zero): the two
  * differ on the first step and whenever lr changes, so both exist.
  */
-/** b = μ·b + keep·(g + wd·w), w −= lr·b: SGD's steady momentum step, a small function V8 optimises on its own. */
-function momentumStep(
-  w: Float64Array | Float32Array, g: Float64Array | Float32Array, b: Float64Array | Float32Array, lr: number, mu: number, keep: number, wd: number,
-): void {
-  const n = w.length;
-  if (wd === 0) {
-    for (let i = 0; i < n; i++) {
-      b[i] = b[i] * mu + keep * g[i];
-      w[i] = w[i] - lr * b[i];
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      b[i] = b[i] * mu + keep * (g[i] + wd * w[i]);
-      w[i] = w[i] - lr * b[i];
-    }
-  }
-}
-
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: ParamsArg<SGDOptions>, opts: Partial<SGDOptions> & { lr: number }) {
     super(params, { momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false, ...opts }, RULES);
@@ -86,12 +68,6 @@ export class SGD extends Optimizer<SGDOptions> {
     }
     const b = (buf as { data: Float64Array | Float32Array }).data;
     const keep = 1 - dampening;
-    if (!first && !nesterov && !maximize) {
-      // The steady step without the loop-invariant branches: the same arithmetic (sign is 1),
-      // twice as fast in V8 (≈ 5 → 2.5 ns a float32 parameter; scratch bench).
-      momentumStep(w, g, b, lr, mu, keep, wd);
-      return;
-    }
     for (let i = 0; i < n; i++) {
       const d = wd !== 0 ? sign * g[i] + wd * w[i] : sign * g[i];
       b[i] = first ? d : b[i] * mu + keep * d;
