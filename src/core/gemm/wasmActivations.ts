@@ -1,5 +1,5 @@
 import {
-  DEMOTE_ZERO, END, F64X2_ADD, F64X2_MUL, F64X2_SUB, f64x2Const, HIGH_TO_LOW, I32, I32_ADD, I32_LT_U, I32_SHL, i32Const, i32FuncType, JOIN_LOW, localGet, locals, localSet, PROMOTE_LOW, simd, V128, v128Load, v128Store, whileDo,
+  DEMOTE_ZERO, END, F32, F32_LOAD, F32_STORE, F32X4_SPLAT, F64X2_ADD, F64X2_MUL, F64X2_SUB, f64x2Const, HIGH_TO_LOW, I32, I32_ADD, I32_AND, I32_LT_U, I32_SHL, I32_SUB, i32Const, i32FuncType, inc, JOIN_LOW, localGet, locals, localSet, PROMOTE_LOW, simd, V128, v128Load, v128Store, vec, whileDo, whileLt,
 } from './wasmAsm';
 
 /*
@@ -160,29 +160,25 @@ export function clampRows32Func(): number[] {
   const F32X4_MAX = simd(0xe9);
   const F32_MIN = [0x96];
   const F32_MAX = [0x97];
-  const lt = (a: number, b: number): number[] => [...g(a), ...g(b), ...I32_LT_U];
   const body = [
-    ...g(LO), ...simd(0x13), ...set(LOV), ...g(HI), ...simd(0x13), ...set(HIV),
-    ...g(LEN), ...g(LEN), ...i32Const(3), ...[0x71] /* i32.and */, ...[0x6b] /* i32.sub */, ...set(END4),
+    ...g(LO), ...F32X4_SPLAT, ...set(LOV), ...g(HI), ...F32X4_SPLAT, ...set(HIV),
+    ...g(LEN), ...g(LEN), ...i32Const(3), ...I32_AND, ...I32_SUB, ...set(END4),
     ...i32Const(0), ...set(R),
-    ...whileDo(lt(R, COUNT), [
+    ...whileLt(R, COUNT, [
       ...g(DST), ...set(D), ...g(SRC), ...set(S), ...i32Const(0), ...set(I),
-      ...whileDo(lt(I, END4), [
+      ...whileLt(I, END4, [
         ...g(D), ...g(S), ...v128Load(0), ...g(LOV), ...F32X4_MAX, ...g(HIV), ...F32X4_MIN, ...v128Store(0),
-        ...g(D), ...i32Const(16), ...I32_ADD, ...set(D), ...g(S), ...i32Const(16), ...I32_ADD, ...set(S),
-        ...g(I), ...i32Const(4), ...I32_ADD, ...set(I),
+        ...inc(D, i32Const(16)), ...inc(S, i32Const(16)), ...inc(I, i32Const(4)),
       ]),
-      ...whileDo(lt(I, LEN), [
-        ...g(D), ...g(S), ...[0x2a, 2, 0], ...g(LO), ...F32_MAX, ...g(HI), ...F32_MIN, ...[0x38, 2, 0],
-        ...g(D), ...i32Const(4), ...I32_ADD, ...set(D), ...g(S), ...i32Const(4), ...I32_ADD, ...set(S),
-        ...g(I), ...i32Const(1), ...I32_ADD, ...set(I),
+      ...whileLt(I, LEN, [
+        ...g(D), ...g(S), ...F32_LOAD, ...g(LO), ...F32_MAX, ...g(HI), ...F32_MIN, ...F32_STORE,
+        ...inc(D, i32Const(4)), ...inc(S, i32Const(4)), ...inc(I, i32Const(1)),
       ]),
-      ...g(DST), ...g(DS), ...I32_ADD, ...set(DST), ...g(SRC), ...g(SS), ...I32_ADD, ...set(SRC),
-      ...g(R), ...i32Const(1), ...I32_ADD, ...set(R),
+      ...inc(DST, g(DS)), ...inc(SRC, g(SS)), ...inc(R, i32Const(1)),
     ]),
   ];
   return [...locals([[5, I32], [2, V128]]), ...body, ...END];
 }
 
 /** `clampRows32`'s type: 6 i32 then 2 f32, no results. */
-export const CLAMP_ROWS32_TYPE = [0x60, 8, I32, I32, I32, I32, I32, I32, 0x7d, 0x7d, 0];
+export const CLAMP_ROWS32_TYPE = [0x60, ...vec([...new Array(6).fill([I32]), [F32], [F32]]), ...vec([])];

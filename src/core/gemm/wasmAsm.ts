@@ -106,6 +106,18 @@ export const HIGH_TO_LOW = shuffle(2, 3, 2, 3);
 /** Float lanes 0, 1 of a, then 0, 1 of b (two demoted f64x2 joined into one f32x4). */
 export const JOIN_LOW = shuffle(0, 1, 4, 5);
 
+/** Signed i32 comparisons and equality (the depthwise planes' loop bounds). */
+export const I32_LT_S = [0x48];
+export const I32_GT_S = [0x4a];
+export const I32_LE_S = [0x4c];
+export const I32_GE_S = [0x4e];
+export const I32_EQ = [0x46];
+/** f32x4.extract_lane. */
+export const extractLane = (lane: number): number[] => simd(0x1f, lane);
+/** The even (0, 2, 4, 6) or odd float lanes of (a ‖ b): stride-2 loads. */
+export const EVEN_LANES = shuffle(0, 2, 4, 6);
+export const ODD_LANES = shuffle(1, 3, 5, 7);
+
 /** `while (cond) body`: cond leaves an i32; body must not branch out of itself. */
 export const whileDo = (cond: number[], body: number[]): number[] => [...BLOCK, ...LOOP, ...cond, ...I32_EQZ, ...brIf(1), ...body, ...BR(0), ...END, ...END];
 /** `while (i < n) body`, unsigned. */

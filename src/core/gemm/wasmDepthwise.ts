@@ -1,5 +1,6 @@
 import {
   ELSE, END, F32, F32_ADD, F32_LOAD, F32_MUL, F32_STORE, f32Const0, F32X4_ADD, F32X4_MUL, F32X4_SPLAT, I32, I32_ADD, I32_AND, I32_LT_U, I32_MUL, I32_SHL, I32_SUB, i32Const, i32FuncType, IF, inc, localGet, locals, localSet, simd, V128, v128Load, v128Store, v128Zero, vec, whileDo,
+  EVEN_LANES, extractLane, I32_EQ, I32_GE_S, I32_GT_S, I32_LE_S, I32_LT_S,
 } from './wasmAsm';
 
 /*
@@ -27,15 +28,7 @@ import {
  * cut that several times. Float64 planes stay in JS, as their gradient checks want.
  */
 
-const I32_LE_S = [0x4c];
-const I32_LT_S = [0x48];
-const I32_GT_S = [0x4a];
-const I32_GE_S = [0x4e];
-const I32_EQ = [0x46];
 const I32_LOAD = [0x28, 2, 0];
-const extractLane = (lane: number): number[] => simd(0x1f, lane);
-/** Lanes 0, 2 of a and 0, 2 of b: the even float32 elements of eight. */
-const EVEN_LANES = simd(0x0d, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
 /** if … else … end producing a v128. */
 const IF_V128 = [0x04, V128];
 

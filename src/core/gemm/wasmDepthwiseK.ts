@@ -1,6 +1,7 @@
 import {
   END, F32_ADD, F32_LOAD, F32_STORE, F32X4_ADD, F32X4_MUL, I32, I32_ADD, I32_LT_U, I32_MUL, I32_SHL, I32_SUB, i32Const, IF, ELSE,
-  inc, localGet, localSet, locals, shuffle, simd, uleb, V128, F64, F64_ADD, F64_PROMOTE, f64Const0, v128Load, v128Load32Splat, v128Store, v128Zero, whileDo, whileLt, i32FuncType,
+  inc, localGet, localSet, locals, simd, uleb, V128, F64, F64_ADD, F64_PROMOTE, f64Const0, v128Load, v128Load32Splat, v128Store, v128Zero, whileDo, whileLt, i32FuncType,
+  EVEN_LANES, extractLane, I32_EQ, I32_GE_S, I32_GT_S, I32_LE_S, I32_LT_S, ODD_LANES,
 } from './wasmAsm';
 
 /*
@@ -43,14 +44,6 @@ const I32X4_SPLAT = simd(0x11);
 const I32X4_LT_S = simd(0x39);
 const V128_AND = simd(0x4e);
 const LANE_INDEX = simd(0x0c, ...new Uint8Array(new Int32Array([0, 1, 2, 3]).buffer));
-const extractLane = (lane: number): number[] => simd(0x1f, lane);
-const EVEN = shuffle(0, 2, 4, 6);
-const ODD = shuffle(1, 3, 5, 7);
-const I32_GE_S = [0x4e];
-const I32_LE_S = [0x4c];
-const I32_LT_S = [0x48];
-const I32_GT_S = [0x4a];
-const I32_EQ = [0x46];
 /** f32.store at a constant byte offset from the address. */
 const F32_STORE_AT = (offset: number): number[] => [0x38, 2, ...uleb(offset)];
 /** f64.store at a constant byte offset from the address. */
@@ -106,7 +99,7 @@ function taps(k: number, stride: 1 | 2, ra: number, pitch: number, temps: number
     for (let kj = 0; kj < k; kj++) {
       const x = stride === 1
         ? [...g(ra), ...v128Load(4 * kj)]
-        : [...g(temps + (kj >> 1)), ...g(temps + (kj >> 1) + 2), ...((kj & 1) === 0 ? EVEN : ODD)];
+        : [...g(temps + (kj >> 1)), ...g(temps + (kj >> 1) + 2), ...((kj & 1) === 0 ? EVEN_LANES : ODD_LANES)];
       out.push(...use(ki * k + kj, x));
     }
     if (ki < k - 1) out.push(...inc(ra, g(pitch)));
