@@ -464,7 +464,9 @@ function chunking(p: ConvProblem, f32: boolean, fwd: boolean): Chunking | null {
   const fixed = p.C * K + p.C + (planes ? p.C * K + 5 * K + padSlots * padLen + 3 : 0);
   // Per sample: x and out (forward); x, dout, dx, the wasm dW results and the float64 partials (backward).
   const spread = planes && !unrolled && !fwd && p.stride === 2 ? (p.H + 2 * p.pad - (p.kh - 1) * p.dilation) * (p.W + 2 * p.pad - (p.kw - 1) * p.dilation) : 0;
-  const perSample = fwd ? p.C * (HW + P) : p.C * (2 * HW + P) + (planes ? p.C * (K + spread) : 0) + Math.ceil((p.C * (K + 1) * 8) / eb);
+  // dwGrad32's float32 dW results (K a plane); the unrolled planes write the float64 partials directly.
+  const gK = unrolled ? 0 : K;
+  const perSample = fwd ? p.C * (HW + P) : p.C * (2 * HW + P) + (planes ? p.C * (gK + spread) : 0) + Math.ceil((p.C * (K + 1) * 8) / eb);
   const limit = BUDGET_BYTES / eb;
   // 16 elements of slack: stride-2 wasm loads read up to one element past a plane.
   const samples = Math.min(p.N, Math.floor((limit - fixed - 18) / perSample));
@@ -472,9 +474,9 @@ function chunking(p: ConvProblem, f32: boolean, fwd: boolean): Chunking | null {
   const xOff = fixed;
   const oOff = xOff + samples * p.C * HW;
   const dxOff = oOff + samples * p.C * P;
-  const gOff = planes && !fwd ? dxOff + samples * p.C * HW : -1;
+  const gOff = planes && !fwd && !unrolled ? dxOff + samples * p.C * HW : -1;
   const dgOff = spread > 0 ? gOff + samples * p.C * K : -1;
-  const end = (fwd ? dxOff : planes ? gOff + samples * p.C * (K + spread) : dxOff + samples * p.C * HW) + 16;
+  const end = (fwd ? dxOff : planes ? dxOff + samples * p.C * (HW + gK + spread) : dxOff + samples * p.C * HW) + 16;
   const pOff = Math.ceil((end * eb) / 8);
   const need64 = pOff + (fwd ? 0 : samples * p.C * (K + 1));
   const arena = getArena(gemmKernel(), need64) ?? getArena('js', need64);
