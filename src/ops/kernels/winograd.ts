@@ -1,4 +1,4 @@
-import { runSampleChunk } from '../../core/convFused';
+import { runSampleChunk, type FusedEpilogue } from '../../core/convFused';
 import type { FloatArray } from '../../core/dtype';
 import { arenaTiles, getArena } from '../../core/gemm/arena';
 import type { RowsFn } from '../../core/gemm/wasm';
@@ -176,7 +176,7 @@ function placePlanes(
  */
 function runPass(
   s: Pass, input: FloatArray, w: FloatArray, flip: boolean, bias: FloatArray | null, out: FloatArray,
-  epilogue?: { clamp?: readonly [number, number]; silu?: boolean; applied: boolean },
+  epilogue?: FusedEpilogue,
 ): boolean {
   const f32 = input instanceof Float32Array && w instanceof Float32Array && out instanceof Float32Array && (bias === null || bias instanceof Float32Array);
   const eb = f32 ? 4 : 8;
@@ -368,7 +368,7 @@ function weightGrad(p: ConvProblem, x: FloatArray, dout: FloatArray, dw: FloatAr
 /** True when it applied `p.clamp` / `p.silu` (float32 passes in wasm do; see runPass). */
 export function winogradForward(p: ConvProblem, x: FloatArray, w: FloatArray, b: FloatArray | null, out: FloatArray): boolean {
   const s: Pass = { N: p.N, Cin: p.C, H: p.H, W: p.W, Cout: p.F, outH: p.outH, outW: p.outW, pad: p.pad };
-  const epilogue = { clamp: p.clamp, silu: p.silu, applied: false };
+  const epilogue: FusedEpilogue = { clamp: p.clamp, silu: p.silu, applied: false };
   if (runPass(s, x, w, false, b, out, epilogue)) return epilogue.applied;
   return gemmForward(p, x, w, b, out);
 }
