@@ -229,40 +229,40 @@ export function convTasks(
       // q = i·Pb1 + (oh − ohA)·outW + ow of the block's sample i, r = c·fk + ki·fw + kj; zero
       // where the window is in the padding.
       for (let i = 0; i < ns; i++) {
-      const xBase = job.xOff + ((n + i) * C + g * Cg) * plane;
-      if (pointwise && fwd && rows !== null) {
-        // A 1×1 stride-1 unpadded forward block is the sample's Cg channel rows as they are:
-        // one strided copy rather than one call per channel.
-        rows((colsOff + i * Pb1) * eb, (xBase + p0) * eb, Pb1, Cg, eb, eb, ldB * eb, plane * eb, 0);
-        continue;
-      }
-      for (let r = 0; r < K; r++) {
-        const ohS = Math.max(runs[5 * r + 1], ohA);
-        const ohE = Math.min(runs[5 * r + 2], ohB);
-        const ow0 = runs[5 * r + 3];
-        const ow1 = runs[5 * r + 4];
-        const rowBase = colsOff + r * rStep + i * Pb1 * pStep;
-        // Padding entries: block rows outside the run, where another block may have left
-        // data (top and bottom blocks differ from the middle ones), are zeroed every time.
-        // Columns outside [ow0, ow1) are the same for every block and never written: they
-        // keep the zeros of the job's first fill.
-        for (let oh = ohA; oh < ohB; oh++) {
-          if (oh >= ohS && oh < ohE) continue;
-          for (let ow = 0, e = rowBase + (oh - ohA) * outW * pStep; ow < outW; ow++, e += pStep) F[e] = 0;
-        }
-        if (ohE <= ohS) continue;
-        const len = ow1 - ow0;
-        const count = ohE - ohS;
-        const src = xBase + runs[5 * r] + ohS * stride * W;
-        const dst = rowBase + ((ohS - ohA) * outW + ow0) * pStep;
-        if (rows !== null) {
-          rows(dst * eb, src * eb, len, count, pStep * eb, stride * eb, outW * pStep * eb, stride * W * eb, 0);
+        const xBase = job.xOff + ((n + i) * C + g * Cg) * plane;
+        if (pointwise && fwd && rows !== null) {
+          // A 1×1 stride-1 unpadded forward block is the sample's Cg channel rows as they are:
+          // one strided copy rather than one call per channel.
+          rows((colsOff + i * Pb1) * eb, (xBase + p0) * eb, Pb1, Cg, eb, eb, ldB * eb, plane * eb, 0);
           continue;
         }
-        for (let h = 0, d0 = dst, s0 = src; h < count; h++, d0 += outW * pStep, s0 += stride * W) {
-          for (let j = 0, d = d0, s = s0; j < len; j++, d += pStep, s += stride) F[d] = F[s];
+        for (let r = 0; r < K; r++) {
+          const ohS = Math.max(runs[5 * r + 1], ohA);
+          const ohE = Math.min(runs[5 * r + 2], ohB);
+          const ow0 = runs[5 * r + 3];
+          const ow1 = runs[5 * r + 4];
+          const rowBase = colsOff + r * rStep + i * Pb1 * pStep;
+          // Padding entries: block rows outside the run, where another block may have left
+          // data (top and bottom blocks differ from the middle ones), are zeroed every time.
+          // Columns outside [ow0, ow1) are the same for every block and never written: they
+          // keep the zeros of the job's first fill.
+          for (let oh = ohA; oh < ohB; oh++) {
+            if (oh >= ohS && oh < ohE) continue;
+            for (let ow = 0, e = rowBase + (oh - ohA) * outW * pStep; ow < outW; ow++, e += pStep) F[e] = 0;
+          }
+          if (ohE <= ohS) continue;
+          const len = ow1 - ow0;
+          const count = ohE - ohS;
+          const src = xBase + runs[5 * r] + ohS * stride * W;
+          const dst = rowBase + ((ohS - ohA) * outW + ow0) * pStep;
+          if (rows !== null) {
+            rows(dst * eb, src * eb, len, count, pStep * eb, stride * eb, outW * pStep * eb, stride * W * eb, 0);
+            continue;
+          }
+          for (let h = 0, d0 = dst, s0 = src; h < count; h++, d0 += outW * pStep, s0 += stride * W) {
+            for (let j = 0, d = d0, s = s0; j < len; j++, d += pStep, s += stride) F[d] = F[s];
+          }
         }
-      }
       }
 
       if (fwd) {
