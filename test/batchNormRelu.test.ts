@@ -10,7 +10,7 @@ import { astype, copy, type Tensor } from '../src/core/tensor';
 import { ReLU } from '../src/nn/activation';
 import { BatchNorm2d } from '../src/nn/batchNorm';
 import { Conv2d } from '../src/nn/conv2d';
-import { addForwardHook } from '../src/nn/module';
+import { addForwardHook, type Module } from '../src/nn/module';
 import { Block, type Tape } from '../src/nn/tape';
 import { Sequential } from '../src/nn/sequential';
 import { noGrad } from '../src/nn/gradMode';
@@ -76,31 +76,43 @@ class ConvBnRelu extends Block {
   }
 }
 
+/**
+ * One model's values, input gradient, eval values (and with `noGradToo` its noGrad values),
+ * parameter gradients and buffers — with layer fusion (`fused`: no forward hook) or without
+ * (a hook registered, which turns fusion off). `relu`'s calls are counted in calls[fused ? 1 : 0].
+ */
+function fusionRun(
+  m: Module, bn: BatchNorm2d, relu: ReLU, dtype: 'float32' | 'float64', doutShape: number[], calls: number[], fused: boolean, noGradToo: boolean,
+): number[][] {
+  const f = relu.forward.bind(relu);
+  relu.forward = (x: Tensor): Tensor => {
+    calls[fused ? 1 : 0]++;
+    return f(x);
+  };
+  (bn.weight!.data.data as Float64Array).set([0.5, -1, 2, 1.5]);
+  (bn.bias!.data.data as Float64Array).set([0.1, 0.2, -0.3, 0]);
+  const rng = new RandomState(7);
+  const x = astype(rng.randn(2, 3, 5, 4), dtype);
+  const dout = astype(rng.randn(...doutShape), dtype);
+  const off = fused ? () => undefined : addForwardHook({});
+  try {
+    const y = m.forward(x);
+    const dx = m.backward(dout);
+    m.eval();
+    const ye = m.forward(x);
+    const yn = noGradToo ? [bits(noGrad(() => m.forward(x)))] : [];
+    return [bits(y), bits(dx), bits(ye), ...yn, ...m.parameters().map((p) => bits(p.grad!)), ...m.buffers().map((b) => Array.from(b.data as ArrayLike<number>))];
+  } finally {
+    off();
+  }
+}
+
 describe('Tape.seq fuses BatchNorm2d + ReLU', () => {
   it.each(['float32', 'float64'] as const)('gives the unfused values, gradients and running statistics (%s)', (dtype) => {
     const reluCalls = [0, 0];
     const run = (fused: boolean): number[][] => {
       const m = new ConvBnRelu(dtype);
-      const f = m.relu.forward;
-      m.relu.forward = (x: Tensor): Tensor => {
-        reluCalls[fused ? 1 : 0]++;
-        return f(x);
-      };
-      (m.bn.weight!.data.data as Float64Array).set([0.5, -1, 2, 1.5]);
-      (m.bn.bias!.data.data as Float64Array).set([0.1, 0.2, -0.3, 0]);
-      const rng = new RandomState(7);
-      const x = astype(rng.randn(2, 3, 5, 4), dtype);
-      const dout = astype(rng.randn(2, 4, 5, 4), dtype);
-      const off = fused ? () => undefined : addForwardHook({});
-      try {
-        const y = m.forward(x);
-        const dx = m.backward(dout);
-        m.eval();
-        const ye = m.forward(x);
-        return [bits(y), bits(dx), bits(ye), ...m.parameters().map((p) => bits(p.grad!)), ...m.buffers().map((b) => Array.from(b.data as ArrayLike<number>))];
-      } finally {
-        off();
-      }
+      return fusionRun(m, m.bn, m.relu, dtype, [2, 4, 5, 4], reluCalls, fused, false);
     };
     const fused = run(true);
     const plain = run(false);
@@ -118,29 +130,9 @@ describe('Sequential fuses BatchNorm2d + ReLU', () => {
       const conv = new Conv2d(3, 4, 3, { padding: 1, dtype, rng: new RandomState(1) });
       const bn = new BatchNorm2d(4, { dtype });
       const relu = new ReLU();
-      const f = relu.forward.bind(relu);
-      relu.forward = (x: Tensor): Tensor => {
-        reluCalls[fused ? 1 : 0]++;
-        return f(x);
-      };
       // A ReLU not after a batch norm stays a module of its own.
       const m = new Sequential(conv, bn, relu, new Conv2d(4, 2, 1, { dtype, rng: new RandomState(2) }), new ReLU());
-      (bn.weight!.data.data as Float64Array).set([0.5, -1, 2, 1.5]);
-      (bn.bias!.data.data as Float64Array).set([0.1, 0.2, -0.3, 0]);
-      const rng = new RandomState(7);
-      const x = astype(rng.randn(2, 3, 5, 4), dtype);
-      const dout = astype(rng.randn(2, 2, 5, 4), dtype);
-      const off = fused ? () => undefined : addForwardHook({});
-      try {
-        const y = m.forward(x);
-        const dx = m.backward(dout);
-        m.eval();
-        const ye = m.forward(x);
-        const yn = noGrad(() => m.forward(x));
-        return [bits(y), bits(dx), bits(ye), bits(yn), ...m.parameters().map((p) => bits(p.grad!)), ...m.buffers().map((b) => Array.from(b.data as ArrayLike<number>))];
-      } finally {
-        off();
-      }
+      return fusionRun(m, bn, relu, dtype, [2, 2, 5, 4], reluCalls, fused, true);
     };
     const fused = run(true);
     const plain = run(false);
