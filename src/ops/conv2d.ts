@@ -1,9 +1,7 @@
-import { recycleFloat } from '../core/bufferPool';
-import { relu, relu6, silu } from './activations';
-import type { FloatArray } from '../core/dtype';
 import ndarray from 'ndarray';
+import { recycleFloat } from '../core/bufferPool';
 import { assertNdim, ShapeError, shapeStr } from '../core/check';
-import { allocFloat, allocFloatUninit } from '../core/dtype';
+import { allocFloat, allocFloatUninit, type FloatArray } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
 import { registerKernel, selectKernel } from './kernelRegistry';
@@ -12,6 +10,7 @@ import type { ConvKernelImpl, ConvProblem } from './kernels/convProblem';
 import { depthwiseBackward, depthwiseForward, isDepthwise } from './kernels/depthwise';
 import { gemmBackward, gemmForward, gemmSupports } from './kernels/convGemm';
 import { winogradBackward, winogradForward, winogradPrefers, winogradSupports } from './kernels/winograd';
+import { relu, relu6, silu } from './activations';
 import { defineOp } from './op';
 
 /** Settings of a 2-D convolution, as `torch.nn.functional.conv2d` (square windows only). */
@@ -137,8 +136,9 @@ export const conv2d = defineOp<Conv2dAttrs, Conv2dCache>({
     const applied = selectKernel<ConvProblem, ConvKernelImpl>('conv2d', problem).impl.forward(problem, xd.data, wd, bd, out);
     const cache = { problem, x: xd.data, w: wd, hasBias: b !== undefined };
     if (applied !== true && (problem.clamp || problem.silu)) {
-      // A kernel without the epilogue (Winograd, the plain loops, the unfused GEMM): the
-      // activation op of the same bits, on every thread — ReLU, ReLU6 or SiLU — else a loop.
+      // A kernel or path without the epilogue (the plain loops, the unfused GEMM, float64 or
+      // JS-tile Winograd): the activation op of the same bits, on every thread — ReLU, ReLU6 or
+      // SiLU — else a loop.
       const [lo, hi] = problem.clamp ?? [0, 0];
       const act = problem.silu ? silu : lo === 0 && hi === Infinity ? relu : lo === 0 && hi === 6 ? relu6 : null;
       if (act === null) {
