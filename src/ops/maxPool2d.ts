@@ -1,7 +1,9 @@
 import ndarray from 'ndarray';
+import { recycleFloat } from '../core/bufferPool';
 import { allocFloat, allocFloatUninit, type FloatArray } from '../core/dtype';
 import { dtypeOf } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
+import { runMaxPool2x2 } from './kernels/maxPoolTasks';
 import { defineOp } from './op';
 import { checkPooledDout, pool2dGeometry, type Pool2dAttrs, type Pool2dGeometry } from './poolArgs';
 
@@ -12,6 +14,12 @@ export interface MaxPool2dCache {
   dtype: 'float32' | 'float64';
   /** Flat index into x of each output's maximum, in output order. */
   argmax: Int32Array;
+  /**
+   * The pooled float32 store `argmax` views (its bits reinterpreted), given back by `release`.
+   * WHY: an argmax as large as the output, new every step, was fresh pages each time — on
+   * these VMs a page fault per 4 KiB, more than the pool itself.
+   */
+  store: Float32Array;
 }
 
 /**
@@ -24,7 +32,9 @@ export interface MaxPool2dCache {
 export function maxPool2dKernel(xs: FloatArray, g: Pool2dGeometry, out: FloatArray, argmax: Int32Array | null): void {
   const { N, C, H, W, kh, kw, sh, sw, ph, pw, outH, outW } = g;
   if (kh === 2 && kw === 2 && sh === 2 && sw === 2 && ph === 0 && pw === 0) {
-    pool2x2(xs, N * C, H, W, outH, outW, out, argmax);
+    // WHY its own kernel: the general loop's per-window bounds, and its branches on data,
+    // made a LeNet-sized pool take 9 ms; kernels/maxPoolTasks.ts threads it and runs float32 in SIMD.
+    runMaxPool2x2(xs, N * C, H, W, out, argmax);
     return;
   }
   let q = 0;
@@ -55,44 +65,6 @@ export function maxPool2dKernel(xs: FloatArray, g: Pool2dGeometry, out: FloatArr
   }
 }
 
-/**
- * The 2×2 stride-2 windows without padding (every window whole, so no bounds), unrolled: the
- * same comparisons in the same order as the general loop. WHY: the general loop's per-window
- * bounds and inner loops made a LeNet-sized pool (64×30×24×24) take 9 ms.
- */
-function pool2x2(xs: FloatArray, planes: number, H: number, W: number, outH: number, outW: number, out: FloatArray, argmax: Int32Array | null): void {
-  let q = 0;
-  for (let p = 0; p < planes; p++) {
-    for (let oh = 0; oh < outH; oh++) {
-      const r0 = (p * H + 2 * oh) * W;
-      const r1 = r0 + W;
-      for (let ow = 0; ow < outW; ow++, q++) {
-        const i0 = r0 + 2 * ow;
-        const i2 = r1 + 2 * ow;
-        let best = xs[i0];
-        let at = i0;
-        const b = xs[i0 + 1];
-        if (b > best || b !== b) {
-          best = b;
-          at = i0 + 1;
-        }
-        const c = xs[i2];
-        if (c > best || c !== c) {
-          best = c;
-          at = i2;
-        }
-        const d = xs[i2 + 1];
-        if (d > best || d !== d) {
-          best = d;
-          at = i2 + 1;
-        }
-        out[q] = best;
-        if (argmax) argmax[q] = at;
-      }
-    }
-  }
-}
-
 /** Adds each output gradient onto its maximum, in output order (overlapping windows accumulate). */
 export function maxPool2dScatter(d: ArrayLike<number>, argmax: Int32Array, dx: FloatArray): void {
   for (let q = 0; q < argmax.length; q++) dx[argmax[q]] += d[q];
@@ -111,14 +83,18 @@ export const maxPool2d = defineOp<Pool2dAttrs, MaxPool2dCache>({
     const dtype = dtypeOf(x);
     const n = g.N * g.C * g.outH * g.outW;
     const out = allocFloatUninit(dtype, n);
-    const argmax = new Int32Array(n);
+    const store = allocFloatUninit('float32', n) as Float32Array;
+    const argmax = new Int32Array(store.buffer, store.byteOffset, n);
     maxPool2dKernel(dense('x', x).data, g, out, argmax);
-    return { out: ndarray(out, [g.N, g.C, g.outH, g.outW]), cache: { shape: x.shape.slice(), outShape: [g.N, g.C, g.outH, g.outW], dtype, argmax } };
+    return { out: ndarray(out, [g.N, g.C, g.outH, g.outW]), cache: { shape: x.shape.slice(), outShape: [g.N, g.C, g.outH, g.outW], dtype, argmax, store } };
   },
   backward(dout, cache) {
     checkPooledDout(dout, cache.outShape);
     const dx = allocFloat(cache.dtype, cache.shape.reduce((a, b) => a * b, 1));
     maxPool2dScatter(denseAs('dout', dout, cache.dtype).data, cache.argmax, dx);
     return [ndarray(dx, cache.shape.slice())];
+  },
+  release(cache) {
+    recycleFloat(cache.store);
   },
 });
