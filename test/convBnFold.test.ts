@@ -103,6 +103,47 @@ describe('conv + batch norm folded under noGrad (nn/convBnFold.ts)', () => {
     expect(Buffer.compare(Buffer.from(c.data.buffer), Buffer.from(d.data.buffer))).toBe(0);
   });
 
+  it('a conv followed directly by ReLU / ReLU6 / SiLU runs with it as its epilogue under noGrad, with the same values', () => {
+    const spy = jest.spyOn(conv2d, 'forward');
+    try {
+      for (const dtype of ['float64', 'float32'] as const) {
+        const rng = new RandomState(4);
+        const x = astype(rng.randn(2, 3, 10, 10), dtype);
+        for (const act of [new ReLU(), new ReLU6(), new SiLU()]) {
+          const conv = new Conv2d(3, 8, 5, { padding: 2, dtype, rng });
+          const seq = new Sequential(conv, act).eval();
+          spy.mockClear();
+          const folded = noGrad(() => seq.forward(x));
+          const attrs = spy.mock.calls.map((c) => c[1] as { clamp?: unknown; silu?: unknown });
+          expect(attrs.length).toBe(1);
+          expect(attrs[0].clamp !== undefined || attrs[0].silu === true).toBe(true);
+          const ref = oneByOne([conv, act], x);
+          expect(relErr(folded.data, ref.data)).toBe(0);
+          // With gradients recorded nothing folds: the conv runs plain.
+          spy.mockClear();
+          seq.forward(x);
+          expect(spy.mock.calls.every((c) => (c[1] as { clamp?: unknown }).clamp === undefined && !(c[1] as { silu?: unknown }).silu)).toBe(true);
+        }
+      }
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("cs231n's three-layer convnet (Tape.seq) gives the same eval output folded under noGrad as with gradients recorded", () => {
+    const net = models.createModel('three_layer_convnet', { rng: new RandomState(0), weightScale: 0.05 });
+    const x = astype(new RandomState(1).randn(3, 3, 32, 32), 'float32');
+    net.eval();
+    const withGrad = net.forward(x);
+    const spy = jest.spyOn(conv2d, 'forward');
+    const folded = noGrad(() => net.forward(x));
+    const clamps = spy.mock.calls.map((c) => (c[1] as { clamp?: unknown }).clamp);
+    spy.mockRestore();
+    expect(clamps).toEqual([[0, Infinity]]);
+    expect(relErr(folded.data, withGrad.data)).toBe(0);
+    expect(Math.max(...Array.from(withGrad.data).map(Math.abs))).toBeGreaterThan(0);
+  });
+
   for (const name of ['mobilenet_v2_cifar', 'efficientnet_b0_cifar']) {
     it(`${name} gives the same eval output under noGrad (folded) as with gradients recorded`, () => {
       const net = models.createModel(name, { rng: new RandomState(0) });

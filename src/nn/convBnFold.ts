@@ -22,6 +22,10 @@ import type { Module } from './module';
  * by float32 rounding (the product W·s is rounded once, and the sum order of the convolution
  * is unchanged): a relative 1e-6 or so. Not under autograd: training-mode batch norm uses
  * the batch's statistics, and the layers' backward needs both caches.
+ *
+ * A conv followed directly by a ReLU, ReLU6 or SiLU (no batch norm: LeNet, cs231n's nets,
+ * AlexNet) runs under noGrad with the activation as the convolution's epilogue likewise, the
+ * same bits as the two layers one by one.
  */
 
 /**
@@ -50,6 +54,29 @@ export function epilogueOf(act: Module | undefined): ConvEpilogue | null {
   if (act.constructor === ReLU) return { clamp: [0, Infinity] };
   if (act.constructor === ReLU6) return { clamp: [0, 6] };
   if (act.constructor === SiLU) return { silu: true };
+  return null;
+}
+
+/**
+ * Under noGrad, runs the fold that starts at `ms[i]` on `x` — Conv2d → eval BatchNorm2d (→
+ * ReLU / ReLU6 / SiLU) or Conv2d → ReLU / ReLU6 / SiLU — and returns its output and the index
+ * of the last module it covered; null when no fold applies there (then nothing ran). Sequential
+ * and Tape.seq both go through this one rule.
+ */
+export function forwardFolded(ms: readonly Module[], i: number, x: Tensor): [Tensor, number] | null {
+  const m = ms[i];
+  if (foldsWithBatchNorm(m, ms[i + 1])) {
+    const epilogue = epilogueOf(ms[i + 2]);
+    return [forwardConvBatchNorm(m, ms[i + 1] as BatchNorm2d, x, epilogue), epilogue ? i + 2 : i + 1];
+  }
+  if (m instanceof Conv2d && !isGradEnabled()) {
+    const epilogue = epilogueOf(ms[i + 1]);
+    if (epilogue === null) return null;
+    const inputs = [x, m.weight.data, ...(m.bias ? [m.bias.data] : [])];
+    const { out, cache } = conv2d.forward(inputs, { ...m.convAttrs(), ...epilogue });
+    conv2d.release?.(cache);
+    return [out, i + 1];
+  }
   return null;
 }
 

@@ -1,6 +1,6 @@
 import type { Tensor } from '../core/tensor';
-import { fusesWithRelu, type BatchNorm2d } from './batchNorm';
-import { epilogueOf, foldsWithBatchNorm, forwardConvBatchNorm } from './convBnFold';
+import { fusesWithRelu } from './batchNorm';
+import { forwardFolded } from './convBnFold';
 import { isGradEnabled } from './gradMode';
 import { forwardHooksActive, Module } from './module';
 import { recycleDead, recyclingAllowed } from './recycle';
@@ -31,14 +31,13 @@ export class Sequential extends Module {
    * (`BatchNormBase.forwardRelu`, as Tape.seq does) and the ReLU is skipped — not while forward
    * hooks are registered, so `nn.summary` still sees both. Returns the output and the index of
    * the last module it covered. Under noGrad a conv followed by an eval-mode batch norm runs
-   * as one folded convolution (convBnFold.ts), with a ReLU, ReLU6 or SiLU after them as its epilogue.
+   * as one folded convolution (convBnFold.ts), with a ReLU, ReLU6 or SiLU after them as its epilogue;
+   * a conv followed directly by one of those runs with it as its epilogue.
    */
   private step(i: number, h: Tensor, fuse: boolean): [Tensor, number] {
     const m = this.list[i];
-    if (fuse && foldsWithBatchNorm(m, this.list[i + 1])) {
-      const epilogue = epilogueOf(this.list[i + 2]);
-      return [forwardConvBatchNorm(m, this.list[i + 1] as BatchNorm2d, h, epilogue), epilogue ? i + 2 : i + 1];
-    }
+    const folded = fuse ? forwardFolded(this.list, i, h) : null;
+    if (folded !== null) return folded;
     if (fuse && fusesWithRelu(m, this.list[i + 1])) return [m.forwardRelu(h), i + 1];
     return [m.forward(h), i];
   }

@@ -5,8 +5,8 @@ import { add } from '../ops/add';
 import { catChannels, narrowChannels } from '../ops/channels';
 import { flatten } from '../ops/flatten';
 import type { Op } from '../ops/op';
-import { fusesWithRelu, type BatchNorm2d } from './batchNorm';
-import { epilogueOf, foldsWithBatchNorm, forwardConvBatchNorm } from './convBnFold';
+import { fusesWithRelu } from './batchNorm';
+import { forwardFolded } from './convBnFold';
 import { isGradEnabled } from './gradMode';
 import { forwardHooksActive, Module } from './module';
 import { recycleDead, recyclingAllowed } from './recycle';
@@ -47,7 +47,8 @@ export class Tape {
    * Runs `m1`, then `m2`, … on `x` (a chain of calls). A batch norm followed by a ReLU runs as
    * one fused op (`BatchNormBase.forwardRelu`): same values, a third of the memory traffic.
    * Under noGrad a conv followed by an eval-mode batch norm runs as one folded convolution
-   * (convBnFold.ts), with a ReLU, ReLU6 or SiLU after them as its epilogue.
+   * (convBnFold.ts), with a ReLU, ReLU6 or SiLU after them as its epilogue; a conv followed
+   * directly by one of those runs with it as its epilogue.
    * Not while forward hooks are registered, so `nn.summary` still sees both layers.
    */
   seq(x: Tensor, ...ms: Module[]): Tensor {
@@ -55,13 +56,12 @@ export class Tape {
     const fuse = !forwardHooksActive();
     for (let i = 0; i < ms.length; i++) {
       const m = ms[i];
-      if (fuse && foldsWithBatchNorm(m, ms[i + 1])) {
+      const folded = fuse ? forwardFolded(ms, i, h) : null;
+      if (folded !== null) {
         // Under noGrad only: nothing will play this node backwards.
-        const epilogue = epilogueOf(ms[i + 2]);
-        const out = forwardConvBatchNorm(m, ms[i + 1] as BatchNorm2d, h, epilogue);
-        this.nodes.push({ inputs: [h], outputs: [out], backward: () => { throw new Error('Tape: a folded conv + batch norm ran under noGrad and has no backward'); } });
-        h = out;
-        i += epilogue ? 2 : 1;
+        this.nodes.push({ inputs: [h], outputs: [folded[0]], backward: () => { throw new Error('Tape: a folded convolution ran under noGrad and has no backward'); } });
+        h = folded[0];
+        i = folded[1];
       } else if (fuse && fusesWithRelu(m, ms[i + 1])) {
         const out = m.forwardRelu(h);
         this.nodes.push({ inputs: [h], outputs: [out], backward: ([g]) => [g ? m.backward(g) : null] });
