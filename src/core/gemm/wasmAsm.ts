@@ -73,6 +73,7 @@ export const F32 = 0x7d;
 export const F64 = 0x7c;
 export const I32_MUL = [0x6c];
 export const I32_AND = [0x71];
+export const I32_OR = [0x72];
 export const I32_REM_U = [0x70];
 export const SELECT = [0x1b];
 export const F32_MUL = [0x94];

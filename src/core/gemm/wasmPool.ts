@@ -1,5 +1,5 @@
 import {
-  BITSELECT, END, EVEN_LANES, F32, F32_GT, F32_LOAD, F32_STORE, F32X4_GT, I32, I32_ADD, I32_AND, I32_MUL, I32_SHL, I32_SUB, i32Const, IF,
+  BITSELECT, END, EVEN_LANES, F32, F32_GT, F32_LOAD, F32_STORE, F32X4_GT, I32, I32_ADD, I32_AND, I32_MUL, I32_OR, I32_SHL, I32_SUB, i32Const, IF,
   inc, localGet, localSet, locals, ODD_LANES, SELECT, simd, V128, v128Load, v128Store, whileLt,
 } from './wasmAsm';
 
@@ -22,7 +22,6 @@ const V128_OR = simd(0x50);
 const I32X4_SPLAT = simd(0x11);
 const I32X4_ADD = simd(0xae);
 const F32_NE = [0x5c];
-const I32_OR = [0x72];
 const I32_SHR_U = [0x76];
 const I32_STORE = [0x36, 2, 0];
 const i32x4Const = (a: number, b: number, c: number, d: number): number[] => simd(0x0c, ...new Uint8Array(new Int32Array([a, b, c, d]).buffer));
