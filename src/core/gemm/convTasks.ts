@@ -90,6 +90,14 @@ export interface ConvFwdJob extends ConvJobBase {
   clamp: [number, number] | null;
   /** out = silu(out), on the product block before the copy out (the wasm `siluFwd32`; only set for float32 wasm jobs). */
   silu: boolean;
+  /**
+   * The output tensor itself (dense (N, F, outH, outW), of the job's type), written by the
+   * tasks straight from their product blocks — when it is shared with the workers or the job
+   * runs on one thread; null: the tasks write out_n into the arena at oOff.
+   */
+  out: FloatArray | null;
+  /** Sample index in `out` of the chunk's first sample. */
+  outN0: number;
 }
 
 /**
@@ -110,6 +118,14 @@ export interface ConvBwdJob extends ConvJobBase {
   dxOff: number;
   /** Weight gradient only: dx_n is neither zeroed nor computed (steps 3 and 4 are skipped). */
   noDx: boolean;
+  /**
+   * The dx tensor itself (dense (N, C, H, W)), into which each task copies its sample's group
+   * channels once they are whole — when it is shared with the workers or the job runs on one
+   * thread; null: dx_n stays in the arena at dxOff for the caller.
+   */
+  dxOut: FloatArray | null;
+  /** Sample index in `dxOut` of the chunk's first sample. */
+  dxN0: number;
 }
 
 /** Tasks of a job: one per (block of samplesPerBlock samples, group). */
@@ -278,6 +294,29 @@ export function convTasks(
         const cl = fj.clamp;
         // SiLU over the whole product block at once: ldB is a multiple of 4, so siluFwd32's ⌈n/4⌉·4 stays inside it.
         if (fj.silu) (ex!.siluFwd32 as (...a: number[]) => void)(secondOff * 4, secondOff * 4, Fg * ldB);
+        const dst = fj.out;
+        if (dst !== null) {
+          // Straight into the output tensor (no arena region, no serial copy after the job):
+          // the clamp in place on the product block first, then the rows.
+          if (cl !== null && job.f32 && ex && ex.clampRows32) (ex.clampRows32 as (...a: number[]) => void)(secondOff * 4, secondOff * 4, Pb, Fg, ldB * 4, ldB * 4, cl[0], cl[1]);
+          else if (cl !== null) {
+            for (let f = 0; f < Fg; f++) {
+              for (let q = secondOff + f * ldB, e = q + Pb; q < e; q++) F[q] = Math.min(Math.max(F[q], cl[0]), cl[1]);
+            }
+          }
+          for (let i = 0; i < ns; i++) {
+            const oBase = ((fj.outN0 + n + i) * job.F + g * Fg) * P + p0;
+            const src = secondOff + i * Pb1;
+            for (let f = 0; f < Fg; f++) {
+              const o = oBase + f * P;
+              const r = src + f * ldB;
+              // A typed-array set costs more than a loop over a short row (small maps).
+              if (Pb1 >= 64) dst.set(F.subarray(r, r + Pb1), o);
+              else for (let q = 0; q < Pb1; q++) dst[o + q] = F[r + q];
+            }
+          }
+          continue;
+        }
         for (let i = 0; i < ns; i++) {
           const oBase = fj.oOff + ((n + i) * job.F + g * Fg) * P + p0;
           const src = secondOff + i * Pb1;
@@ -334,6 +373,9 @@ export function convTasks(
         }
       }
     }
+
+    // This task's dx channels are whole now: straight into the tensor when the job has it.
+    if (wantDx && bj.dxOut !== null) bj.dxOut.set(F.subarray(dxBase, dxBase + Cg * plane), ((bj.dxN0 + n) * C + g * Cg) * plane);
 
     if (worker) Atomics.add(ctl, 3, 1);
     Atomics.add(ctl, 1, 1);

@@ -34,6 +34,7 @@ import {
 } from './wasmAsm';
 import { DW32_TYPE, dw32Func, DWGRAD32_TYPE, dwGrad32Func } from './wasmDepthwise';
 import { DWKF32_TYPE, dwKf32Func, DWKG32_TYPE, dwKg32Func } from './wasmDepthwiseK';
+import { accRows32Func } from './wasmPartials';
 import { maxPool2x2f32Func } from './wasmPool';
 import { CLAMP_ROWS32_TYPE, clampRows32Func, reluBwd32Func, reluFwd32Func, SIG3_TYPE, SIG4_TYPE, sigmoidFwd32Func, siluBwd32Func, siluFwd32Func } from './wasmActivations';
 import { BN_SUM32_TYPE, bnDx32Func, bnGradSums32Func, bnNorm32Func, bnSum32Func } from './wasmBatchNorm';
@@ -347,7 +348,7 @@ function rowsFunc(f32 = false): number[] {
  * `sigmoidFwd32`, `siluFwd32`, `siluBwd32`, `reluFwd32`, `reluBwd32` (activations, see wasmActivations.ts),
  * `clampRows32` (conv2d's inference clamp, see wasmActivations.ts),
  * `dw3f32`, `dw5f32`, `dw3g32`, `dw5g32` (unrolled 3×3 / 5×5 depthwise planes, see wasmDepthwiseK.ts),
- * `maxPool2x2f32` (the 2×2 stride-2 max pool, see wasmPool.ts),
+ * `maxPool2x2f32` (the 2×2 stride-2 max pool, see wasmPool.ts), `accRows32` (float64 sums of float32 rows, see wasmPartials.ts),
  * and with `relaxed` `block32f`, `blockS32f`.
  */
 export function gemmWasmBytes(shared: boolean, maxPages: number, relaxed = false): Uint8Array {
@@ -379,6 +380,7 @@ export function gemmWasmBytes(shared: boolean, maxPages: number, relaxed = false
     [11, 'dw5g32', dwKg32Func(5)],
     [12, 'clampRows32', clampRows32Func()],
     [0, 'maxPool2x2f32', maxPool2x2f32Func()],
+    [0, 'accRows32', accRows32Func()],
   ];
   if (relaxed) funcs.push([0, 'block32f', block32Func(false, true)], [1, 'blockS32f', block32Func(true, true)]);
   const limits = shared ? [0x03, ...uleb(1), ...uleb(maxPages)] : [0x01, ...uleb(1), ...uleb(maxPages)];
