@@ -1,5 +1,5 @@
 import { allocFloat, type FloatArray } from '../../core/dtype';
-import { recycleFloat } from '../../core/bufferPool';
+import { isShared, recycleFloat } from '../../core/bufferPool';
 import { getArena, wasmAvailable, type Arena } from '../../core/gemm/arena';
 import { gemmKernel, THREAD_MIN_WORK } from '../../core/gemm/gemm';
 import { registerWorkerKernel, threadCount, tryThreaded, workersUsable, type WorkerJob } from '../../core/gemm/workers';
@@ -83,6 +83,15 @@ export interface DepthwiseJob extends WorkerJob {
   /** Forward with the unrolled planes: conv2d's inference SiLU, per task (siluFwd32; planes of P a multiple of 4). */
   silu: boolean;
   X?: FloatArray; Wt?: FloatArray; B?: FloatArray | null; O?: FloatArray; DX?: FloatArray; P64?: Float64Array;
+  /**
+   * Unrolled arena jobs: the tensors themselves (shared with the workers, or the job on one
+   * thread), each task copying its block of channels in (x; dout in backward) and its results
+   * out (out; dx) — else null, and the caller copies whole chunks. `n0`: the chunk's first sample.
+   */
+  inX: FloatArray | null;
+  inD: FloatArray | null;
+  outT: FloatArray | null;
+  n0: number;
 }
 
 /**
@@ -238,11 +247,16 @@ export function depthwiseTasks(
     const n = Math.floor(t / cBlocks);
     const c0 = (t % cBlocks) * cb;
     const c1 = Math.min(C, c0 + cb);
+    // Direct jobs: this block's channels in from the tensors (x; dout in backward), and out after.
+    const np = c1 - c0;
+    const tx = ((job.n0 + n) * C + c0) * HW;
+    const to = ((job.n0 + n) * C + c0) * P;
+    if (job.inX !== null) F.set(job.inX.subarray(tx, tx + np * HW), job.xOff + (n * C + c0) * HW);
+    if (job.inD !== null) F.set(job.inD.subarray(to, to + np * P), job.oOff + (n * C + c0) * P);
     if (kf !== null && kg !== null) {
       if (padBase < 0) padBase = claimPad();
       const xo = job.xOff + (n * C + c0) * HW;
       const oo = job.oOff + (n * C + c0) * P;
-      const np = c1 - c0;
       if (job.fwd) {
         kf(4 * xo, 4 * (job.wOff + c0 * K), hasB ? 4 * (job.bOff + c0) : 0, 4 * oo, np, H, W, outH, outW, stride, 1, pad,
           4 * padBase, 4 * (W + 2 * pad), 4 * job.padLen, 4 * HW, 4 * P, hasB ? 1 : 0);
@@ -402,6 +416,10 @@ export function depthwiseTasks(
         }
       }
     }
+    if (job.outT !== null) {
+      if (job.fwd) job.outT.set(F.subarray(job.oOff + (n * C + c0) * P, job.oOff + (n * C + c1) * P), to);
+      else job.outT.set(F.subarray(job.dxOff + (n * C + c0) * HW, job.dxOff + (n * C + c1) * HW), tx);
+    }
     if (ctl !== null) {
       if (worker) Atomics.add(ctl, 3, 1);
       Atomics.add(ctl, 1, 1);
@@ -532,6 +550,7 @@ function baseJob(p: ConvProblem, fwd: boolean, f32: boolean): DepthwiseJob {
   return {
     kind: 'depthwise', fwd, ...geometry(p), samples: p.N, cb: CHANNELS_PER_TASK,
     xOff: 0, wOff: 0, bOff: -1, oOff: 0, dxOff: 0, pOff: 0, wfOff: -1, tOff: -1, gOff: -1, dgOff: -1, padOff: -1, padLen: 0, unrolled: false, clamp: null, silu: false,
+    inX: null, inD: null, outT: null, n0: 0,
     ctl: null, f32, fma: false, wasm: false, buf: null,
   };
 }
@@ -584,11 +603,14 @@ export function depthwiseForward(p: ConvProblem, x: FloatArray, w: FloatArray, b
   const so = p.C * p.outH * p.outW;
   writeFilters(p, ch, w);
   if (b) A.set(b, ch.bOff);
+  // WHY the tasks copy their own blocks: whole-chunk copies in and out on this thread, while
+  // the workers waited, took about as long as the unrolled planes themselves.
+  const direct = ch.unrolled && (threads === 1 || (isShared(x) && isShared(out)));
   for (let n0 = 0; n0 < p.N; n0 += samples) {
     const m = Math.min(samples, p.N - n0);
-    A.set(x.subarray(n0 * sx, (n0 + m) * sx), ch.xOff);
-    runChunk({ ...chunkJob(p, true, f32, ch, m, b !== null), clamp, silu }, threads, ch);
-    out.set(A.subarray(ch.oOff, ch.oOff + m * so), n0 * so);
+    if (!direct) A.set(x.subarray(n0 * sx, (n0 + m) * sx), ch.xOff);
+    runChunk({ ...chunkJob(p, true, f32, ch, m, b !== null), clamp, silu, ...(direct ? { inX: x, outT: out, n0 } : {}) }, threads, ch);
+    if (!direct) out.set(A.subarray(ch.oOff, ch.oOff + m * so), n0 * so);
   }
   return clamp !== null || silu;
 }
@@ -623,12 +645,15 @@ export function depthwiseBackward(
     const sx = C * p.H * p.W;
     const so = C * p.outH * p.outW;
     writeFilters(p, ch, w);
+    const direct = ch.unrolled && (threads === 1 || (isShared(x) && isShared(dout) && isShared(dx)));
     for (let n0 = 0; n0 < p.N; n0 += samples) {
       const m = Math.min(samples, p.N - n0);
-      A.set(x.subarray(n0 * sx, (n0 + m) * sx), ch.xOff);
-      A.set(dout.subarray(n0 * so, (n0 + m) * so), ch.oOff);
-      runChunk(chunkJob(p, false, f32, ch, m, false), threads, ch);
-      dx.set(A.subarray(ch.dxOff, ch.dxOff + m * sx), n0 * sx);
+      if (!direct) {
+        A.set(x.subarray(n0 * sx, (n0 + m) * sx), ch.xOff);
+        A.set(dout.subarray(n0 * so, (n0 + m) * so), ch.oOff);
+      }
+      runChunk({ ...chunkJob(p, false, f32, ch, m, false), ...(direct ? { inX: x, inD: dout, outT: dx, n0 } : {}) }, threads, ch);
+      if (!direct) dx.set(A.subarray(ch.dxOff, ch.dxOff + m * sx), n0 * sx);
       addPartials(ch.arena.F, ch.pOff, m);
     }
   }
