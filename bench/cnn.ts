@@ -30,6 +30,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ndarray from 'ndarray';
+import { gemmFma } from '../src/core/gemm/gemm';
 import { threadCount } from '../src/core/gemm/workers';
 import { RandomState } from '../src/core/random';
 import { astype, type IntTensor, type Tensor } from '../src/core/tensor';
@@ -60,6 +61,8 @@ interface Row {
   load: number[];
   reps: number;
   threads: number;
+  /** The runtime ours ran on: node's version, and "FMA" when the float32 tiles used relaxed-SIMD FMA. */
+  runtime?: string;
   ours?: { train: number; eval: number; kernels?: string };
   torch?: { train: number; eval: number } | { missing: string };
   peak?: { ours: Peak | { error: string }; torch: Peak | { error: string } | { missing: string } };
@@ -155,7 +158,7 @@ function oursPeak(name: string): Peak | { error: string } {
 function measure(name: string, reps: number, warm: number, memory: boolean): Row {
   const batch = BATCH[name] ?? 64;
   const threads = threadCount();
-  const base = { model: name, batch, date: new Date().toISOString().slice(0, 16).replace('T', ' '), load: os.loadavg(), reps, threads };
+  const base = { model: name, batch, date: new Date().toISOString().slice(0, 16).replace('T', ' '), load: os.loadavg(), reps, threads, runtime: runtime() };
   const entry = listModels().find((e) => e.name === name);
   if (!entry) return { ...base, missing: 'not in our zoo yet' };
   const { train, evalForward } = setup(name, batch);
@@ -192,23 +195,30 @@ function render(rows: Row[]): string {
     `Machine: ${cpu.model}; ${os.cpus().length} logical CPUs, shared with other jobs: each row gives the 1/5/15-minute load average when it was measured.`,
     `Flags (SIMD): ${cpu.flags}.`,
     '',
-    '| model | batch | threads | ours train (ms) | PyTorch train (ms) | ratio | ours eval (ms) | PyTorch eval (ms) | ratio | peak MiB ours | peak MiB PyTorch | reps | load | measured |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    'Runtime: node\'s version for our side, "+ FMA" where the float32 tiles ran relaxed-SIMD FMA (on by default from node 22; node 20 has no relaxed SIMD without a V8 flag).',
+    '',
+    '| model | batch | threads | ours train (ms) | PyTorch train (ms) | ratio | ours eval (ms) | PyTorch eval (ms) | ratio | peak MiB ours | peak MiB PyTorch | reps | runtime | load | measured |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
   ];
   for (const r of rows) {
     const load = r.load.map((v) => v.toFixed(1)).join(' ');
     if (r.missing || !r.ours) {
-      lines.push(`| ${r.model} | ${r.batch} | ${r.threads} | not available (${r.missing}) | | | | | | | | | ${load} | ${r.date} |`);
+      lines.push(`| ${r.model} | ${r.batch} | ${r.threads} | not available (${r.missing}) | | | | | | | | | ${r.runtime ?? '—'} | ${load} | ${r.date} |`);
       continue;
     }
     const t = r.torch && !('missing' in r.torch) ? r.torch : undefined;
     const ratio = (a: number, b?: number): string => (b ? `${(a / b).toFixed(2)}×` : '—');
     const tcell = (v?: number): string => (v === undefined ? (r.torch && 'missing' in r.torch ? 'not available' : '—') : ms(v));
     lines.push(
-      `| ${r.model} | ${r.batch} | ${r.threads} | ${ms(r.ours.train)} | ${tcell(t?.train)} | ${ratio(r.ours.train, t?.train)} | ${ms(r.ours.eval)} | ${tcell(t?.eval)} | ${ratio(r.ours.eval, t?.eval)} | ${peakCell(r.peak?.ours)} | ${peakCell(r.peak?.torch)} | ${r.reps} | ${load} | ${r.date} |`,
+      `| ${r.model} | ${r.batch} | ${r.threads} | ${ms(r.ours.train)} | ${tcell(t?.train)} | ${ratio(r.ours.train, t?.train)} | ${ms(r.ours.eval)} | ${tcell(t?.eval)} | ${ratio(r.ours.eval, t?.eval)} | ${peakCell(r.peak?.ours)} | ${peakCell(r.peak?.torch)} | ${r.reps} | ${r.runtime ?? '—'} | ${load} | ${r.date} |`,
     );
   }
   return lines.join('\n');
+}
+
+/** node's version, and whether the float32 tiles use relaxed-SIMD FMA in this process. */
+function runtime(): string {
+  return `node ${process.version}${gemmFma() ? ' + FMA' : ''}`;
 }
 
 function lscpu(): { model: string; flags: string } {
