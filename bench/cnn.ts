@@ -1,7 +1,8 @@
 /**
  * The model zoo beside PyTorch CPU, float32, on the same threads and batch, in the same run:
- * one training step (zeroGrad, forward, softmax cross-entropy, backward, SGD step with momentum
- * 0.9) and one eval forward (eval mode, under `nn.noGrad` / `torch.no_grad()`), batch 64 at
+ * one training step (zeroGrad, forward, softmax cross-entropy, backward to the parameters —
+ * `backwardParams`, as PyTorch's input does not require grad —, SGD step with momentum 0.9)
+ * and one eval forward (eval mode, under `nn.noGrad` / `torch.no_grad()`), batch 64 at
  * the model's default input (batch 50 for the cs231n three-layer convnet), plus the peak memory
  * of a batch-128 training step on both sides.
  *
@@ -103,7 +104,7 @@ export function setup(name: string, batch: number): { model: Module; train: () =
     opt.zeroGrad();
     const logits = model.forward(x);
     const { dlogits } = crossEntropyLoss(logits, labels);
-    model.backward(dlogits);
+    model.backwardParams(dlogits);
     opt.step();
   };
   const evalForward = (): void => {
@@ -188,7 +189,7 @@ function render(rows: Row[]): string {
   const cpu = lscpu();
   const lines = [
     'Command: `npx tsx bench/cnn.ts [--models a,b] [--reps 3] [--warm 1] [--no-memory]`; rows are kept per model in bench/cnn-results.json.',
-    'float32; one train step = zeroGrad + forward + softmax cross-entropy + backward + SGD (momentum 0.9); eval = eval-mode forward under noGrad / torch.no_grad().',
+    'float32; one train step = zeroGrad + forward + softmax cross-entropy + backward to the parameters (`backwardParams`; PyTorch\'s input does not require grad either) + SGD (momentum 0.9); eval = eval-mode forward under noGrad / torch.no_grad().',
     'Times are the best of `reps` runs after `warm` warm-up runs, ms per batch; the ratio is ours / PyTorch (lower is better).',
     `PyTorch: bench/cnn_torch.py (Debian python3-torch ${torchVersion()}), the zoo fixture structures, \`torch.set_num_threads\` = our thread count, run with \`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE\`.`,
     `Peak memory: MiB of peak RSS (VmHWM) of a fresh process running two batch-${PEAK_BATCH} train steps, and in brackets its rise over the RSS before the steps (model and input built).`,

@@ -82,7 +82,7 @@ function main(): void {
   const sgdStep = timed('SGD step', () => opt.step());
   const zero = timed('zeroGrad', () => opt.zeroGrad());
   const fwd = timed('forward (total)', () => model.forward(x));
-  const bwd = timed('backward (total)', (d: Parameters<typeof model.backward>[0]) => model.backward(d));
+  const bwd = timed('backward (total)', (d: Parameters<typeof model.backward>[0]) => model.backwardParams(d));
   const evalOnly = process.argv.includes('--eval');
   const step = (): void => {
     if (evalOnly) {

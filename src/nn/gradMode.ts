@@ -19,3 +19,28 @@ export function noGrad<T>(fn: () => T): T {
     enabled = prev;
   }
 }
+
+let inputGradOff = false;
+
+/**
+ * False while a backward runs whose input gradient nobody will read ({@link withInputGrad}):
+ * the module about to go backward may then skip it (a convolution its dx).
+ */
+export function inputGradWanted(): boolean {
+  return !inputGradOff;
+}
+
+/**
+ * Runs `fn` (a module's backward) with its input gradient wanted or not. Containers use it to
+ * pass "not wanted" down to the modules that read their own input and to want it everywhere
+ * else; {@link Module.backwardParams} starts it.
+ */
+export function withInputGrad<T>(wanted: boolean, fn: () => T): T {
+  const prev = inputGradOff;
+  inputGradOff = !wanted;
+  try {
+    return fn();
+  } finally {
+    inputGradOff = prev;
+  }
+}

@@ -2,7 +2,7 @@ import ndarray from 'ndarray';
 import { shapeStr } from '../core/check';
 import { arrayCtor, type DType } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
-import { isGradEnabled } from './gradMode';
+import { isGradEnabled, withInputGrad } from './gradMode';
 import { Parameter } from './parameter';
 
 /** A tensor held in a state dict: float parameters and buffers, or an integer counter (`num_batches_tracked`). */
@@ -114,6 +114,17 @@ export abstract class Module {
    * given the gradient of its output; adds the parameters' gradients into their `grad`.
    */
   abstract backward(dout: Tensor): Tensor;
+
+  /**
+   * The parameters' gradients of the most recent forward, without the input's: what PyTorch's
+   * `loss.backward()` computes when the input does not require grad, and what a training loop
+   * needs. The layers that read the model's input skip their input gradient (a first
+   * convolution's dx: a third of a small net's backward); every parameter gradient has the
+   * bits {@link backward} gives it.
+   */
+  backwardParams(dout: Tensor): void {
+    withInputGrad(false, () => this.backward(dout));
+  }
 
   /** Registers a child module under `name` (its parameters become `name.…`). Returns it. */
   addModule<M extends Module>(name: string, m: M): M {

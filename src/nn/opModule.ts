@@ -1,10 +1,18 @@
+import ndarray from 'ndarray';
 import { recycleFloat } from '../core/bufferPool';
 import type { FloatArray } from '../core/dtype';
 import type { Tensor } from '../core/tensor';
-import { isGradEnabled } from './gradMode';
-import type { Op } from '../ops/op';
+import { inputGradWanted, isGradEnabled } from './gradMode';
+import type { Op, OpNeeds } from '../ops/op';
 import { Module } from './module';
 import type { Parameter } from './parameter';
+
+const NO_INPUT: OpNeeds = { input: false };
+/**
+ * What a module returns for an input gradient nobody asked for (see Module.backwardParams): an
+ * empty tensor, never read — the container that asked discards it.
+ */
+export const SKIPPED: Tensor = ndarray(new Float32Array(0), [0]);
 
 /**
  * A leaf module that is one op: its input is the op's first input, its parameters (those not
@@ -34,9 +42,10 @@ export abstract class OpModule<A, C> extends Module {
 
   backward(dout: Tensor): Tensor {
     const { cache, params } = this.popCache<{ cache: C; params: Parameter[] }>();
-    const grads = this.op.backward(dout, cache);
+    const wanted = inputGradWanted();
+    const grads = this.op.backward(dout, cache, wanted ? undefined : NO_INPUT);
     this.op.release?.(cache);
-    const dx = grads[0];
+    const dx = grads[0] ?? (wanted ? null : SKIPPED);
     if (!dx) throw new Error(`${this.constructor.name}.backward: the op ${this.op.name} gave no input gradient`);
     params.forEach((p, i) => {
       const g = grads[i + 1];

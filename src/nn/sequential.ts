@@ -1,7 +1,7 @@
 import type { Tensor } from '../core/tensor';
 import { fusesWithRelu } from './batchNorm';
 import { forwardFolded } from './convBnFold';
-import { isGradEnabled } from './gradMode';
+import { inputGradWanted, isGradEnabled, withInputGrad } from './gradMode';
 import { forwardHooksActive, Module } from './module';
 import { recycleDead, recyclingAllowed } from './recycle';
 
@@ -73,9 +73,13 @@ export class Sequential extends Module {
     const { hs, recycles, ran } = this.popCache<{ hs: Tensor[]; recycles: boolean; ran: Module[] }>();
     let g = dout;
     const used: Tensor[] = [];
+    // Without the input gradient (backwardParams), only the first module may skip its own.
+    const skip = !inputGradWanted();
     for (let i = ran.length - 1; i >= 0; i--) {
       if (g !== dout) used.push(g);
-      g = ran[i].backward(g);
+      const m = ran[i];
+      const gi = g;
+      g = skip && i > 0 ? withInputGrad(true, () => m.backward(gi)) : m.backward(gi);
     }
     if (recycles) recycleDead([...hs.slice(1, -1), ...used], [hs[0], hs[hs.length - 1], dout, g]);
     return g;

@@ -7,7 +7,7 @@ import { flatten } from '../ops/flatten';
 import type { Op } from '../ops/op';
 import { fusesWithRelu } from './batchNorm';
 import { forwardFolded } from './convBnFold';
-import { isGradEnabled } from './gradMode';
+import { inputGradWanted, isGradEnabled, withInputGrad } from './gradMode';
 import { forwardHooksActive, Module } from './module';
 import { recycleDead, recyclingAllowed } from './recycle';
 
@@ -140,12 +140,20 @@ export class Tape {
       grads.set(t, sum);
       used.push(prev, g);
     };
+    // Without the input gradient (backwardParams): the one node that reads x, if x has one
+    // reader and it reads nothing else, may skip it; every other node computes its own.
+    let soleReader: Node | null = null;
+    if (!inputGradWanted()) {
+      const readers = this.nodes.filter((n) => n.inputs.includes(x));
+      if (readers.length === 1 && readers[0].inputs.every((t) => t === x)) soleReader = readers[0];
+    }
+    const skipping = !inputGradWanted();
     for (let i = this.nodes.length - 1; i >= 0; i--) {
       const node = this.nodes[i];
       const gs = node.outputs.map((o) => grads.get(o) ?? null);
       if (gs.every((g) => g === null)) continue;
       for (const o of node.outputs) grads.delete(o);
-      const gin = node.backward(gs);
+      const gin = skipping ? withInputGrad(node !== soleReader, () => node.backward(gs)) : node.backward(gs);
       for (const g of gs) if (g) used.push(g);
       node.inputs.forEach((t, k) => {
         const g = gin[k];

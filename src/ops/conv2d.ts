@@ -120,7 +120,8 @@ function clampOutput(out: FloatArray, [lo, hi]: readonly [number, number]): void
  * 2-D convolution (cross-correlation, as PyTorch): inputs `[x, weight]` or `[x, weight, bias]`,
  * NCHW, any stride / padding / dilation / groups, floor output size. The computation is the
  * registered kernel's: depthwise direct for groups = C = F, fused im2col + GEMM otherwise,
- * plain loops for dilation > 1. Gradients: `[dx, dweight, dbias?]`.
+ * plain loops for dilation > 1. Gradients: `[dx, dweight, dbias?]`, dx null (skipped where the
+ * kernel can) when `needs.input` is false.
  */
 export const conv2d = defineOp<Conv2dAttrs, Conv2dCache>({
   name: 'conv2d',
@@ -152,7 +153,7 @@ export const conv2d = defineOp<Conv2dAttrs, Conv2dCache>({
     }
     return { out: ndarray(out, [problem.N, problem.F, problem.outH, problem.outW]), cache };
   },
-  backward(dout, cache) {
+  backward(dout, cache, needs) {
     const { problem: p, x, w, hasBias } = cache;
     if (p.clamp || p.silu) throw new Error(`conv2d: no backward for a forward with \`${p.clamp ? 'clamp' : 'silu'}\` (an inference-only epilogue)`);
     const dtype = x instanceof Float32Array ? 'float32' : 'float64';
@@ -161,11 +162,11 @@ export const conv2d = defineOp<Conv2dAttrs, Conv2dCache>({
       throw new ShapeError(`dout: expected shape ${shapeStr([p.N, p.F, p.outH, p.outW])} (the forward output), got ${Array.isArray(s) ? shapeStr(s) : String(dout)}`);
     }
     const g = denseAs('dout', dout, dtype).data;
-    const dx = allocFloatUninit(dtype, p.N * p.C * p.H * p.W);
+    const dx = needs?.input === false ? null : allocFloatUninit(dtype, p.N * p.C * p.H * p.W);
     const dw = allocFloatUninit(dtype, p.F * (p.C / p.groups) * p.kh * p.kw);
     const db = hasBias ? allocFloat(dtype, p.F) : null;
     selectKernel<ConvProblem, ConvKernelImpl>('conv2d', p).impl.backward(p, g, x, w, dx, dw, db);
-    const grads: Array<Tensor | null> = [ndarray(dx, [p.N, p.C, p.H, p.W]), ndarray(dw, [p.F, p.C / p.groups, p.kh, p.kw])];
+    const grads: Array<Tensor | null> = [dx === null ? null : ndarray(dx, [p.N, p.C, p.H, p.W]), ndarray(dw, [p.F, p.C / p.groups, p.kh, p.kw])];
     if (db) grads.push(ndarray(db, [p.F]));
     return grads;
   },

@@ -15,7 +15,7 @@ export interface LinearCache {
 /**
  * y = x·Wᵀ + b, as `torch.nn.functional.linear`: inputs `[x (N, in), weight (out, in), bias (out,)?]`.
  * (cs231n's `affineForward` is the same product with W stored (in, out) and x flattened.)
- * Gradients `[dx = dy·W, dW = dyᵀ·x, db = Σ dy]`.
+ * Gradients `[dx = dy·W, dW = dyᵀ·x, db = Σ dy]` (dx null when `needs.input` is false).
  */
 export const linear = defineOp<Record<string, never>, LinearCache>({
   name: 'linear',
@@ -40,7 +40,7 @@ export const linear = defineOp<Record<string, never>, LinearCache>({
     }
     return { out, cache: { x: xd, w: wd, hasBias: b !== undefined } };
   },
-  backward(dout, cache) {
+  backward(dout, cache, needs) {
     const { x, w, hasBias } = cache;
     const [N] = x.shape;
     const [M] = w.shape;
@@ -48,7 +48,7 @@ export const linear = defineOp<Record<string, never>, LinearCache>({
       throw new ShapeError(`dout: expected shape ${shapeStr([N, M])} (the forward output), got ${dout?.shape ? shapeStr(dout.shape) : String(dout)}`);
     }
     const g = denseAs('dout', dout, dtypeOf(x));
-    const grads: Array<Tensor | null> = [matmul(g, w), matmul(g, x, { transA: true })];
+    const grads: Array<Tensor | null> = [needs?.input === false ? null : matmul(g, w), matmul(g, x, { transA: true })];
     if (hasBias) {
       const db = new Float64Array(M);
       const gd = g.data;

@@ -19,6 +19,15 @@ export interface OpForward<C> {
   cache: C;
 }
 
+/**
+ * Which inputs' gradients a backward caller will read (absent: all). An op may return null for
+ * an input marked false and skip its work (conv2d and linear skip dx for `input: false`); the
+ * other gradients keep their bits.
+ */
+export interface OpNeeds {
+  input: boolean;
+}
+
 /** An op: forward over a list of inputs with fixed attributes, backward to every input. */
 export interface Op<A = Record<string, never>, C = unknown> {
   /** The op's name (PyTorch's functional name where there is one: `conv2d`, `hardswish`). */
@@ -29,7 +38,7 @@ export interface Op<A = Record<string, never>, C = unknown> {
    * Gradients with respect to each input, in the order of the forward's inputs (null for an
    * input that has none, e.g. integer labels); each has its input's shape and dtype.
    */
-  backward(dout: Tensor, cache: C): Array<Tensor | null>;
+  backward(dout: Tensor, cache: C, needs?: OpNeeds): Array<Tensor | null>;
   /**
    * Gives the op's private scratch in `cache` (never its inputs or output) back to the buffer
    * pool once nothing will read the cache again: the `nn` modules call it after their one

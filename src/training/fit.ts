@@ -149,7 +149,7 @@ export function fit(model: Module, opts: FitOptions): FitResult {
         const logits = model.forward(x);
         const { loss, dlogits } = lossFn(logits, y);
         if (!Number.isFinite(loss)) throw nonFinite(model, x, loss, history, epoch, k);
-        model.backward(dlogits);
+        model.backwardParams(dlogits);
         optimizer.step();
         if (perBatch && scheduler) scheduler.step();
         lossSum += loss * y.size;

@@ -38,12 +38,13 @@ export function convDirectForward(p: ConvProblem, x: FloatArray, w: FloatArray, 
 
 /** dx, dw, db of {@link convDirectForward} (written, not added; db may be null). */
 export function convDirectBackward(
-  p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray, dw: FloatArray, db: FloatArray | null,
+  p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray | null, dw: FloatArray, db: FloatArray | null,
 ): void {
   const { N, C, H, W, F, groups, kh, kw, stride, pad, dilation, outH, outW } = p;
   const Cg = C / groups;
   const Fg = F / groups;
-  const dxa = new Float64Array(dx.length);
+  // The reference loops: dx unwanted is computed all the same and dropped.
+  const dxa = new Float64Array(N * C * H * W);
   const dwa = new Float64Array(dw.length);
   const dba = new Float64Array(F);
   for (let n = 0; n < N; n++) {
@@ -71,7 +72,7 @@ export function convDirectBackward(
       }
     }
   }
-  dx.set(dxa);
+  dx?.set(dxa);
   dw.set(dwa);
   if (db) db.set(dba);
 }

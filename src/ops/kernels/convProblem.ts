@@ -26,6 +26,9 @@ export interface ConvProblem {
 export interface ConvKernelImpl {
   /** Returns true when it applied `p.clamp` / `p.silu` itself (else the op applies it afterwards). */
   forward(p: ConvProblem, x: FloatArray, w: FloatArray, b: FloatArray | null, out: FloatArray): boolean | void;
-  /** `needInput` false lets a kernel skip dx (left as zeros), as for a network's input. */
-  backward(p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray, dw: FloatArray, db: FloatArray | null): void;
+  /**
+   * dx null: the input gradient is not wanted (a network's input, Module.backwardParams); a
+   * kernel skips it where it can. dw and db keep the bits of a full backward.
+   */
+  backward(p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray | null, dw: FloatArray, db: FloatArray | null): void;
 }

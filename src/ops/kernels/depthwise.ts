@@ -1,4 +1,4 @@
-import { allocFloat, type FloatArray } from '../../core/dtype';
+import { allocFloat, allocFloatUninit, type FloatArray } from '../../core/dtype';
 import { isShared, recycleFloat } from '../../core/bufferPool';
 import { getArena, wasmAvailable, type Arena } from '../../core/gemm/arena';
 import { gemmKernel, THREAD_MIN_WORK } from '../../core/gemm/gemm';
@@ -616,8 +616,10 @@ export function depthwiseForward(p: ConvProblem, x: FloatArray, w: FloatArray, b
 }
 
 export function depthwiseBackward(
-  p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray, dw: FloatArray, db: FloatArray | null,
+  p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dxOut: FloatArray | null, dw: FloatArray, db: FloatArray | null,
 ): void {
+  // dx unwanted: computed into a scratch store all the same (the planes make dx and dW together).
+  const dx = dxOut ?? allocFloatUninit(dw instanceof Float32Array ? 'float32' : 'float64', p.N * p.C * p.H * p.W);
   const f32 = dx instanceof Float32Array;
   const K = p.kh * p.kw;
   const C = p.C;
@@ -659,4 +661,5 @@ export function depthwiseBackward(
   }
   dw.set(dwa);
   if (db) db.set(dba);
+  if (dxOut === null) recycleFloat(dx);
 }

@@ -373,10 +373,10 @@ export function winogradForward(p: ConvProblem, x: FloatArray, w: FloatArray, b:
   return gemmForward(p, x, w, b, out);
 }
 
-export function winogradBackward(p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray, dw: FloatArray, db: FloatArray | null): void {
+export function winogradBackward(p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray | null, dw: FloatArray, db: FloatArray | null): void {
   // dx = dout ⋆ (each filter turned by 180°, channel axes swapped), padding 2 − pad: an (outH + 2 − 2·pad) = H output.
   const s: Pass = { N: p.N, Cin: p.F, H: p.outH, W: p.outW, Cout: p.C, outH: p.H, outW: p.W, pad: 2 - p.pad };
-  if (!runPass(s, dout, w, true, null, dx)) {
+  if (dx !== null && !runPass(s, dout, w, true, null, dx)) {
     // Declined (the arena budget): the GEMM kernel does the whole backward.
     gemmBackward(p, dout, x, w, dx, dw, db);
     return;
