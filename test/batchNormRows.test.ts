@@ -8,12 +8,11 @@
  */
 import fc from 'fast-check';
 import ndarray from 'ndarray';
-import { setGemmKernel } from '../src/core/gemm/gemm';
 import { RandomState } from '../src/core/random';
 import { astype, type Tensor } from '../src/core/tensor';
 import { batchNorm } from '../src/ops/batchNorm';
 import { batchNormCalls } from '../src/ops/kernels/batchNormTasks';
-import { bitDiffs, withThreads } from './threads';
+import { bitDiffs, withJsKernel, withThreads } from './threads';
 
 interface Case { N: number; C: number; H: number; W: number; training: boolean; relu: boolean; inference: boolean; specials: boolean; seed: number }
 
@@ -39,15 +38,6 @@ function run(s: Case): Float32Array[] {
   return outs.concat(g.map((t) => (t as Tensor).data.slice() as Float32Array));
 }
 
-const viaJs = <T>(f: () => T): T => {
-  setGemmKernel('js');
-  try {
-    return f();
-  } finally {
-    setGemmKernel(null);
-  }
-};
-
 describe('float32 batch-norm rows in WebAssembly', () => {
   it('give the JS loops\' bits (random shapes, train / eval / inference, fused ReLU, special values, 1 and 2 threads)', () => {
     fc.assert(
@@ -57,7 +47,7 @@ describe('float32 batch-norm rows in WebAssembly', () => {
           training: fc.boolean(), relu: fc.boolean(), inference: fc.boolean(), specials: fc.boolean(), seed: fc.nat(),
         }),
         (s) => {
-          const js = viaJs(() => withThreads('1', () => run(s)));
+          const js = withJsKernel(() => withThreads('1', () => run(s)));
           expect(bitDiffs(withThreads('1', () => run(s)), js)).toBe(0);
           expect(bitDiffs(withThreads('2', () => run(s)), js)).toBe(0);
         },
@@ -69,10 +59,10 @@ describe('float32 batch-norm rows in WebAssembly', () => {
   it('give the same bits when a task\'s block is copied in several pieces (large planes)', () => {
     // 48 samples of 3 × 72 × 72: a block of one channel is 5,184 floats a sample, copied 12 samples at a time.
     const s: Case = { N: 48, C: 3, H: 72, W: 72, training: true, relu: true, inference: false, specials: false, seed: 7 };
-    const js = viaJs(() => run(s));
+    const js = withJsKernel(() => run(s));
     expect(bitDiffs(run(s), js)).toBe(0);
     expect(bitDiffs(withThreads('2', () => run(s)), js)).toBe(0);
-    expect(bitDiffs(run({ ...s, training: false }), viaJs(() => run({ ...s, training: false })))).toBe(0);
+    expect(bitDiffs(run({ ...s, training: false }), withJsKernel(() => run({ ...s, training: false })))).toBe(0);
   });
 
   it('are what runs for float32 on the wasm kernel, and not for float64 or the JS kernel', () => {
@@ -82,7 +72,7 @@ describe('float32 batch-norm rows in WebAssembly', () => {
     expect(mid.wasm - before.wasm).toBe(2);
     expect(mid.js).toBe(before.js);
     batchNorm.forward([astype(new RandomState(2).randn(4, 6, 5, 7), 'float64')], { training: true });
-    viaJs(() => run({ N: 4, C: 6, H: 5, W: 7, training: false, relu: false, inference: true, specials: false, seed: 1 }));
+    withJsKernel(() => run({ N: 4, C: 6, H: 5, W: 7, training: false, relu: false, inference: true, specials: false, seed: 1 }));
     const after = batchNormCalls();
     expect(after.js - mid.js).toBe(2);
     expect(after.wasm).toBe(mid.wasm);

@@ -7,11 +7,10 @@
 import fc from 'fast-check';
 import { RandomState } from '../src/core/random';
 import { astype, type Tensor } from '../src/core/tensor';
-import { setGemmKernel } from '../src/core/gemm/gemm';
 import { wasmAvailable } from '../src/core/gemm/arena';
 import { conv2d } from '../src/ops/conv2d';
 import { withKernel } from '../src/ops/kernelRegistry';
-import { withThreads } from './threads';
+import { withJsKernel, withThreads } from './threads';
 
 type Arrays = Array<Float32Array | Float64Array>;
 
@@ -22,15 +21,6 @@ function pass(kernel: string, inputs: Tensor[], dout: Tensor, attrs: object): Ar
     const g = conv2d.backward(dout, r.cache);
     return [r.out, ...g].filter((t): t is Tensor => t !== null).map((t) => t.data.slice() as Float32Array | Float64Array);
   });
-}
-
-function withJsKernel<T>(f: () => T): T {
-  setGemmKernel('js');
-  try {
-    return f();
-  } finally {
-    setGemmKernel(null);
-  }
 }
 
 /** Largest |a − b| relative to the largest |b| of the array (1 when both are 0). */

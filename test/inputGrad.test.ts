@@ -41,6 +41,16 @@ function needsSeen(f: () => void): Array<string> {
   return seen;
 }
 
+/** Parameter gradients of a full backward and of backwardParams, and the ops' `needs` during the latter. */
+function bothBackwards(m: Module, x: Tensor): { full: Float32Array[]; params: Float32Array[]; seen: string[] } {
+  const full = paramGrads(m, x, doutOf, (mm, d) => mm.backward(d));
+  let params: Float32Array[] = [];
+  const seen = needsSeen(() => {
+    params = paramGrads(m, x, doutOf, (mm, d) => mm.backwardParams(d));
+  });
+  return { full, params, seen };
+}
+
 const seeded = (n: number): Tensor => astype(new RandomState(n).randn(2, 3, 32, 32), 'float32');
 const doutOf = (y: Tensor): Tensor => astype(new RandomState(9).randn(...y.shape), 'float32');
 
@@ -52,11 +62,7 @@ describe('Module.backwardParams', () => {
       const m = models.createModel(name, { rng: new RandomState(0) });
       m.train();
       const x = astype(new RandomState(1).randn(2, ...entry.input), 'float32');
-      const full = paramGrads(m, x, doutOf, (mm, d) => mm.backward(d));
-      let params: Float32Array[] = [];
-      const seen = needsSeen(() => {
-        params = paramGrads(m, x, doutOf, (mm, d) => mm.backwardParams(d));
-      });
+      const { full, params, seen } = bothBackwards(m, x);
       expect(bitDiffs(params, full)).toBe(0);
       // Exactly one op skipped its input gradient: the first convolution (the last backward to run).
       expect(seen.filter((s) => s.endsWith('skip'))).toEqual(['conv2d:skip']);
@@ -72,12 +78,7 @@ describe('Module.backwardParams', () => {
   it('an MLP in a Sequential: the first Linear skips dx, the later ones do not', () => {
     const rng = new RandomState(2);
     const m = new Sequential(new Linear(6, 5, { rng }), new ReLU(), new Linear(5, 3, { rng }));
-    const x = astype(rng.randn(4, 6), 'float32');
-    const full = paramGrads(m, x, doutOf, (mm, d) => mm.backward(d));
-    let params: Float32Array[] = [];
-    const seen = needsSeen(() => {
-      params = paramGrads(m, x, doutOf, (mm, d) => mm.backwardParams(d));
-    });
+    const { full, params, seen } = bothBackwards(m, astype(rng.randn(4, 6), 'float32'));
     expect(bitDiffs(params, full)).toBe(0);
     expect(seen).toEqual(['linear:all', 'linear:skip']);
   });
@@ -96,13 +97,7 @@ describe('Module.backwardParams', () => {
         return t.add(t.call(this.a, x), t.call(this.b, x));
       }
     }
-    const m = new TwoReaders();
-    const x = seeded(5);
-    const full = paramGrads(m, x, doutOf, (mm, d) => mm.backward(d));
-    let params: Float32Array[] = [];
-    const seen = needsSeen(() => {
-      params = paramGrads(m, x, doutOf, (mm, d) => mm.backwardParams(d));
-    });
+    const { full, params, seen } = bothBackwards(new TwoReaders(), seeded(5));
     expect(bitDiffs(params, full)).toBe(0);
     expect(seen).toEqual(['conv2d:all', 'conv2d:all']);
   });

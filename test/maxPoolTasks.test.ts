@@ -9,11 +9,10 @@ import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { allocFloat } from '../src/core/dtype';
 import { wasmAvailable } from '../src/core/gemm/arena';
-import { setGemmKernel } from '../src/core/gemm/gemm';
 import { RandomState } from '../src/core/random';
 import { maxPoolCalls } from '../src/ops/kernels/maxPoolTasks';
 import { maxPool2d } from '../src/ops/maxPool2d';
-import { bitDiffs, withThreads } from './threads';
+import { bitDiffs, withJsKernel, withThreads } from './threads';
 
 /** PyTorch's rule written plainly: maxima and flat argmax of every 2×2 window. */
 function reference(x: Float32Array, N: number, C: number, H: number, W: number): { out: Float32Array; at: Int32Array } {
@@ -46,15 +45,6 @@ function pool(x: Float32Array, shape: number[]): { out: Float32Array; at: Int32A
   return { out: (f.out.data as Float32Array).slice(), at: f.cache.argmax.slice() };
 }
 
-function viaJs<T>(f: () => T): T {
-  setGemmKernel('js');
-  try {
-    return f();
-  } finally {
-    setGemmKernel(null);
-  }
-}
-
 /** Random values rounded to a few levels (so windows tie), with special values sprinkled in. */
 function input(rng: RandomState, n: number, specials: boolean, big = false): Float32Array {
   const x = big ? (allocFloat('float32', n) as Float32Array) : new Float32Array(n);
@@ -85,7 +75,7 @@ describe('2×2 max pool tasks', () => {
           const shape = [s.N, s.C, s.H, s.W];
           const ref = reference(x, s.N, s.C, s.H, s.W);
           const wasm = pool(x, shape);
-          const js = viaJs(() => pool(x, shape));
+          const js = withJsKernel(() => pool(x, shape));
           expect(bitDiffs([wasm.out], [ref.out])).toBe(0);
           expect(bitDiffs([js.out], [ref.out])).toBe(0);
           expect(Array.from(wasm.at)).toEqual(Array.from(ref.at));
@@ -105,7 +95,7 @@ describe('2×2 max pool tasks', () => {
     const ref = reference(x, N, C, H, W);
     for (const js of [false, true]) {
       for (const t of ['1', '2', '4']) {
-        const r = withThreads(t, () => (js ? viaJs(() => pool(x, [N, C, H, W])) : pool(x, [N, C, H, W])));
+        const r = withThreads(t, () => (js ? withJsKernel(() => pool(x, [N, C, H, W])) : pool(x, [N, C, H, W])));
         expect(bitDiffs([r.out], [ref.out])).toBe(0);
         expect(Array.from(r.at)).toEqual(Array.from(ref.at));
       }

@@ -1,4 +1,5 @@
-/** Test helpers for thread-count and bit-for-bit comparisons. */
+/** Test helpers for thread-count, kernel and bit-for-bit comparisons. */
+import { setGemmKernel } from '../src/core/gemm/gemm';
 
 /** Runs `f` with CS231N_THREADS set to `value`, restoring it afterwards. */
 export function withThreads<T>(value: string, f: () => T): T {
@@ -25,4 +26,14 @@ export function bitDiffs(a: Float32Array[], b: Float32Array[]): number {
     for (let j = 0; j < u.length; j++) if (u[j] !== v[j]) n++;
   });
   return n;
+}
+
+/** Runs `f` with the JS kernels (no WebAssembly), restoring the default afterwards. */
+export function withJsKernel<T>(f: () => T): T {
+  setGemmKernel('js');
+  try {
+    return f();
+  } finally {
+    setGemmKernel(null);
+  }
 }
