@@ -41,7 +41,7 @@ export function freshFloat(dtype: DType, n: number): FloatArray {
 }
 
 /** True when `a` lives in a SharedArrayBuffer (a worker can be handed it without a copy). */
-export function isShared(a: FloatArray): boolean {
+export function isShared(a: FloatArray | Int32Array): boolean {
   return Object.prototype.toString.call(a.buffer) === '[object SharedArrayBuffer]';
 }
 

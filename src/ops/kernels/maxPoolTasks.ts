@@ -136,7 +136,7 @@ export function runMaxPool2x2(x: FloatArray, planes: number, H: number, W: numbe
     ctl: null, f32: x instanceof Float32Array, fma: false, wasm: false, buf: null,
   };
   let threads = threadCount();
-  const shared = isShared(x) && isShared(out) && (argmax === null || Object.prototype.toString.call(argmax.buffer) === '[object SharedArrayBuffer]');
+  const shared = isShared(x) && isShared(out) && (argmax === null || isShared(argmax));
   if (threads > 1 && (planes < 2 || planes * plane < THREAD_MIN_WORK || !workersUsable() || !shared)) threads = 1;
   // Enough tasks per thread to even out a core that is busy elsewhere.
   job.pb = Math.max(1, Math.ceil(planes / (8 * threads)));
