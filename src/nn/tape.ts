@@ -142,12 +142,12 @@ export class Tape {
     };
     // Without the input gradient (backwardParams): the one node that reads x, if x has one
     // reader and it reads nothing else, may skip it; every other node computes its own.
+    const skipping = !inputGradWanted();
     let soleReader: Node | null = null;
-    if (!inputGradWanted()) {
+    if (skipping) {
       const readers = this.nodes.filter((n) => n.inputs.includes(x));
       if (readers.length === 1 && readers[0].inputs.every((t) => t === x)) soleReader = readers[0];
     }
-    const skipping = !inputGradWanted();
     for (let i = this.nodes.length - 1; i >= 0; i--) {
       const node = this.nodes[i];
       const gs = node.outputs.map((o) => grads.get(o) ?? null);
