@@ -86,7 +86,7 @@ export interface ConvFwdJob extends ConvJobBase {
   kind: 'convFwd';
   wbOff: number;
   oOff: number;
-  /** [lo, hi]: out = min(max(out, lo), hi) as the rows are copied out (the wasm `clampRows32`, or Math.min / Math.max); null: a plain copy. */
+  /** [lo, hi]: out = min(max(out, lo), hi), in place on the product block before its rows are copied out (the wasm `clampRows32`, or Math.min / Math.max); null: none. */
   clamp: [number, number] | null;
   /** out = silu(out), on the product block before the copy out (the wasm `siluFwd32`; only set for float32 wasm jobs). */
   silu: boolean;
@@ -294,19 +294,19 @@ export function convTasks(
         const cl = fj.clamp;
         // SiLU over the whole product block at once: ldB is a multiple of 4, so siluFwd32's ⌈n/4⌉·4 stays inside it.
         if (fj.silu) (ex!.siluFwd32 as (...a: number[]) => void)(secondOff * 4, secondOff * 4, Fg * ldB);
-        const dst = fj.out;
-        if (dst !== null) {
-          // Straight into the output tensor (no arena region, no serial copy after the job):
-          // the clamp in place on the product block first, then the rows.
-          if (cl !== null && job.f32 && ex && ex.clampRows32) (ex.clampRows32 as (...a: number[]) => void)(secondOff * 4, secondOff * 4, Pb, Fg, ldB * 4, ldB * 4, cl[0], cl[1]);
-          else if (cl !== null) {
-            for (let f = 0; f < Fg; f++) {
-              for (let q = secondOff + f * ldB, e = q + Pb; q < e; q++) F[q] = Math.min(Math.max(F[q], cl[0]), cl[1]);
-            }
+        // The clamp in place on the product block (still in cache), then the rows copied out.
+        if (cl !== null && job.f32 && ex && ex.clampRows32) (ex.clampRows32 as (...a: number[]) => void)(secondOff * 4, secondOff * 4, Pb, Fg, ldB * 4, ldB * 4, cl[0], cl[1]);
+        else if (cl !== null) {
+          for (let f = 0; f < Fg; f++) {
+            for (let q = secondOff + f * ldB, e = q + Pb; q < e; q++) F[q] = Math.min(Math.max(F[q], cl[0]), cl[1]);
           }
-          for (let i = 0; i < ns; i++) {
+        }
+        const dst = fj.out;
+        for (let i = 0; i < ns; i++) {
+          const src = secondOff + i * Pb1;
+          if (dst !== null) {
+            // Straight into the output tensor: no arena region, no serial copy after the job.
             const oBase = ((fj.outN0 + n + i) * job.F + g * Fg) * P + p0;
-            const src = secondOff + i * Pb1;
             for (let f = 0; f < Fg; f++) {
               const o = oBase + f * P;
               const r = src + f * ldB;
@@ -314,19 +314,10 @@ export function convTasks(
               if (Pb1 >= 64) dst.set(F.subarray(r, r + Pb1), o);
               else for (let q = 0; q < Pb1; q++) dst[o + q] = F[r + q];
             }
+            continue;
           }
-          continue;
-        }
-        for (let i = 0; i < ns; i++) {
           const oBase = fj.oOff + ((n + i) * job.F + g * Fg) * P + p0;
-          const src = secondOff + i * Pb1;
-          if (cl !== null && job.f32 && ex && ex.clampRows32) {
-            (ex.clampRows32 as (...a: number[]) => void)(oBase * 4, src * 4, Pb1, Fg, P * 4, ldB * 4, cl[0], cl[1]);
-          } else if (cl !== null) {
-            for (let f = 0; f < Fg; f++) {
-              for (let q = 0; q < Pb1; q++) F[oBase + f * P + q] = Math.min(Math.max(F[src + f * ldB + q], cl[0]), cl[1]);
-            }
-          } else if (ns > 1 && rows !== null) {
+          if (ns > 1 && rows !== null) {
             // Short rows (a small map) one call for all Fg of them, not a copyWithin each.
             rows(oBase * eb, src * eb, Pb1, Fg, eb, eb, P * eb, ldB * eb, 0);
           } else {
