@@ -83,23 +83,27 @@ export const hardsigmoid = defineUnaryOp({
 });
 
 /*
- * 1/(1 + e^−x) is one formula on both sides, no branch on the sign (a mispredicted jump per
- * element on activations, see reluMath.ts): for x ≪ 0, e^−x overflows to +Inf and the result
- * is +0, within the smallest subnormal of the true value; NaN stays NaN.
- */
-
-/*
- * The sigmoid family into float32 stores takes its e^x from math.expf (kernels/elementwise.ts:
- * 2.5× Math.exp's speed, within one float32 ulp of the correctly rounded result); float64 keeps
- * Math.exp, so its gradient checks see fdlibm's accuracy.
+ * Float64: 1/(1 + e^−x) with Math.exp, one formula on both sides and no branch on the sign (for
+ * x ≪ 0, e^−x overflows to +Inf and the result is +0); the gradient checks see fdlibm's accuracy.
+ *
+ * Float32: the steps of the wasm lanes (core/gemm/wasmActivations.ts), each rounded by
+ * Math.fround: e = e^−|x| (math.expNegAbs32), d = 1/(1 + e), σ(x) = d for x ≥ 0 and e·d below,
+ * 1 − σ(x) the other one. Nothing overflows and 1 − σ never cancels. The sign picks with a
+ * conditional expression, which V8 compiles to a select here.
  */
 
 /** 1/(1 + e^−x); gradient dout·y·(1 − y), from the output. */
 export const sigmoid = defineUnaryOp({
   name: 'sigmoid',
   forward: function (x, o, i0, i1, math) {
-    if (o instanceof Float32Array) for (let i = i0; i < i1; i++) o[i] = 1 / (1 + math.expf(-x[i]));
-    else for (let i = i0; i < i1; i++) o[i] = 1 / (1 + Math.exp(-x[i]));
+    if (o instanceof Float32Array) {
+      for (let i = i0; i < i1; i++) {
+        const v = x[i];
+        const e = math.expNegAbs32(v);
+        const d = Math.fround(1 / Math.fround(1 + e));
+        o[i] = v >= 0 ? d : e * d;
+      }
+    } else for (let i = i0; i < i1; i++) o[i] = 1 / (1 + Math.exp(-x[i]));
   },
   backward: function (g, y, dx, i0, i1) {
     for (let i = i0; i < i1; i++) dx[i] = g[i] * y[i] * (1 - y[i]);
@@ -129,7 +133,9 @@ export const silu = defineUnaryOp({
     if (o instanceof Float32Array) {
       for (let i = i0; i < i1; i++) {
         const v = x[i];
-        o[i] = v * (1 / (1 + math.expf(-v)));
+        const e = math.expNegAbs32(v);
+        const d = Math.fround(1 / Math.fround(1 + e));
+        o[i] = v * (v >= 0 ? d : Math.fround(e * d));
       }
     } else {
       for (let i = i0; i < i1; i++) {
@@ -142,8 +148,12 @@ export const silu = defineUnaryOp({
     if (dx instanceof Float32Array) {
       for (let i = i0; i < i1; i++) {
         const v = x[i];
-        const s = 1 / (1 + math.expf(-v));
-        dx[i] = g[i] * s * (1 + v * (1 - s));
+        const e = math.expNegAbs32(v);
+        const d = Math.fround(1 / Math.fround(1 + e));
+        const ed = Math.fround(e * d);
+        const s = v >= 0 ? d : ed;
+        const oms = v >= 0 ? ed : d;
+        dx[i] = Math.fround(g[i] * s) * Math.fround(1 + Math.fround(v * oms));
       }
     } else {
       for (let i = i0; i < i1; i++) {

@@ -1,71 +1,88 @@
 import {
-  DEMOTE_ZERO, END, F32, F32_LOAD, F32_STORE, F32X4_SPLAT, F64X2_ADD, F64X2_MUL, F64X2_SUB, f64x2Const, HIGH_TO_LOW, I32, I32_ADD, I32_AND, I32_LT_U, I32_SHL, I32_SUB, i32Const, i32FuncType, inc, JOIN_LOW, localGet, locals, localSet, PROMOTE_LOW, simd, V128, v128Load, v128Store, vec, whileDo, whileLt,
+  BITSELECT, END, F32, F32_LOAD, F32_STORE, F32X4_ADD, F32X4_MUL, F32X4_PMAX, F32X4_SPLAT, F32X4_SUB, I32, I32_ADD, I32_AND, I32_LT_U, I32_SHL, I32_SUB, i32Const, i32FuncType, inc, localGet, locals, localSet, simd, V128, v128Load, v128Store, vec, whileDo, whileLt,
 } from './wasmAsm';
 
 /*
  * The sigmoid family for float32 stores in SIMD (ops/kernels/elementwise.ts copies a task's
- * range into the arena and calls these): float32 data, float64 arithmetic in f64x2 lanes, with
- * e^x computed exactly as ElementwiseMath.expf does in JS — the same clamp, k = ⌊t·log₂e + ½⌋,
- * r = t − k·ln 2, the same Taylor polynomial in the same order — so the results are the JS
- * loops' bits. Only 2^k is built differently (from exponent bits, as 2^⌊k/2⌋·2^(k−⌊k/2⌋), where
- * the JS reads a table): the same value wherever 1 + e^x can tell (below 2^−1074 the table gives
- * 0 and the product may give the smallest subnormal; 1 + either is 1).
+ * range into the arena and calls these): four float32 lanes, every step one float32 operation
+ * in the order ElementwiseMath.expNegAbs32 and the float32 loops of ops/activations.ts take
+ * (each rounded there by Math.fround), so wasm and JS give the same bits.
  *
- * `sigmoidFwd32(xp, op, n)`: o = 1/(1 + e^−x). `siluFwd32(xp, op, n)`: o = x·(1/(1 + e^−x)).
- * `siluBwd32(gp, xp, dxp, n)`: s = 1/(1 + e^−x), dx = g·s·(1 + x·(1 − s)). Byte addresses; the
- * loops run over ⌈n/4⌉·4 elements (the caller's scratch has room; the extra lanes are ignored).
+ * The one exponential is e = e^−|x| ∈ [0, 1], so nothing overflows and nothing cancels:
+ * d = 1/(1 + e) is σ(|x|), and σ(x) = d for x ≥ 0, e·d for x < 0; 1 − σ(x) is the other one.
+ * e^t for t = −|x| clamped at −104 (e^−104 rounds to 0 in float32): k = t·log₂e rounded to
+ * the nearest integer (ties to even) by adding and subtracting 1.5·2²³, r = (t − k·C₁) − k·C₂
+ * with ln 2 = C₁ + C₂ split so k·C₁ is exact, e^r by Taylor to r⁷ in Horner's order, then
+ * ·2^(k+24)·2^−24, so a subnormal result is rounded once.
  *
- * WHY: e^x was most of a float32 SiLU in JS (≈ 3 ns an element); in lanes it is a fraction of
- * the copies into and out of the arena around it.
+ * `sigmoidFwd32(xp, op, n)`: o = σ(x). `siluFwd32(xp, op, n)`: o = x·σ(x).
+ * `siluBwd32(gp, xp, dxp, n)`: dx = (g·σ(x))·(1 + x·(1 − σ(x))). Byte addresses; the loops run
+ * over ⌈n/4⌉·4 elements (the caller's scratch has room; the extra lanes are ignored).
+ *
+ * WHY float32 lanes: the float64-lane version (e^x to float64 accuracy, then rounded) held every
+ * result within one ulp but ran at ≈ 5 ns an element, and the SiLU of EfficientNet's expansions
+ * was most of their time. Here the results are within a few ulps (test/elementwiseMath.test.ts
+ * states the bound), as PyTorch's vectorised float32 exp is.
  */
 
-const F64X2_DIV = simd(0xf3);
-const F64X2_NEG = simd(0xed);
-const F64X2_PMIN = simd(0xf6);
-const F64X2_PMAX = simd(0xf7);
-const F64X2_FLOOR = simd(0x75);
-const F64X2_TRUNC = simd(0x7a);
-const TRUNC_SAT_ZERO = simd(0xfc);
-const EXTEND_LOW_S = simd(0xc7);
-const I64X2_ADD = simd(0xce);
-const I64X2_SHL = simd(0xcb);
-const i64x2Const = (v: number): number[] => simd(0x0c, ...new Uint8Array(new BigInt64Array([BigInt(v), BigInt(v)]).buffer));
+const F32X4_DIV = simd(0xe7);
+const F32X4_GE = simd(0x46);
+const I32X4_SHL = simd(0xab);
+const I32X4_ADD = simd(0xae);
+const V128_OR = simd(0x50);
 const g = localGet;
 const set = localSet;
+const c = (v: number): number[] => simd(0x0c, ...new Uint8Array(new Float32Array([v, v, v, v]).buffer));
 
-/** 2^k for the integer-valued f64x2 on the stack, |k| ≤ 1022: exponent bits (k + 1023) << 52. */
-const pow2 = (): number[] => [...TRUNC_SAT_ZERO, ...EXTEND_LOW_S, ...i64x2Const(1023), ...I64X2_ADD, ...i32Const(52), ...I64X2_SHL];
+/** The float32 constants of e^−|x| (ElementwiseMath.expNegAbs32 uses the same values). */
+export const EXP32 = {
+  lo: -104,
+  log2e: Math.fround(Math.LOG2E),
+  c1: 0.693359375,
+  c2: Math.fround(Math.LN2 - 0.693359375),
+  /** 1.5·2²³: adding it rounds a float32 below 2²² in magnitude to an integer (see expNegAbs). */
+  round: 12582912,
+  /** 1/7!, 1/6!, …, 1/2!: the Taylor coefficients of e^r past 1 + r, highest first (Horner's order; Estrin's, tried, was no faster and 2 ulps off). */
+  poly: [1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2].map(Math.fround),
+};
 
 /**
- * e^t of the f64x2 local T (ElementwiseMath.expf's steps), left on the stack. Uses the v128
- * locals U, K, R, R2, K1.
+ * Splatted constants held in v128 locals from `first` on, set once before the loop: a
+ * v128.const in the loop body costs V8 a few instructions to build, each time round.
  */
-function expf(T: number, U: number, K: number, R: number, R2: number, K1: number): number[] {
-  const c = f64x2Const;
-  // (a + r·b) for constants a, b
-  const lin = (a: number, b: number): number[] => [...c(a), ...g(R), ...c(b), ...F64X2_MUL, ...F64X2_ADD];
+class Consts {
+  readonly values: number[] = [];
+  constructor(private readonly first: number) {}
+  /** local.get of the local holding v in all four lanes. */
+  get(v: number): number[] {
+    let i = this.values.findIndex((u) => Object.is(u, v));
+    if (i < 0) i = this.values.push(v) - 1;
+    return g(this.first + i);
+  }
+  /** The stores into the locals. */
+  init(): number[] {
+    return this.values.flatMap((v, i) => [...c(v), ...set(this.first + i)]);
+  }
+}
+
+/** e^−|x| of the f32x4 local X, left on the stack; uses the v128 locals T, Y, K, R. */
+function expNegAbs(X: number, T: number, Y: number, K: number, R: number, k: Consts): number[] {
+  const c = (v: number): number[] => k.get(v);
+  const ci = (v: number): number[] => k.get(new Float32Array(new Int32Array([v]).buffer)[0]); // an int's lanes, held as the float of its bits
+  const horner: number[] = [...c(EXP32.poly[0])];
+  for (const a of [...EXP32.poly.slice(1), 1, 1]) horner.push(...g(R), ...F32X4_MUL, ...c(a), ...F32X4_ADD);
   return [
-    // u = t > 750 ? 750 : t < −750 ? −750 : t (NaN stays NaN)
-    ...g(T), ...c(750), ...F64X2_PMIN, ...c(-750), ...F64X2_PMAX, ...set(U),
-    ...g(U), ...c(1.4426950408889634), ...F64X2_MUL, ...c(0.5), ...F64X2_ADD, ...F64X2_FLOOR, ...set(K),
-    ...g(U), ...g(K), ...c(0.6931471805599453), ...F64X2_MUL, ...F64X2_SUB, ...set(R),
-    ...g(R), ...g(R), ...F64X2_MUL, ...set(R2),
-    // p = (1 + r) + r2·((1/2 + r/6) + r2·((1/24 + r/120) + r2·((1/720 + r/5040) + r2/40320)))
-    ...c(1), ...g(R), ...F64X2_ADD,
-    ...g(R2),
-    ...lin(0.5, 1 / 6),
-    ...g(R2),
-    ...lin(1 / 24, 1 / 120),
-    ...g(R2),
-    ...lin(1 / 720, 1 / 5040),
-    ...g(R2), ...c(1 / 40320), ...F64X2_MUL, ...F64X2_ADD,
-    ...F64X2_MUL, ...F64X2_ADD,
-    ...F64X2_MUL, ...F64X2_ADD,
-    ...F64X2_MUL, ...F64X2_ADD,
-    // · 2^k1 · 2^(k − k1), k1 = trunc(k/2)
-    ...g(K), ...c(0.5), ...F64X2_MUL, ...F64X2_TRUNC, ...set(K1),
-    ...g(K1), ...pow2(), ...F64X2_MUL,
-    ...g(K), ...g(K1), ...F64X2_SUB, ...pow2(), ...F64X2_MUL,
+    // t = max(−|x|, −104), NaN kept (−|x|: the sign bit set; pmax returns its first operand unless it is below)
+    ...g(X), ...c(-0), ...V128_OR, ...c(EXP32.lo), ...F32X4_PMAX, ...set(T),
+    // y = t·log₂e + 1.5·2²³ holds k in its low mantissa bits; k = y − 1.5·2²³ exactly.
+    ...g(T), ...c(EXP32.log2e), ...F32X4_MUL, ...c(EXP32.round), ...F32X4_ADD, ...set(Y),
+    ...g(Y), ...c(EXP32.round), ...F32X4_SUB, ...set(K),
+    ...g(T), ...g(K), ...c(EXP32.c1), ...F32X4_MUL, ...F32X4_SUB, ...g(K), ...c(EXP32.c2), ...F32X4_MUL, ...F32X4_SUB, ...set(R),
+    ...horner,
+    // ·2^(k + 24) (exact: the exponent stays normal), then ·2^−24 (one rounding if subnormal).
+    // 2^(k + 24)'s bits are (k + 151) << 23: y's bits plus 151, shifted (y's own exponent
+    // bits leave at the top).
+    ...g(Y), ...ci(151), ...I32X4_ADD, ...i32Const(23), ...I32X4_SHL, ...F32X4_MUL, ...c(2 ** -24), ...F32X4_MUL,
   ];
 }
 
@@ -77,36 +94,30 @@ function body(kind: Kind): number[] {
   const [GP, XP, OP, N] = bwd ? [0, 1, 2, 3] : [-1, 0, 1, 2];
   const I = bwd ? 4 : 3;
   const V0 = I + 1;
-  const XV = V0, GV = V0 + 1, T = V0 + 2, U = V0 + 3, K = V0 + 4, R = V0 + 5, R2 = V0 + 6, K1 = V0 + 7, S = V0 + 8, X = V0 + 9, LO = V0 + 10;
+  const X = V0, T = V0 + 1, K = V0 + 2, R = V0 + 3, P = V0 + 4, E = V0 + 5, D = V0 + 6, ED = V0 + 7, M = V0 + 8;
+  const consts = new Consts(V0 + 9);
+  const c = (v: number): number[] => consts.get(v);
   const addr = (base: number): number[] => [...g(base), ...g(I), ...I32_ADD];
-  // One f64x2 half: x (and g) promoted from the lanes `half` selects, result left on the stack.
-  const half = (h: number[]): number[] => [
-    ...g(XV), ...h, ...PROMOTE_LOW, ...set(X),
-    ...g(X), ...F64X2_NEG, ...set(T),
-    // s = 1/(1 + e^−x)
-    ...f64x2Const(1), ...f64x2Const(1), ...expf(T, U, K, R, R2, K1), ...F64X2_ADD, ...F64X2_DIV, ...set(S),
-    ...(kind === 'sigmoid'
-      ? g(S)
+  const s = [...g(D), ...g(ED), ...g(M), ...BITSELECT]; // σ(x)
+  const value =
+    kind === 'sigmoid'
+      ? s
       : kind === 'silu'
-        ? [...g(X), ...g(S), ...F64X2_MUL]
-        : [...g(GV), ...h, ...PROMOTE_LOW, ...g(S), ...F64X2_MUL, ...f64x2Const(1), ...g(X), ...f64x2Const(1), ...g(S), ...F64X2_SUB, ...F64X2_MUL, ...F64X2_ADD, ...F64X2_MUL]),
-    ...DEMOTE_ZERO,
-  ];
-  const lowOf: number[] = [];
-  // half() reads XV (and GV): for the high half they are first shuffled down to lanes 0, 1.
+        ? [...g(X), ...s, ...F32X4_MUL]
+        : [...addr(GP), ...v128Load(0), ...s, ...F32X4_MUL, ...c(1), ...g(X), ...g(ED), ...g(D), ...g(M), ...BITSELECT, ...F32X4_MUL, ...F32X4_ADD, ...F32X4_MUL];
   const step = [
-    ...addr(XP), ...v128Load(0), ...set(XV),
-    ...(bwd ? [...addr(GP), ...v128Load(0), ...set(GV)] : []),
-    ...half(lowOf), ...set(LO),
-    // High half: shift lanes 2, 3 down in both inputs, then the same steps.
-    ...g(XV), ...g(XV), ...HIGH_TO_LOW, ...set(XV),
-    ...(bwd ? [...g(GV), ...g(GV), ...HIGH_TO_LOW, ...set(GV)] : []),
-    ...addr(OP), ...g(LO), ...half(lowOf), ...JOIN_LOW, ...v128Store(0),
+    ...addr(XP), ...v128Load(0), ...set(X),
+    ...expNegAbs(X, T, P, K, R, consts), ...set(E),
+    ...c(1), ...c(1), ...g(E), ...F32X4_ADD, ...F32X4_DIV, ...set(D),
+    ...g(E), ...g(D), ...F32X4_MUL, ...set(ED),
+    ...g(X), ...c(0), ...F32X4_GE, ...set(M),
+    ...addr(OP), ...value, ...v128Store(0),
     ...g(I), ...i32Const(16), ...I32_ADD, ...set(I),
   ];
   const n4 = [...g(N), ...i32Const(2), ...I32_SHL]; // n·4 bytes
   return [
-    ...locals([[1, I32], [11, V128]]),
+    ...locals([[1, I32], [9 + consts.values.length, V128]]),
+    ...consts.init(),
     ...i32Const(0), ...set(I),
     ...whileDo([...g(I), ...n4, ...I32_LT_U], step),
     ...END,

@@ -29,37 +29,47 @@ import { registerWorkerKernel, threadCount, tryThreaded, workersUsable, type Tas
  */
 export interface ElementwiseMath {
   /**
-   * e^t within 3e-10 relative error on [−708, 708], for results stored in float32 only (each
-   * then within one float32 ulp of the correctly rounded value; float64 loops use Math.exp).
-   * Outside it saturates as Math.exp does, to +Inf above ≈ 709.4 (Math.exp: 709.78) and to 0
-   * (through a few subnormals) below ≈ −745, which no float32 result built from 1 + e^t can
-   * tell apart; ±Inf give +Inf and 0, NaN stays NaN. Measured about 2× Math.exp's speed in a
-   * SiLU loop.
+   * e^−|x| for a float32 x, in float32 steps (each rounded by Math.fround): the steps and
+   * constants of the wasm sigmoid family (core/gemm/wasmActivations.ts, `EXP32`), so the JS and
+   * wasm loops give the same bits. Within a few float32 ulps of the true value
+   * (test/elementwiseMath.test.ts), subnormals included; 0 below ≈ −103.9 (and for ±Inf); NaN
+   * stays NaN.
    */
-  expf(t: number): number;
+  expNegAbs32(x: number): number;
 }
 
 /**
  * Builds {@link ElementwiseMath}. Self-contained: its source is evaluated on every thread.
  *
  * WHY not Math.exp: it is a call into V8's fdlibm port, about 14–17 ns an element here, most of
- * a SiLU. This is the textbook reduction — t = k·ln 2 + r with |r| ≤ ln 2 / 2, e^r by its Taylor
- * series to r⁸ (error ≤ r⁹/9! ≈ 2e-10, evaluated in Estrin's order for shorter dependency
- * chains), 2^k from a table — inlined into the loop. The clamp is a select, not an early
- * return: with branches out of the middle V8 left the call un-inlined, 2× slower.
+ * a SiLU, and its float64 result is not what the float32 lanes compute. The clamp is a select,
+ * not an early return: with branches out of the middle V8 left the call un-inlined, 2× slower.
  */
 export function elementwiseMath(): ElementwiseMath {
-  // 2^k for k in [−1100, 1100]: 0 and +Inf at the ends, so a clamped t saturates like Math.exp.
-  const pow2 = new Float64Array(2201);
-  for (let k = 0; k < 2201; k++) pow2[k] = Math.pow(2, k - 1100);
+  const f = Math.fround;
+  const L = f(Math.LOG2E);
+  const C1 = 0.693359375;
+  const C2 = f(Math.LN2 - 0.693359375);
+  const [a7, a6, a5, a4, a3, a2] = [1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2].map(f);
+  // 2^j for j in [−126, 24], exact: 2^(k + 24) for k in [−150, 0].
+  const pow2 = new Float64Array(151);
+  for (let j = 0; j < 151; j++) pow2[j] = Math.pow(2, j - 126);
+  const down = Math.pow(2, -24);
   return {
-    expf(t: number): number {
-      const u = t > 750 ? 750 : t < -750 ? -750 : t;
-      const k = Math.floor(u * 1.4426950408889634 + 0.5);
-      const r = u - k * 0.6931471805599453;
-      const r2 = r * r;
-      const p = 1 + r + r2 * (0.5 + r * (1 / 6) + r2 * (1 / 24 + r * (1 / 120) + r2 * (1 / 720 + r * (1 / 5040) + r2 * (1 / 40320))));
-      return p * pow2[(k | 0) + 1100];
+    expNegAbs32(x: number): number {
+      const a = -Math.abs(x);
+      const t = a < -104 ? -104 : a;
+      // t·log₂e rounded to an integer, ties to even, as float32's addition of 1.5·2²³ does it.
+      const k = f(f(f(t * L) + 12582912) - 12582912);
+      const r = f(f(t - f(k * C1)) - f(k * C2));
+      let p = f(f(a7 * r) + a6);
+      p = f(f(p * r) + a5);
+      p = f(f(p * r) + a4);
+      p = f(f(p * r) + a3);
+      p = f(f(p * r) + a2);
+      p = f(f(p * r) + 1);
+      p = f(f(p * r) + 1);
+      return f(f(p * pow2[(k | 0) + 150]) * down);
     },
   };
 }
