@@ -1,9 +1,10 @@
 import ndarray from 'ndarray';
 import { assertArg, assertNdim } from '../core/check';
-import { allocFloat } from '../core/dtype';
+import { allocFloat, allocFloatUninit } from '../core/dtype';
 import { dtypeOf } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
 import { defineOp } from './op';
+import { runPlanes } from './kernels/planeTasks';
 import { checkPooledDout } from './poolArgs';
 
 /** Attributes of {@link adaptiveAvgPool2d}. */
@@ -57,6 +58,12 @@ export const adaptiveAvgPool2d = defineOp<AdaptiveAvgPool2dAttrs, AdaptiveAvgPoo
     const bh = bins(H, outH);
     const bw = bins(W, outW);
     const out = allocFloat(dtype, N * C * outH * outW);
+    const cache = { shape: x.shape.slice(), outH, outW, dtype };
+    // The global pool (squeeze-and-excitation's, the classifiers'): planes on every thread.
+    if (outH === 1 && outW === 1) {
+      runPlanes('mean', N * C, H * W, xs, out);
+      return { out: ndarray(out, [N, C, 1, 1]), cache };
+    }
     let q = 0;
     for (let nc = 0; nc < N * C; nc++) {
       const plane = nc * H * W;
@@ -65,7 +72,7 @@ export const adaptiveAvgPool2d = defineOp<AdaptiveAvgPool2dAttrs, AdaptiveAvgPoo
           let s = 0;
           if (bw[2 * j] === 0 && bw[2 * j + 1] === W) {
             // A full-width bin is one run of rows: four partial sums, not one chain of dependent
-            // adds (a global pool — squeeze-and-excitation's — was bound by the add latency).
+            // adds (bound by the add latency), as the global pool's tasks sum a plane.
             let s1 = 0, s2 = 0, s3 = 0;
             const end = plane + bh[2 * i + 1] * W;
             let t = plane + bh[2 * i] * W;
@@ -84,13 +91,18 @@ export const adaptiveAvgPool2d = defineOp<AdaptiveAvgPool2dAttrs, AdaptiveAvgPoo
         }
       }
     }
-    return { out: ndarray(out, [N, C, outH, outW]), cache: { shape: x.shape.slice(), outH, outW, dtype } };
+    return { out: ndarray(out, [N, C, outH, outW]), cache };
   },
   backward(dout, cache) {
     const { shape, outH, outW, dtype } = cache;
     const [N, C, H, W] = shape;
     checkPooledDout(dout, [N, C, outH, outW]);
     const d = denseAs('dout', dout, dtype).data;
+    if (outH === 1 && outW === 1) {
+      const dx = allocFloatUninit(dtype, N * C * H * W);
+      runPlanes('spread', N * C, H * W, d, dx);
+      return [ndarray(dx, shape.slice())];
+    }
     const bh = bins(H, outH);
     const bw = bins(W, outW);
     const dx = allocFloat(dtype, N * C * H * W);

@@ -3,6 +3,7 @@ import { ShapeError, shapeStr } from '../core/check';
 import { allocFloat, allocFloatUninit } from '../core/dtype';
 import { dtypeOf } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
+import { runPlanes } from './kernels/planeTasks';
 import { defineOp } from './op';
 
 /** What channelScale keeps for backward. */
@@ -31,10 +32,7 @@ export const channelScale = defineOp<Record<string, never>, ChannelScaleCache & 
     const T = H * W;
     // Every element is written: no zero fill.
     const out = allocFloatUninit(dtype, xd.length);
-    for (let i = 0; i < N * C; i++) {
-      const v = sd[i];
-      for (let t = i * T; t < (i + 1) * T; t++) out[t] = xd[t] * v;
-    }
+    runPlanes('scale', N * C, T, xd, sd, out);
     return { out: ndarray(out, [N, C, H, W]), cache: { x: xd, s: sd, shape: [N, C, H, W], sShape: s.shape.slice() } };
   },
   backward(dout, cache) {
@@ -48,15 +46,7 @@ export const channelScale = defineOp<Record<string, never>, ChannelScaleCache & 
     const T = H * W;
     const dx = allocFloatUninit(dtype, x.length);
     const ds = allocFloat(dtype, N * C);
-    for (let i = 0; i < N * C; i++) {
-      const v = s[i];
-      let acc = 0;
-      for (let t = i * T; t < (i + 1) * T; t++) {
-        dx[t] = g[t] * v;
-        acc += g[t] * x[t];
-      }
-      ds[i] = acc;
-    }
+    runPlanes('scaleBwd', N * C, T, g, x, s, dx, ds);
     return [ndarray(dx, shape.slice()), ndarray(ds, sShape.slice())];
   },
 });
