@@ -81,6 +81,15 @@ describe('plane tasks (global average pool, channel_scale)', () => {
     );
   });
 
+  it('handle a batch of zero (no planes) and planes of one element', () => {
+    for (const [N, H] of [[0, 4], [3, 1]]) {
+      const got = runAll('float64', N, 2, H, H, false);
+      const want = reference('float64', N, 2, H, H);
+      expect(got.map((a) => a.length)).toEqual(want.map((a) => a.length));
+      got.forEach((a, k) => a.forEach((v, i) => expect(v).toBeCloseTo(want[k][i], 12)));
+    }
+  });
+
   it.each(['float32', 'float64'] as const)('%s: the same bits on 1, 2 and 4 threads (64×40×15×15, shared stores)', (dtype) => {
     const shape = [64, 40, 15, 15] as const;
     const asF32 = (list: (Float32Array | Float64Array)[]): Float32Array[] => list.map((a) => new Float32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength)));

@@ -130,6 +130,8 @@ const PER_PLANE: Record<PlaneOp, readonly boolean[]> = {
  * (per-plane stores are copied into shared memory when they are not), else on this thread.
  */
 export function runPlanes(op: PlaneOp, planes: number, T: number, a: FloatArray, b: FloatArray, c: FloatArray | null = null, d: FloatArray | null = null, e: FloatArray | null = null): void {
+  // A batch of zero (summary's shape-only pass) has no planes: no tasks (and no 0/0 of them).
+  if (planes === 0) return;
   const job: PlaneJob = {
     kind: 'planes', op, planes, T, pb: planes, a, b, c, d, e,
     ctl: null, f32: false, fma: false, wasm: false, buf: null,
