@@ -8,6 +8,7 @@ import { registerWorkerKernel, threadCount, workersUsable } from '../../core/gem
 import { gemmBackward, gemmForward } from './convGemm';
 import type { ConvProblem } from './convProblem';
 import { winogradGradJobTasks, winogradGradTasks, type WinogradGradJob } from './winogradGradTasks';
+import { writeWinogradFilters } from './winogradFilters';
 import { winogradJobTasks, winogradTasks, type WinogradJob } from './winogradTasks';
 
 /*
@@ -97,51 +98,6 @@ function tilesPerTask(Cin: number, Fp: number, eb: number): number {
   return 4 * Math.max(2, Math.min(16, panels));
 }
 
-/**
- * Writes the 36 transformed filters U_ξ = (G g Gᵀ)_ξ as packed Fp × Cin operands at `off` (see
- * WinogradJob.uOff). Filter (o, i) is w[o, i] — or, with `flip`, w[i, o] turned by 180° (the
- * filters of dx, where o runs over the forward's input channels).
- */
-function writeFilters(A: FloatArray, off: number, w: FloatArray, Cout: number, Cin: number, flip: boolean): void {
-  const Fp = ceil4(Cout);
-  A.fill(0, off, off + 36 * Fp * Cin);
-  const g = new Float64Array(9);
-  const t = new Float64Array(18);
-  for (let o = 0; o < Cout; o++) {
-    for (let i = 0; i < Cin; i++) {
-      if (flip) {
-        const src = (i * Cout + o) * 9;
-        for (let k = 0; k < 9; k++) g[k] = w[src + 8 - k];
-      } else {
-        const src = (o * Cin + i) * 9;
-        for (let k = 0; k < 9; k++) g[k] = w[src + k];
-      }
-      // t = G g (6 × 3), then U = t Gᵀ (6 × 6).
-      for (let j = 0; j < 3; j++) {
-        const g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-        t[j] = g0 / 4;
-        t[3 + j] = -(g0 + g1 + g2) / 6;
-        t[6 + j] = -(g0 - g1 + g2) / 6;
-        t[9 + j] = g0 / 24 + g1 / 12 + g2 / 6;
-        t[12 + j] = g0 / 24 - g1 / 12 + g2 / 6;
-        t[15 + j] = g2;
-      }
-      const base = off + (o >> 2) * 4 * Cin + 4 * i + (o & 3);
-      const step = Fp * Cin;
-      for (let a = 0; a < 6; a++) {
-        const g0 = t[3 * a], g1 = t[3 * a + 1], g2 = t[3 * a + 2];
-        const o0 = base + 6 * a * step;
-        A[o0] = g0 / 4;
-        A[o0 + step] = -(g0 + g1 + g2) / 6;
-        A[o0 + 2 * step] = -(g0 - g1 + g2) / 6;
-        A[o0 + 3 * step] = g0 / 24 + g1 / 12 + g2 / 6;
-        A[o0 + 4 * step] = g0 / 24 - g1 / 12 + g2 / 6;
-        A[o0 + 5 * step] = g2;
-      }
-    }
-  }
-}
-
 const newCtl = (): Int32Array =>
   new Int32Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(4 * CTL_LEN) : new ArrayBuffer(4 * CTL_LEN));
 
@@ -216,7 +172,7 @@ function runPass(
   const rows = arenaTiles(arena, f32, false).rows;
   const uOff = 0;
   const bOff = 36 * Fp * Cin;
-  writeFilters(A, uOff, w, Cout, Cin, flip);
+  writeWinogradFilters(arena, f32, uOff, w, Cout, Cin, flip, threads);
   if (bias !== null) A.set(bias, bOff);
   const sOff = fixed;
   const stOff = sOff + threads * sLen;

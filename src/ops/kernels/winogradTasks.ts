@@ -12,7 +12,7 @@ import type { WorkerJob } from '../../core/gemm/workers';
  * so the 36 products of each (filter, channel, tile) replace 144 multiply-adds of the direct
  * sum. Written per transform coordinate ξ = (a, b) ∈ 6×6, the channel sum is one matrix
  * product per ξ: M_ξ (F × tiles) = U_ξ (F × C) · V_ξ (C × tiles), with U = G g Gᵀ (the
- * filters, transformed once per call) and V = Bᵀ d B (the input, per tile). The 36 products
+ * filters, transformed once per call: winogradFilters.ts) and V = Bᵀ d B (the input, per tile). The 36 products
  * go through the matmul's own tile loops (packed operands), the transforms are plain loops.
  *
  * The interpolation points are 0, ±1, ±2 and ∞ (Lavin & Gray 2015):
