@@ -91,11 +91,14 @@ export function winogradPrefers(p: ConvProblem): boolean {
 
 /**
  * Tiles per task: V and M of a block (36·Tb·(Cin + Fp) elements) near SCRATCH_BYTES so they
- * stay in L2 between the transforms and the products, 8 to 64 tiles.
+ * stay in L2 between the transforms and the products, 16 to 64 tiles. Each task streams all
+ * 36 transformed filters (36·Fp·Cin), so fewer than 16 tiles leave the wide layers waiting on
+ * memory: 512 → 512 at 4×4 took 76 ms for two calls with 8 tiles a task, 67 with 16 (32
+ * starved a thread of tasks: 116).
  */
 function tilesPerTask(Cin: number, Fp: number, eb: number): number {
   const panels = Math.floor(SCRATCH_BYTES / (36 * (Cin + Fp) * eb) / 4);
-  return 4 * Math.max(2, Math.min(16, panels));
+  return 4 * Math.max(4, Math.min(16, panels));
 }
 
 const newCtl = (): Int32Array =>
