@@ -10,6 +10,7 @@ import { allocFloat } from '../src/core/dtype';
 import { RandomState } from '../src/core/random';
 import type { Tensor } from '../src/core/tensor';
 import { adaptiveAvgPool2d } from '../src/ops/adaptiveAvgPool2d';
+import { avgPool2d } from '../src/ops/avgPool2d';
 import { channelScale } from '../src/ops/channelScale';
 import { planeCalls } from '../src/ops/kernels/planeTasks';
 import { bitDiffs, withThreads } from './threads';
@@ -79,6 +80,18 @@ describe('plane tasks (global average pool, channel_scale)', () => {
       ),
       { numRuns: 60, seed: 7 },
     );
+  });
+
+  it('serve avg_pool2d with a window of the whole plane: its mean and spread equal the plain loops', () => {
+    for (const [N, C, H, W] of [[2, 3, 4, 4], [64, 40, 7, 5]]) {
+      const x = ndarray(filled('float64', N * C * H * W, 1, true), [N, C, H, W]);
+      const r = avgPool2d.forward([x], { kernelSize: [H, W] });
+      const [dx] = avgPool2d.backward(ndarray(filled('float64', N * C, 4, false), [N, C, 1, 1]), r.cache) as Tensor[];
+      const [mean, dxm] = reference('float64', N, C, H, W);
+      expect(r.out.shape).toEqual([N, C, 1, 1]);
+      r.out.data.forEach((v, i) => expect(v).toBeCloseTo(mean[i], 12));
+      dx.data.forEach((v, i) => expect(v).toBeCloseTo(dxm[i], 12));
+    }
   });
 
   it('handle a batch of zero (no planes) and planes of one element', () => {
