@@ -128,7 +128,9 @@ parentPort.on('message', function (msg) {
   try {
     job.worker = true;
     const buf = job.wasm ? memory.buffer : job.buf;
-    const F = job.f32 ? new Float32Array(buf) : new Float64Array(buf);
+    // No buffer: no view. A runner that writes the arena anyway then fails loudly (and the
+    // main thread redoes the job) instead of writing into an empty array, where writes vanish.
+    const F = buf ? (job.f32 ? new Float32Array(buf) : new Float64Array(buf)) : null;
     const w = job.wasm && ex !== null;
     if (job.fma && !w) throw new Error('no wasm FMA tiles in this worker');
     const sfx = job.f32 ? (job.fma ? '32f' : '32') : '';
