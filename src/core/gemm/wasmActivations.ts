@@ -22,7 +22,7 @@ import {
  * WHY float32 lanes: the float64-lane version (e^x to float64 accuracy, then rounded) held every
  * result within one ulp but ran at ≈ 5 ns an element, and the SiLU of EfficientNet's expansions
  * was most of their time. Here the results are within a few ulps (test/elementwiseMath.test.ts
- * states the bound), as PyTorch's vectorised float32 exp is.
+ * states the bound).
  */
 
 const F32X4_DIV = simd(0xe7);
