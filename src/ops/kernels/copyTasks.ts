@@ -1,8 +1,6 @@
-import { isShared } from '../../core/bufferPool';
 import type { FloatArray } from '../../core/dtype';
-import { getArena } from '../../core/gemm/arena';
-import { gemmKernel, THREAD_MIN_WORK } from '../../core/gemm/gemm';
-import { registerWorkerKernel, threadCount, tryThreaded, workersUsable, type WorkerJob } from '../../core/gemm/workers';
+import { registerWorkerKernel, type WorkerJob } from '../../core/gemm/workers';
+import { tryTensorJob } from './tensorJobs';
 
 /*
  * The channel ops' block copies (ops/channels.ts: shuffle, concatenation, slicing) as tasks of
@@ -94,14 +92,10 @@ export function copyRows(
     kind: 'copyRows', rows, len, a, aOff, aRow, b, bOff, bRow, shuffle, rb: rows,
     ctl: null, f32: false, fma: false, wasm: false, buf: null,
   };
-  const threads = threadCount();
-  if (threads > 1 && rows >= 2 && rows * len >= THREAD_MIN_WORK / 4 && isShared(a) && isShared(b) && workersUsable()) {
-    const arena = getArena(gemmKernel(), 1) ?? getArena('js', 1);
-    // Enough tasks per thread to even out a core that is busy elsewhere.
-    if (arena !== null && arena.shared && tryThreaded({ ...job, rb: Math.max(1, Math.ceil(rows / (4 * threads))) }, threads, arena)) {
-      calls.threaded++;
-      return;
-    }
+  // Enough tasks per thread to even out a core that is busy elsewhere.
+  if (tryTensorJob(rows, rows * len, [a, b], (threads) => ({ ...job, rb: Math.max(1, Math.ceil(rows / (4 * threads))) }))) {
+    calls.threaded++;
+    return;
   }
   calls.here++;
   copyTasks(job);

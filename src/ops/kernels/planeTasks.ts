@@ -1,8 +1,7 @@
 import { isShared } from '../../core/bufferPool';
 import type { FloatArray } from '../../core/dtype';
-import { getArena } from '../../core/gemm/arena';
-import { gemmKernel, THREAD_MIN_WORK } from '../../core/gemm/gemm';
-import { registerWorkerKernel, threadCount, tryThreaded, workersUsable, type WorkerJob } from '../../core/gemm/workers';
+import { registerWorkerKernel, type WorkerJob } from '../../core/gemm/workers';
+import { tryTensorJob } from './tensorJobs';
 
 /*
  * Loops over whole planes of T elements with one value per plane — a squeeze-and-excitation
@@ -138,19 +137,19 @@ export function runPlanes(op: PlaneOp, planes: number, T: number, a: FloatArray,
   };
   const stores = [a, b, c, d, e];
   const big = stores.filter((s, i): s is FloatArray => s !== null && !PER_PLANE[op][i]);
-  const threads = threadCount();
-  const arena = threads > 1 ? getArena(gemmKernel(), 1) ?? getArena('js', 1) : null;
-  if (threads > 1 && planes >= 2 && planes * T >= THREAD_MIN_WORK / 4 && workersUsable() && big.every(isShared) && arena !== null && arena.shared) {
-    const [sa, sb, sc, sd, se] = stores.map((s, i) => (s !== null && PER_PLANE[op][i] ? sharedCopy(s) : s));
+  let shared: (FloatArray | null)[] = stores;
+  const ran = tryTensorJob(planes, planes * T, big, (threads) => {
+    shared = stores.map((s, i) => (s !== null && PER_PLANE[op][i] ? sharedCopy(s) : s));
+    const [sa, sb, sc, sd, se] = shared;
     // Enough tasks per thread to even out a core that is busy elsewhere.
-    const pb = Math.max(1, Math.ceil(planes / (8 * threads)));
-    if (tryThreaded({ ...job, pb, a: sa as FloatArray, b: sb as FloatArray, c: sc, d: sd, e: se }, threads, arena)) {
-      // The per-plane outputs back from their shared copies.
-      if (op === 'mean' && sb !== b) b.set(sb as FloatArray);
-      if (op === 'scaleBwd' && se !== e) (e as FloatArray).set(se as FloatArray);
-      calls.threaded++;
-      return;
-    }
+    return { ...job, pb: Math.max(1, Math.ceil(planes / (8 * threads))), a: sa as FloatArray, b: sb as FloatArray, c: sc, d: sd, e: se };
+  });
+  if (ran) {
+    // The per-plane outputs back from their shared copies.
+    if (op === 'mean' && shared[1] !== b) b.set(shared[1] as FloatArray);
+    if (op === 'scaleBwd' && shared[4] !== e) (e as FloatArray).set(shared[4] as FloatArray);
+    calls.threaded++;
+    return;
   }
   calls.here++;
   planeTasks(job);
