@@ -1,6 +1,5 @@
 import ndarray from 'ndarray';
 import { ShapeError, shapeStr } from '../core/check';
-import { recycleFloat } from '../core/bufferPool';
 import { allocFloat, allocFloatUninit, type FloatArray } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
@@ -35,25 +34,34 @@ export interface BatchNormAttrs {
    */
   relu?: boolean;
   /**
-   * No backward will follow (an eval or noGrad forward): the normalised input is not kept, and
-   * a backward on this cache is an error. One full-size array and one write pass fewer.
+   * No backward will follow (an eval or noGrad forward): x is not kept, and a backward on
+   * this cache is an error.
    */
   inference?: boolean;
 }
 
-/** What batchNorm keeps for backward. */
+/**
+ * What batchNorm keeps for backward: the input itself, as PyTorch's native_batch_norm does
+ * (with its mean and 1/std). WHY not the normalised input: it would be one more full-size
+ * array written by the forward and held until the backward, and the backward computes it
+ * again from x at the cost of a subtract and a multiply; the fused ReLU's mask too (out > 0
+ * is γ·h + β > 0 in the output's type), so the output need not be kept or read either.
+ * Like PyTorch's, the backward is wrong if x is changed in place in between.
+ */
 export interface BatchNormCache {
   shape: number[];
   /** Null after an `inference` forward. */
-  xhat: FloatArray | null;
-  /** sqrt(var + eps) per channel (batch or running). */
+  x: FloatArray | null;
+  /** The mean and sqrt(var + eps) per channel (batch or running). */
+  mean: Float64Array;
   std: Float64Array;
   gamma: FloatArray | null;
+  beta: FloatArray | null;
   /** Whether the statistics came from the batch (their gradient then flows into dx). */
   batchStats: boolean;
   hasAffine: boolean;
-  /** The output, when a fused ReLU's mask (out > 0, which is bn(x) > 0) gates the gradient. */
-  reluOut: FloatArray | null;
+  /** A fused ReLU's mask gates the gradient. */
+  relu: boolean;
 }
 
 /*
@@ -100,9 +108,8 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
       }
     }
     const relu = attrs.relu === true;
-    const xhat = attrs.inference === true ? null : allocFloatUninit(dtype, xd.data.length);
     const out = allocFloatUninit(dtype, xd.data.length);
-    runBatchNorm({ fwd: true, N, C, T, relu, batchStats, eps, x: xd.data, xhat, out, g: null, dx: null, gamma: g, beta: bt, stats });
+    runBatchNorm({ fwd: true, N, C, T, relu, batchStats, eps, x: xd.data, out, g: null, dx: null, gamma: g, beta: bt, stats });
     if (batchStats && attrs.training && state) {
       const M = N * T;
       state.numBatchesTracked += 1;
@@ -113,30 +120,31 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
         state.runningVar[c] = (1 - f) * state.runningVar[c] + f * stats[C + c] * unbias;
       }
     }
-    const std = stats.slice(2 * C, 3 * C);
-    return { out: ndarray(out, shape), cache: { shape, xhat, std, gamma: g, batchStats, hasAffine: g !== null, reluOut: relu ? out : null } };
+    const cache: BatchNormCache = {
+      shape, x: attrs.inference === true ? null : xd.data, mean: stats.slice(0, C), std: stats.slice(2 * C, 3 * C),
+      gamma: g, beta: bt, batchStats, hasAffine: g !== null, relu,
+    };
+    return { out: ndarray(out, shape), cache };
   },
   backward(dout, cache) {
-    const { shape, xhat, std, gamma, batchStats, hasAffine, reluOut } = cache;
-    if (xhat === null) throw new Error('batch_norm: backward after a forward with `inference: true` (it keeps nothing for a backward)');
-    const dtype = xhat instanceof Float32Array ? 'float32' : 'float64';
+    const { shape, x, mean, std, gamma, beta, batchStats, hasAffine, relu } = cache;
+    if (x === null) throw new Error('batch_norm: backward after a forward with `inference: true` (it keeps nothing for a backward)');
+    const dtype = x instanceof Float32Array ? 'float32' : 'float64';
     const s = dout?.shape;
     if (!Array.isArray(s) || s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
       throw new ShapeError(`dout: expected shape ${shapeStr(shape)} (the forward output), got ${Array.isArray(s) ? shapeStr(s) : String(dout)}`);
     }
     const gd = denseAs('dout', dout, dtype).data;
     const [N, C] = shape;
-    const T = xhat.length / (N * C);
+    const T = x.length / (N * C);
     const stats = batchNormStats(C);
     stats.set(std, 2 * C);
+    stats.set(mean, 3 * C);
     const dx = allocFloatUninit(dtype, gd.length);
-    runBatchNorm({ fwd: false, N, C, T, relu: reluOut !== null, batchStats, eps: 0, x: null, xhat, out: reluOut, g: gd, dx, gamma, beta: null, stats });
+    runBatchNorm({ fwd: false, N, C, T, relu, batchStats, eps: 0, x, out: null, g: gd, dx, gamma, beta, stats });
     const grads: Array<Tensor | null> = [ndarray(dx, shape.slice())];
     if (hasAffine) grads.push(ndarray(allocFloat(dtype, C).map((_, i) => stats[C + i]), [C]), ndarray(allocFloat(dtype, C).map((_, i) => stats[i]), [C]));
     return grads;
-  },
-  release(cache) {
-    if (cache.xhat !== null) recycleFloat(cache.xhat);
   },
 });
 

@@ -13,13 +13,14 @@ import {
  * (mu f64 at mup), added to acc[j] (f64 at accp). A row's sum is four partial sums over
  * t ≡ 0, 1, 2, 3 (mod 4) of its first 4⌊T/4⌋ values, ((s0 + s1) + (s2 + s3)), then the
  * remaining values one by one.
- * `bnNorm32(xp, hp, op, rows, T, nc, pp, flags)` — h = (x − mu)·inv and out = γ·h + β with
- * [mu, inv, γ, β] of channel j at pp + 32j (f64); h stored at hp when flags & 2, out at op,
- * through max(out, 0) + 0 when flags & 1 (the fused ReLU: NaN stays NaN, −0 becomes +0).
- * `bnGradSums32(gp, hp, op, rows, T, nc, accp, relu)` — per row Σ m and Σ m·h with m = g, or
- * with relu m = (out > 0 ? g : 0); added to acc[2j] and acc[2j + 1]; in the order above.
- * `bnDx32(gp, hp, op, dxp, rows, T, nc, pp, relu)` — dx = (γ·m' − a − h·b)·inv with
- * [γ, a, b, inv] of channel j at pp + 32j, m' = g, or with relu m + 0.
+ * `bnNorm32(xp, op, rows, T, nc, pp, relu)` — h = (x − mu)·inv and out = γ·h + β with
+ * [mu, inv, γ, β] of channel j at pp + 64j (f64), out stored at op, through max(out, 0) + 0
+ * with relu (the fused ReLU: NaN stays NaN, −0 becomes +0).
+ * `bnGradSums32(gp, xp, rows, T, nc, accp, pp, relu)` — per row Σ m and Σ m·h, with h computed
+ * again from x as above and m = g, or with relu m = (o > 0 ? g : 0) for the forward's output
+ * o = γ·h + β rounded to float32; added to acc[2j] and acc[2j + 1]; in the order above.
+ * `bnDx32(gp, xp, dxp, rows, T, nc, pp, relu)` — dx = (γ·m' − a − h·b)·inv with
+ * [mu, inv, γ, β, a, b] of channel j at pp + 64j, m' = g, or with relu m + 0.
  *
  * WHY: in JS a row pass costs 1.5–2.5 ns an element (float32 loads and stores converted one
  * by one); here it is a fraction of the copies into and out of the arena around it.
@@ -93,30 +94,35 @@ export function bnSum32Func(): number[] {
   return [...locals([[6, I32], [3, F64], [5, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
 }
 
-/** `bnNorm32` (8 i32 parameters). */
+/** Per-channel value k (f64 at pp + 64j + 8k) into the f64 local dst and, splatted, the v128 local splat. */
+function param(PP: number, J: number, k: number, dst: number, splat: number): number[] {
+  return [...perChannel(PP, J, 6, 8 * k), ...F64_LOAD, ...localTee(dst), ...F64X2_SPLAT, ...set(splat)];
+}
+
+/** h = (x − mu)·inv of one half of the v128 local X, as f64x2. */
+const hOf = (h: Half, X: number, MUV: number, IVV: number): number[] => [...h(X), ...g(MUV), ...F64X2_SUB, ...g(IVV), ...F64X2_MUL];
+/** γ·h + β of the f64x2 local hv, demoted to the low float32 lanes. */
+const oOf = (hv: number, GAV: number, BEV: number): number[] => [...g(GAV), ...g(hv), ...F64X2_MUL, ...g(BEV), ...F64X2_ADD, ...DEMOTE_ZERO];
+
+/** `bnNorm32` (7 i32 parameters). */
 export function bnNorm32Func(): number[] {
-  const XP = 0, HP = 1, OP = 2, ROWS = 3, T = 4, NC = 5, PP = 6, FLAGS = 7;
-  const R = 8, J = 9, RS = 10, I = 11, VEC = 12, RELU = 13, KEEP = 14;
-  const MU = 15, IV = 16, GA = 17, BE = 18, H = 19, O = 20;
-  const X = 21, MUV = 22, IVV = 23, GAV = 24, BEV = 25, HL = 26, HH = 27, OV = 28;
-  const param = (k: number, dst: number, splat: number): number[] => [...perChannel(PP, J, 5, 8 * k), ...F64_LOAD, ...localTee(dst), ...F64X2_SPLAT, ...set(splat)];
-  const hOf = (h: Half): number[] => [...h(X), ...g(MUV), ...F64X2_SUB, ...g(IVV), ...F64X2_MUL];
-  const oOf = (hv: number): number[] => [...g(GAV), ...g(hv), ...F64X2_MUL, ...g(BEV), ...F64X2_ADD, ...DEMOTE_ZERO];
+  const XP = 0, OP = 1, ROWS = 2, T = 3, NC = 4, PP = 5, RELU = 6;
+  const R = 7, J = 8, RS = 9, I = 10, VEC = 11;
+  const MU = 12, IV = 13, GA = 14, BE = 15, H = 16, O = 17;
+  const X = 18, MUV = 19, IVV = 20, GAV = 21, BEV = 22, HL = 23, HH = 24, OV = 25;
   const perRow = [
-    ...param(0, MU, MUV), ...param(1, IV, IVV), ...param(2, GA, GAV), ...param(3, BE, BEV),
+    ...param(PP, J, 0, MU, MUV), ...param(PP, J, 1, IV, IVV), ...param(PP, J, 2, GA, GAV), ...param(PP, J, 3, BE, BEV),
     ...i32Const(0), ...set(I),
     ...whileLt(I, VEC, [
       ...elem(XP, RS, I), ...v128Load(0), ...set(X),
-      ...hOf(LO), ...set(HL), ...hOf(HI), ...set(HH),
-      ...g(KEEP), ...IF, ...elem(HP, RS, I), ...g(HL), ...DEMOTE_ZERO, ...g(HH), ...DEMOTE_ZERO, ...JOIN_LOW, ...v128Store(0), ...END,
-      ...oOf(HL), ...oOf(HH), ...JOIN_LOW, ...set(OV),
+      ...hOf(LO, X, MUV, IVV), ...set(HL), ...hOf(HI, X, MUV, IVV), ...set(HH),
+      ...oOf(HL, GAV, BEV), ...oOf(HH, GAV, BEV), ...JOIN_LOW, ...set(OV),
       ...g(RELU), ...IF, ...g(OV), ...v128Zero, ...F32X4_PMAX, ...v128Zero, ...F32X4_ADD, ...set(OV), ...END,
       ...elem(OP, RS, I), ...g(OV), ...v128Store(0),
       ...inc(I, i32Const(4)),
     ]),
     ...whileLt(I, T, [
       ...elem(XP, RS, I), ...F32_LOAD, ...F64_PROMOTE, ...g(MU), ...F64_SUB, ...g(IV), ...F64_MUL, ...set(H),
-      ...g(KEEP), ...IF, ...elem(HP, RS, I), ...g(H), ...F32_DEMOTE, ...F32_STORE, ...END,
       ...g(GA), ...g(H), ...F64_MUL, ...g(BE), ...F64_ADD, ...F32_DEMOTE, ...set(O),
       ...g(RELU), ...IF,
       // (o < 0 ? 0 : o) + 0, as pmax(o, 0) + 0 lane-wise.
@@ -126,100 +132,100 @@ export function bnNorm32Func(): number[] {
       ...inc(I, i32Const(1)),
     ]),
   ];
-  const body = [
-    ...g(FLAGS), ...i32Const(1), ...I32_AND, ...set(RELU),
-    ...g(FLAGS), ...i32Const(2), ...I32_AND, ...set(KEEP),
-    ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow),
+  return [...locals([[5, I32], [5, F64], [1, 0x7d], [8, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+}
+
+/**
+ * The backward's per-element start, shared by bnGradSums32 and bnDx32: the x vector at
+ * (RS + I), its halves' h (HL, HH), and g there into GV — with RELU, (o > 0 ? g : 0) + 0 for
+ * o = γ·h + β rounded to float32, the forward's output.
+ */
+function backVec(l: { GP: number; XP: number; RS: number; I: number; RELU: number; X: number; MUV: number; IVV: number; GAV: number; BEV: number; HL: number; HH: number; GV: number }): number[] {
+  return [
+    ...elem(l.XP, l.RS, l.I), ...v128Load(0), ...set(l.X),
+    ...hOf(LO, l.X, l.MUV, l.IVV), ...set(l.HL), ...hOf(HI, l.X, l.MUV, l.IVV), ...set(l.HH),
+    ...elem(l.GP, l.RS, l.I), ...v128Load(0), ...set(l.GV),
+    ...g(l.RELU), ...IF,
+    ...g(l.GV), ...v128Zero, ...oOf(l.HL, l.GAV, l.BEV), ...oOf(l.HH, l.GAV, l.BEV), ...JOIN_LOW, ...v128Zero, ...F32X4_GT, ...BITSELECT, ...v128Zero, ...F32X4_ADD, ...set(l.GV),
+    ...END,
   ];
-  return [...locals([[7, I32], [5, F64], [1, 0x7d], [8, V128]]), ...body, ...END];
+}
+
+/** The same for one element: h into the f64 local H, the (gated) g into the f64 local M. */
+function backScalar(l: { GP: number; XP: number; RS: number; I: number; RELU: number; MU: number; IV: number; GA: number; BE: number; H: number; M: number }): number[] {
+  return [
+    ...elem(l.XP, l.RS, l.I), ...F32_LOAD, ...F64_PROMOTE, ...g(l.MU), ...F64_SUB, ...g(l.IV), ...F64_MUL, ...set(l.H),
+    ...elem(l.GP, l.RS, l.I), ...F32_LOAD, ...F64_PROMOTE, ...set(l.M),
+    ...g(l.RELU), ...IF,
+    ...g(l.M), ...f64Const0, ...g(l.GA), ...g(l.H), ...F64_MUL, ...g(l.BE), ...F64_ADD, ...F32_DEMOTE, ...f32Const0, ...F32_GT, ...SELECT, ...f64Const0, ...F64_ADD, ...set(l.M),
+    ...END,
+  ];
 }
 
 /** `bnGradSums32` (8 i32 parameters). */
 export function bnGradSums32Func(): number[] {
-  const GP = 0, HP = 1, OP = 2, ROWS = 3, T = 4, NC = 5, ACCP = 6, RELU = 7;
+  const GP = 0, XP = 1, ROWS = 2, T = 3, NC = 4, ACCP = 5, PP = 6, RELU = 7;
   const R = 8, J = 9, RS = 10, I = 11, VEC = 12, P = 13;
-  const SA = 14, SB = 15, M = 16;
-  const A0 = 17, A1 = 18, B0 = 19, B1 = 20, GV = 21, HV = 22, L = 23;
-  const half = (h: Half, a: number, b: number): number[] => [
+  const SA = 14, SB = 15, M = 16, MU = 17, IV = 18, GA = 19, BE = 20, H = 21;
+  const A0 = 22, A1 = 23, B0 = 24, B1 = 25, GV = 26, X = 27, L = 28, MUV = 29, IVV = 30, GAV = 31, BEV = 32, HL = 33, HH = 34;
+  const half = (h: Half, hv: number, a: number, b: number): number[] => [
     ...h(GV), ...set(L),
     ...g(a), ...g(L), ...F64X2_ADD, ...set(a),
-    ...g(b), ...g(L), ...h(HV), ...F64X2_MUL, ...F64X2_ADD, ...set(b),
+    ...g(b), ...g(L), ...g(hv), ...F64X2_MUL, ...F64X2_ADD, ...set(b),
   ];
-  const scalarG = scalarGated(GP, OP, RS, I, RELU, M);
   const perRow = [
+    ...param(PP, J, 0, MU, MUV), ...param(PP, J, 1, IV, IVV), ...param(PP, J, 2, GA, GAV), ...param(PP, J, 3, BE, BEV),
     ...v128Zero, ...set(A0), ...v128Zero, ...set(A1), ...v128Zero, ...set(B0), ...v128Zero, ...set(B1),
     ...i32Const(0), ...set(I),
     ...whileLt(I, VEC, [
-      ...gatedVecBlock(GP, OP, RS, I, RELU, GV),
-      ...elem(HP, RS, I), ...v128Load(0), ...set(HV),
-      ...half(LO, A0, B0), ...half(HI, A1, B1),
+      ...backVec({ GP, XP, RS, I, RELU, X, MUV, IVV, GAV, BEV, HL, HH, GV }),
+      ...half(LO, HL, A0, B0), ...half(HI, HH, A1, B1),
       ...inc(I, i32Const(4)),
     ]),
     ...fold(A0, A1), ...set(SA), ...fold(B0, B1), ...set(SB),
     ...whileLt(I, T, [
-      ...scalarG,
+      ...backScalar({ GP, XP, RS, I, RELU, MU, IV, GA, BE, H, M }),
       ...g(SA), ...g(M), ...F64_ADD, ...set(SA),
-      ...g(SB), ...g(M), ...elem(HP, RS, I), ...F32_LOAD, ...F64_PROMOTE, ...F64_MUL, ...F64_ADD, ...set(SB),
+      ...g(SB), ...g(M), ...g(H), ...F64_MUL, ...F64_ADD, ...set(SB),
       ...inc(I, i32Const(1)),
     ]),
     ...perChannel(ACCP, J, 4), ...localTee(P), ...g(P), ...F64_LOAD, ...g(SA), ...F64_ADD, ...F64_STORE,
     ...perChannel(ACCP, J, 4, 8), ...localTee(P), ...g(P), ...F64_LOAD, ...g(SB), ...F64_ADD, ...F64_STORE,
   ];
-  return [...locals([[6, I32], [3, F64], [7, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+  return [...locals([[6, I32], [8, F64], [13, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
 }
 
-/** g at (RS + I), with RELU (out > 0 ? g : 0) + 0, into the v128 local GV. */
-function gatedVecBlock(GP: number, OP: number, RS: number, I: number, RELU: number, GV: number): number[] {
-  return [
-    ...elem(GP, RS, I), ...v128Load(0), ...set(GV),
-    ...g(RELU), ...IF,
-    ...g(GV), ...v128Zero, ...elem(OP, RS, I), ...v128Load(0), ...v128Zero, ...F32X4_GT, ...BITSELECT, ...v128Zero, ...F32X4_ADD, ...set(GV),
-    ...END,
-  ];
-}
-
-/** g at (RS + I) as f64, with RELU (out > 0 ? g : 0) + 0, into the f64 local M. */
-function scalarGated(GP: number, OP: number, RS: number, I: number, RELU: number, M: number): number[] {
-  return [
-    ...elem(GP, RS, I), ...F32_LOAD, ...F64_PROMOTE, ...set(M),
-    ...g(RELU), ...IF,
-    ...g(M), ...f64Const0, ...elem(OP, RS, I), ...F32_LOAD, ...f32Const0, ...F32_GT, ...SELECT, ...f64Const0, ...F64_ADD, ...set(M),
-    ...END,
-  ];
-}
-
-/** `bnDx32` (9 i32 parameters). */
+/** `bnDx32` (8 i32 parameters). */
 export function bnDx32Func(): number[] {
-  const GP = 0, HP = 1, OP = 2, DXP = 3, ROWS = 4, T = 5, NC = 6, PP = 7, RELU = 8;
-  const R = 9, J = 10, RS = 11, I = 12, VEC = 13;
-  const GA = 14, A = 15, B = 16, IV = 17, M = 18;
-  const GV = 19, HV = 20, GAV = 21, AV = 22, BV = 23, IVV = 24;
-  const param = (k: number, dst: number, splat: number): number[] => [...perChannel(PP, J, 5, 8 * k), ...F64_LOAD, ...localTee(dst), ...F64X2_SPLAT, ...set(splat)];
-  const dxHalf = (h: Half): number[] => [
+  const GP = 0, XP = 1, DXP = 2, ROWS = 3, T = 4, NC = 5, PP = 6, RELU = 7;
+  const R = 8, J = 9, RS = 10, I = 11, VEC = 12;
+  const MU = 13, IV = 14, GA = 15, BE = 16, A = 17, B = 18, M = 19, H = 20;
+  const GV = 21, X = 22, MUV = 23, IVV = 24, GAV = 25, BEV = 26, AV = 27, BV = 28, HL = 29, HH = 30;
+  const dxHalf = (h: Half, hv: number): number[] => [
     ...g(GAV), ...h(GV),
     ...F64X2_MUL, ...g(AV), ...F64X2_SUB,
-    ...h(HV), ...g(BV), ...F64X2_MUL, ...F64X2_SUB,
+    ...g(hv), ...g(BV), ...F64X2_MUL, ...F64X2_SUB,
     ...g(IVV), ...F64X2_MUL, ...DEMOTE_ZERO,
   ];
   const perRow = [
-    ...param(0, GA, GAV), ...param(1, A, AV), ...param(2, B, BV), ...param(3, IV, IVV),
+    ...param(PP, J, 0, MU, MUV), ...param(PP, J, 1, IV, IVV), ...param(PP, J, 2, GA, GAV), ...param(PP, J, 3, BE, BEV),
+    ...param(PP, J, 4, A, AV), ...param(PP, J, 5, B, BV),
     ...i32Const(0), ...set(I),
     ...whileLt(I, VEC, [
-      ...gatedVecBlock(GP, OP, RS, I, RELU, GV),
-      ...elem(HP, RS, I), ...v128Load(0), ...set(HV),
-      ...elem(DXP, RS, I), ...dxHalf(LO), ...dxHalf(HI), ...JOIN_LOW, ...v128Store(0),
+      ...backVec({ GP, XP, RS, I, RELU, X, MUV, IVV, GAV, BEV, HL, HH, GV }),
+      ...elem(DXP, RS, I), ...dxHalf(LO, HL), ...dxHalf(HI, HH), ...JOIN_LOW, ...v128Store(0),
       ...inc(I, i32Const(4)),
     ]),
     ...whileLt(I, T, [
-      ...scalarGated(GP, OP, RS, I, RELU, M),
+      ...backScalar({ GP, XP, RS, I, RELU, MU, IV, GA, BE, H, M }),
       ...elem(DXP, RS, I),
-      ...g(GA), ...g(M), ...F64_MUL, ...g(A), ...F64_SUB, ...elem(HP, RS, I), ...F32_LOAD, ...F64_PROMOTE, ...g(B), ...F64_MUL, ...F64_SUB, ...g(IV), ...F64_MUL,
+      ...g(GA), ...g(M), ...F64_MUL, ...g(A), ...F64_SUB, ...g(H), ...g(B), ...F64_MUL, ...F64_SUB, ...g(IV), ...F64_MUL,
       ...F32_DEMOTE, ...F32_STORE,
       ...inc(I, i32Const(1)),
     ]),
   ];
-  return [...locals([[5, I32], [5, F64], [6, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+  return [...locals([[5, I32], [8, F64], [10, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
 }
 
-/** The type of bnSum32 (7 i32, no results); the others share the GEMM module's 8- and 9-i32 types. */
+/** The type of bnSum32 and bnNorm32 (7 i32, no results); the others share the GEMM module's 8-i32 type. */
 export const BN_SUM32_TYPE = i32FuncType(7);

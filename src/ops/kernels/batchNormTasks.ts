@@ -41,26 +41,26 @@ export interface BatchNormJob extends WorkerJob {
   batchStats: boolean;
   eps: number;
   /**
-   * Forward: x in; xhat (null: not kept, no backward will follow) and out written. Backward:
-   * dout, xhat (and out when relu) in; dx written.
+   * Forward: x in, out written. Backward: dout (g) and the forward's x in, dx written; the
+   * normalised input and the fused ReLU's mask are computed again from x.
    */
-  x: FloatArray | null;
-  xhat: FloatArray | null;
+  x: FloatArray;
   out: FloatArray | null;
   g: FloatArray | null;
   dx: FloatArray | null;
   gamma: FloatArray | null;
   beta: FloatArray | null;
   /**
-   * Per channel, float64: forward [mean, variance, std] blocks of C (read when not batchStats:
-   * the running mean and sqrt(running var + eps); written otherwise); backward [dbeta, dgamma]
-   * written, then std read from [2C, 3C).
+   * Per channel, float64, blocks of C: forward [mean, variance, std] (read when not
+   * batchStats: the running mean and sqrt(running var + eps); written otherwise); backward
+   * [dbeta, dgamma] written, std read from [2C, 3C) and the mean from [3C, 4C).
    */
   stats: Float64Array;
   /**
    * Float32 with the wasm rows (else −1): per-thread scratch in the arena, float32 offsets —
-   * slot s at sOff + s·sLen holds four arrays of `span` floats then 6·cb float64 values — and
-   * the samples `nb` a block is copied in at a time (span = nb·cb·T).
+   * slot s at sOff + s·sLen holds three arrays of `span` floats, then from the next even float
+   * 10·cb float64 values —
+   * and the samples `nb` a block is copied in at a time (span = nb·cb·T).
    */
   sOff: number;
   sLen: number;
@@ -119,21 +119,14 @@ export function batchNormTasks(
       acc[j] += s;
     }
   }
+  // Per-channel values pr[8j ..]: [mu, inv, γ, β, a, b] (a, b: backward only).
   // h = (x − mu)·inv, out = γ·h + β (then the fused ReLU: max(out, 0), −0 → +0, NaN kept).
-  function normalizeSpan(xs: FloatArray, xhat: FloatArray | null, out: FloatArray, base: number, rows: number, nc: number, pr: Float64Array): void {
+  function normalizeSpan(xs: FloatArray, out: FloatArray, base: number, rows: number, nc: number, pr: Float64Array): void {
     for (let r = 0; r < rows; r++) {
       const j = r % nc;
-      const m = pr[4 * j], iv = pr[4 * j + 1], ga = pr[4 * j + 2], be = pr[4 * j + 3];
+      const m = pr[8 * j], iv = pr[8 * j + 1], ga = pr[8 * j + 2], be = pr[8 * j + 3];
       const o = base + r * T;
-      if (xhat === null) {
-        for (let t = o; t < o + T; t++) out[t] = ga * ((xs[t] - m) * iv) + be;
-      } else {
-        for (let t = o; t < o + T; t++) {
-          const h = (xs[t] - m) * iv;
-          xhat[t] = h;
-          out[t] = ga * h + be;
-        }
-      }
+      for (let t = o; t < o + T; t++) out[t] = ga * ((xs[t] - m) * iv) + be;
       if (relu) {
         for (let t = o; t < o + T; t++) {
           const v = out[t];
@@ -142,57 +135,62 @@ export function batchNormTasks(
       }
     }
   }
-  // Σ m and Σ m·h per row, m = g or (relu) out > 0 ? g : 0; into acc[2j], acc[2j + 1].
-  function gradSumsSpan(gd: FloatArray, xhat: FloatArray, out: FloatArray | null, base: number, rows: number, nc: number, acc: Float64Array): void {
+  // The gradient through the fused ReLU: g where the forward's output, γ·h + β rounded to the
+  // tensor's type, was positive, else 0 (the forward wrote out[t] > 0 for the same values).
+  const f32 = job.f32;
+  function gate(gv: number, h: number, ga: number, be: number): number {
+    if (!relu) return gv;
+    const o = ga * h + be;
+    return (f32 ? Math.fround(o) : o) > 0 ? gv : 0;
+  }
+  // Σ m and Σ m·h per row, m = g gated by the fused ReLU; into acc[2j], acc[2j + 1].
+  function gradSumsSpan(gd: FloatArray, x: FloatArray, base: number, rows: number, nc: number, pr: Float64Array, acc: Float64Array): void {
     for (let r = 0; r < rows; r++) {
       const j = r % nc;
+      const mu = pr[8 * j], iv = pr[8 * j + 1], ga = pr[8 * j + 2], be = pr[8 * j + 3];
       const o = base + r * T;
       let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
       let t = 0;
-      if (out === null) {
-        for (; t < VEC; t += 4) {
-          const m0 = gd[o + t], m1 = gd[o + t + 1], m2 = gd[o + t + 2], m3 = gd[o + t + 3];
-          a0 += m0; a1 += m1; a2 += m2; a3 += m3;
-          b0 += m0 * xhat[o + t]; b1 += m1 * xhat[o + t + 1]; b2 += m2 * xhat[o + t + 2]; b3 += m3 * xhat[o + t + 3];
-        }
-      } else {
-        for (; t < VEC; t += 4) {
-          const m0 = out[o + t] > 0 ? gd[o + t] : 0, m1 = out[o + t + 1] > 0 ? gd[o + t + 1] : 0;
-          const m2 = out[o + t + 2] > 0 ? gd[o + t + 2] : 0, m3 = out[o + t + 3] > 0 ? gd[o + t + 3] : 0;
-          a0 += m0; a1 += m1; a2 += m2; a3 += m3;
-          b0 += m0 * xhat[o + t]; b1 += m1 * xhat[o + t + 1]; b2 += m2 * xhat[o + t + 2]; b3 += m3 * xhat[o + t + 3];
-        }
+      for (; t < VEC; t += 4) {
+        const h0 = (x[o + t] - mu) * iv, h1 = (x[o + t + 1] - mu) * iv, h2 = (x[o + t + 2] - mu) * iv, h3 = (x[o + t + 3] - mu) * iv;
+        const m0 = gate(gd[o + t], h0, ga, be), m1 = gate(gd[o + t + 1], h1, ga, be);
+        const m2 = gate(gd[o + t + 2], h2, ga, be), m3 = gate(gd[o + t + 3], h3, ga, be);
+        a0 += m0; a1 += m1; a2 += m2; a3 += m3;
+        b0 += m0 * h0; b1 += m1 * h1; b2 += m2 * h2; b3 += m3 * h3;
       }
       let sa = a0 + a1 + (a2 + a3);
       let sb = b0 + b1 + (b2 + b3);
       for (; t < T; t++) {
-        const m = out === null || out[o + t] > 0 ? gd[o + t] : 0;
+        const h = (x[o + t] - mu) * iv;
+        const m = gate(gd[o + t], h, ga, be);
         sa += m;
-        sb += m * xhat[o + t];
+        sb += m * h;
       }
       acc[2 * j] += sa;
       acc[2 * j + 1] += sb;
     }
   }
-  // dx = (γ·m − a − h·b)·inv, m = g or (relu) (out > 0 ? g : 0) + 0.
-  function dxSpan(gd: FloatArray, xhat: FloatArray, out: FloatArray | null, dx: FloatArray, base: number, rows: number, nc: number, pr: Float64Array): void {
+  // dx = (γ·m − a − h·b)·inv, m = g, or with the fused ReLU its gated value + 0.
+  function dxSpan(gd: FloatArray, x: FloatArray, dx: FloatArray, base: number, rows: number, nc: number, pr: Float64Array): void {
     for (let r = 0; r < rows; r++) {
       const j = r % nc;
-      const ga = pr[4 * j], a = pr[4 * j + 1], b = pr[4 * j + 2], iv = pr[4 * j + 3];
+      const mu = pr[8 * j], iv = pr[8 * j + 1], ga = pr[8 * j + 2], be = pr[8 * j + 3], a = pr[8 * j + 4], b = pr[8 * j + 5];
       const o = base + r * T;
-      if (out === null) {
-        for (let t = o; t < o + T; t++) dx[t] = (ga * gd[t] - a - xhat[t] * b) * iv;
-      } else {
-        for (let t = o; t < o + T; t++) dx[t] = (ga * ((out[t] > 0 ? gd[t] : 0) + 0) - a - xhat[t] * b) * iv;
+      for (let t = o; t < o + T; t++) {
+        const h = (x[t] - mu) * iv;
+        const m = relu ? gate(gd[t], h, ga, be) + 0 : gd[t];
+        dx[t] = (ga * m - a - h * b) * iv;
       }
     }
   }
 
+  // The float64 values of a wasm slot start after its three arrays, at an even float (8 bytes).
+  const vals = (3 * job.span + 1) & ~1;
   const simd = job.f32 && job.sOff >= 0 && F !== null && F !== undefined && ex !== null && ex !== undefined && typeof ex.bnNorm32 === 'function';
   const wasm = simd ? (ex as Record<string, (...a: number[]) => void>) : null;
   // Per-channel values of a task (JS: these arrays; wasm: the same values in the thread's scratch).
   let acc: Float64Array<ArrayBufferLike> = new Float64Array(2 * cb);
-  let pr: Float64Array<ArrayBufferLike> = new Float64Array(4 * cb);
+  let pr: Float64Array<ArrayBufferLike> = new Float64Array(8 * cb);
   let slot = -1;
   let P64: Float64Array | null = null;
   let next = 0;
@@ -206,15 +204,15 @@ export function batchNormTasks(
     if (wasm !== null && slot < 0) {
       // Once this thread holds a task: its scratch slot, and float64 views of its value areas.
       slot = ctl === null ? 0 : Atomics.add(ctl, 7, 1);
-      const fOff = job.sOff + slot * job.sLen + 4 * job.span;
-      P64 = new Float64Array((F as FloatArray).buffer, (F as FloatArray).byteOffset + fOff * 4, 6 * cb);
+      const fOff = job.sOff + slot * job.sLen + vals;
+      P64 = new Float64Array((F as FloatArray).buffer, (F as FloatArray).byteOffset + fOff * 4, 10 * cb);
       acc = P64.subarray(0, 2 * cb);
-      pr = P64.subarray(2 * cb, 6 * cb);
+      pr = P64.subarray(2 * cb, 10 * cb);
     }
     const base = job.sOff + slot * job.sLen;
     // Scratch arrays (float32 offsets) and their byte addresses.
-    const s0 = base, s1 = base + job.span, s2 = base + 2 * job.span, s3 = base + 3 * job.span;
-    const accB = (base + 4 * job.span) * 4;
+    const s0 = base, s1 = base + job.span, s2 = base + 2 * job.span;
+    const accB = (base + vals) * 4;
     const prB = accB + 16 * cb;
     const A = F as FloatArray;
     const copyIn = (src: FloatArray, dst: number, n0: number, n1: number): void => {
@@ -226,101 +224,96 @@ export function batchNormTasks(
     const nb = wasm !== null ? job.nb : N;
     const resident = nb >= N;
     for (let j = 0; j < nc; j++) acc[2 * j] = acc[2 * j + 1] = 0;
+    const x = job.x;
+    if (job.fwd && batchStats) {
+      // Sums over samples in order, then the biased variance (as layers/normCore.groupMoments).
+      for (let n0 = 0; n0 < N; n0 += nb) {
+        const n1 = Math.min(N, n0 + nb);
+        if (wasm === null) for (let n = n0; n < n1; n++) sumSpan(x, (n * C + c0) * T, nc, nc, null, acc);
+        else {
+          copyIn(x, s0, n0, n1);
+          wasm.bnSum32(s0 * 4, (n1 - n0) * nc, T, nc, accB, 0, 0);
+        }
+      }
+      // Means into pr[0..nc) (the wasm rows read them there), squared deviations into acc[nc..2nc).
+      for (let j = 0; j < nc; j++) {
+        pr[j] = acc[j] / M;
+        acc[nc + j] = 0;
+      }
+      for (let n0 = 0; n0 < N; n0 += nb) {
+        const n1 = Math.min(N, n0 + nb);
+        if (wasm === null) for (let n = n0; n < n1; n++) sumSpan(x, (n * C + c0) * T, nc, nc, pr, acc.subarray(nc));
+        else {
+          if (!resident) copyIn(x, s0, n0, n1);
+          wasm.bnSum32(s0 * 4, (n1 - n0) * nc, T, nc, accB + 8 * nc, prB, 1);
+        }
+      }
+      for (let j = 0; j < nc; j++) {
+        const variance = acc[nc + j] / M;
+        stats[c0 + j] = pr[j];
+        stats[C + c0 + j] = variance;
+        stats[2 * C + c0 + j] = Math.sqrt(variance + eps);
+      }
+    }
+    // The forward's statistics: the mean at [0, C) in a forward, at [3C, 4C) in a backward.
+    const meanAt = job.fwd ? 0 : 3 * C;
+    for (let j = 0; j < nc; j++) {
+      const c = c0 + j;
+      const mu = stats[meanAt + c];
+      pr[8 * j] = mu;
+      // PyTorch multiplies by invstd too; a division per element costs several multiplies.
+      pr[8 * j + 1] = 1 / stats[2 * C + c];
+      pr[8 * j + 2] = job.gamma ? job.gamma[c] : 1;
+      pr[8 * j + 3] = job.beta ? job.beta[c] : 0;
+    }
     if (job.fwd) {
-      const x = job.x as FloatArray;
       const out = job.out as FloatArray;
-      if (batchStats) {
-        // Sums over samples in order, then the biased variance (as layers/normCore.groupMoments).
-        for (let n0 = 0; n0 < N; n0 += nb) {
-          const n1 = Math.min(N, n0 + nb);
-          if (wasm === null) for (let n = n0; n < n1; n++) sumSpan(x, (n * C + c0) * T, nc, nc, null, acc);
-          else {
-            copyIn(x, s0, n0, n1);
-            wasm.bnSum32(s0 * 4, (n1 - n0) * nc, T, nc, accB, 0, 0);
-          }
-        }
-        // Means into pr[0..nc) (the wasm rows read them there), squared deviations into acc[nc..2nc).
-        for (let j = 0; j < nc; j++) {
-          pr[j] = acc[j] / M;
-          acc[nc + j] = 0;
-        }
-        for (let n0 = 0; n0 < N; n0 += nb) {
-          const n1 = Math.min(N, n0 + nb);
-          if (wasm === null) for (let n = n0; n < n1; n++) sumSpan(x, (n * C + c0) * T, nc, nc, pr, acc.subarray(nc));
-          else {
-            if (!resident) copyIn(x, s0, n0, n1);
-            wasm.bnSum32(s0 * 4, (n1 - n0) * nc, T, nc, accB + 8 * nc, prB, 1);
-          }
-        }
-        for (let j = 0; j < nc; j++) {
-          const variance = acc[nc + j] / M;
-          stats[c0 + j] = pr[j];
-          stats[C + c0 + j] = variance;
-          stats[2 * C + c0 + j] = Math.sqrt(variance + eps);
-        }
-      }
-      for (let j = nc - 1; j >= 0; j--) {
-        // [mu, inv, γ, β] per channel; written from the last channel down (pr[j] may hold a mean being read).
-        const mu = stats[c0 + j];
-        pr[4 * j] = mu;
-        // PyTorch multiplies by invstd too; a division per element costs several multiplies.
-        pr[4 * j + 1] = 1 / stats[2 * C + c0 + j];
-        pr[4 * j + 2] = job.gamma ? job.gamma[c0 + j] : 1;
-        pr[4 * j + 3] = job.beta ? job.beta[c0 + j] : 0;
-      }
       for (let n0 = 0; n0 < N; n0 += nb) {
         const n1 = Math.min(N, n0 + nb);
         if (wasm === null) {
-          for (let n = n0; n < n1; n++) normalizeSpan(x, job.xhat, out, (n * C + c0) * T, nc, nc, pr);
+          for (let n = n0; n < n1; n++) normalizeSpan(x, out, (n * C + c0) * T, nc, nc, pr);
           continue;
         }
         if (!(resident && batchStats)) copyIn(x, s0, n0, n1);
-        wasm.bnNorm32(s0 * 4, s1 * 4, s2 * 4, (n1 - n0) * nc, T, nc, prB, (relu ? 1 : 0) | (job.xhat !== null ? 2 : 0));
-        copyOut(out, s2, n0, n1);
-        if (job.xhat !== null) copyOut(job.xhat, s1, n0, n1);
+        wasm.bnNorm32(s0 * 4, s1 * 4, (n1 - n0) * nc, T, nc, prB, relu ? 1 : 0);
+        copyOut(out, s1, n0, n1);
       }
     } else {
-      // S1 = Σ g and S2 = Σ g·xhat (g masked by a fused ReLU) are dbeta and dgamma; with
-      // dxhat = γ·g the batch-statistics gradient is dx = (γ·g − γ·S1/M − xhat·γ·S2/M) / std.
+      // S1 = Σ m and S2 = Σ m·h (m = g, masked by a fused ReLU) are dbeta and dgamma; with
+      // dh = γ·m the batch-statistics gradient is dx = (γ·m − γ·S1/M − h·γ·S2/M) / std.
       const gd = job.g as FloatArray;
       const dx = job.dx as FloatArray;
-      const xhat = job.xhat as FloatArray;
-      const ro = relu ? (job.out as FloatArray) : null;
       for (let n0 = 0; n0 < N; n0 += nb) {
         const n1 = Math.min(N, n0 + nb);
-        if (wasm === null) for (let n = n0; n < n1; n++) gradSumsSpan(gd, xhat, ro, (n * C + c0) * T, nc, nc, acc);
+        if (wasm === null) for (let n = n0; n < n1; n++) gradSumsSpan(gd, x, (n * C + c0) * T, nc, nc, pr, acc);
         else {
           copyIn(gd, s0, n0, n1);
-          copyIn(xhat, s1, n0, n1);
-          if (ro !== null) copyIn(ro, s2, n0, n1);
-          wasm.bnGradSums32(s0 * 4, s1 * 4, s2 * 4, (n1 - n0) * nc, T, nc, accB, relu ? 1 : 0);
+          copyIn(x, s1, n0, n1);
+          wasm.bnGradSums32(s0 * 4, s1 * 4, (n1 - n0) * nc, T, nc, accB, prB, relu ? 1 : 0);
         }
       }
       for (let j = 0; j < nc; j++) {
         const c = c0 + j;
-        const ga = job.gamma ? job.gamma[c] : 1;
+        const ga = pr[8 * j + 2];
         const dbeta = acc[2 * j];
         const dgamma = acc[2 * j + 1];
         stats[c] = dbeta;
         stats[C + c] = dgamma;
-        pr[4 * j] = ga;
-        pr[4 * j + 1] = batchStats ? (ga * dbeta) / M : 0;
-        pr[4 * j + 2] = batchStats ? (ga * dgamma) / M : 0;
-        pr[4 * j + 3] = 1 / stats[2 * C + c];
+        pr[8 * j + 4] = batchStats ? (ga * dbeta) / M : 0;
+        pr[8 * j + 5] = batchStats ? (ga * dgamma) / M : 0;
       }
       for (let n0 = 0; n0 < N; n0 += nb) {
         const n1 = Math.min(N, n0 + nb);
         if (wasm === null) {
-          for (let n = n0; n < n1; n++) dxSpan(gd, xhat, ro, dx, (n * C + c0) * T, nc, nc, pr);
+          for (let n = n0; n < n1; n++) dxSpan(gd, x, dx, (n * C + c0) * T, nc, nc, pr);
           continue;
         }
         if (!resident) {
           copyIn(gd, s0, n0, n1);
-          copyIn(xhat, s1, n0, n1);
-          if (ro !== null) copyIn(ro, s2, n0, n1);
+          copyIn(x, s1, n0, n1);
         }
-        wasm.bnDx32(s0 * 4, s1 * 4, s2 * 4, s3 * 4, (n1 - n0) * nc, T, nc, prB, relu ? 1 : 0);
-        copyOut(dx, s3, n0, n1);
+        wasm.bnDx32(s0 * 4, s1 * 4, s2 * 4, (n1 - n0) * nc, T, nc, prB, relu ? 1 : 0);
+        copyOut(dx, s2, n0, n1);
       }
     }
     if (ctl !== null) {
@@ -339,7 +332,7 @@ export function batchNormCalls(): { wasm: number; js: number } {
   return { ...calls };
 }
 
-/** Floats of one scratch array of a wasm job (four per thread): 256 KiB, so a block stays in L2. */
+/** Floats of one scratch array of a wasm job (three per thread): 256 KiB, so a block stays in L2. */
 const SPAN_FLOATS = 1 << 16;
 
 /**
@@ -351,17 +344,19 @@ export function runBatchNorm(job: Omit<BatchNormJob, 'kind' | 'cb' | 'ctl' | 'f3
   const f32 = (job.out ?? job.dx) instanceof Float32Array;
   const full: BatchNormJob = { ...job, kind: 'batchNorm', cb: 1, ctl: null, f32, fma: false, wasm: false, buf: null, sOff: -1, sLen: 0, span: 0, nb: 0 };
   let threads = threadCount();
-  const stores = [job.x, job.xhat, job.out, job.g, job.dx, job.stats];
+  const stores = [job.x, job.out, job.g, job.dx, job.stats];
   if (threads > 1 && (job.C < 2 || job.N * job.C * job.T * 4 < THREAD_MIN_WORK || !workersUsable() || !stores.every((s) => s === null || isShared(s)))) threads = 1;
   // Enough tasks per thread to even out a core that is busy elsewhere.
   full.cb = Math.max(1, Math.floor(job.C / (8 * threads)));
   const wasmRows = f32 && job.T <= SPAN_FLOATS && gemmKernel() === 'wasm' && wasmAvailable();
   if (wasmRows) {
-    full.cb = Math.max(1, Math.min(full.cb, Math.floor(SPAN_FLOATS / job.T)));
+    // A block of all N samples stays in the scratch between the passes (each array copied in
+    // once) when it fits: fewer channels a task then, not fewer samples a block.
+    full.cb = Math.max(1, Math.min(full.cb, Math.floor(SPAN_FLOATS / (job.N * job.T > SPAN_FLOATS ? job.T : job.N * job.T))));
     full.nb = Math.max(1, Math.min(job.N, Math.floor(SPAN_FLOATS / (full.cb * job.T))));
     full.span = full.nb * full.cb * job.T;
-    // Four arrays, then 6·cb float64 (12·cb floats), the slot rounded to even floats (8-byte aligned).
-    full.sLen = (4 * full.span + 12 * full.cb + 1) & ~1;
+    // Three arrays rounded to even floats (8-byte aligned), then 10·cb float64 (20·cb floats).
+    full.sLen = ((3 * full.span + 1) & ~1) + 20 * full.cb;
     full.sOff = 0;
   }
   let arena = wasmRows ? getArena('wasm', Math.ceil((threads * full.sLen) / 2)) : null;
@@ -377,7 +372,7 @@ export function runBatchNorm(job: Omit<BatchNormJob, 'kind' | 'cb' | 'ctl' | 'f3
   else batchNormTasks({ ...full, ctl: null, sOff: -1 });
 }
 
-/** A float64 store for a job's per-channel statistics, shared with the workers when they exist. */
+/** A float64 store for a job's per-channel statistics (4·C), shared with the workers when they exist. */
 export function batchNormStats(C: number): Float64Array {
-  return typeof SharedArrayBuffer === 'function' ? new Float64Array(new SharedArrayBuffer(3 * C * 8)) : new Float64Array(3 * C);
+  return typeof SharedArrayBuffer === 'function' ? new Float64Array(new SharedArrayBuffer(4 * C * 8)) : new Float64Array(4 * C);
 }

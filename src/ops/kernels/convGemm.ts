@@ -36,10 +36,20 @@ export function gemmForward(p: ConvProblem, x: FloatArray, w: FloatArray, b: Flo
  * batch's N·P positions as its inner dimension. Measured on ResNet-18 (CIFAR) shapes, batch
  * 64, float32, 2 threads (scratch bench): 512→512 at 4×4 fused 889 ms against 376, 256→512
  * stride 2 413 against 187, 256→256 at 8×8 444 against 398, 128→128 at 16×16 314 against 563.
+ * With 64 positions and a part that stays in L2 (MobileNet V2's pointwise 1×1 convolutions,
+ * parts of 25–55 K values) the fused one wins again: 96→576 at 8×8, batch 64, 16.6 ms against
+ * 27.4, 64→384 7.1 against 13.1 (scratch bench, same machine); at 4×4 it still loses
+ * (160→960 21.1 against 12.7).
  */
 export function preferUnfusedBackward(p: ConvProblem): boolean {
-  return 4 * p.outH * p.outW <= p.F / p.groups;
+  const P = p.outH * p.outW;
+  const Fg = p.F / p.groups;
+  const part = Fg * (p.C / p.groups) * p.kh * p.kw;
+  return 4 * P <= Fg && (P < 64 || part > SMALL_PART);
 }
+
+/** Values of a per-sample dW part that stay in L2 beside the sample's own operands. */
+const SMALL_PART = 1 << 18;
 
 /** dx (null: skipped, as for the Winograd kernel, which computes its own), dw and db of the convolution. */
 export function gemmBackward(p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray | null, dw: FloatArray, db: FloatArray | null): void {
