@@ -1,5 +1,6 @@
 /*
  * Run by test/matmul.test.ts in a child `node --experimental-wasm-relaxed-simd --import tsx`
+ * (or with CS231N_RELAXED_SIMD=1, which sets the same V8 flag from src/core/gemm/wasm.ts)
  * (node 20 needs the flag for relaxed SIMD, and a V8 flag cannot be turned on inside jest's
  * process without switching every later test file to FMA): checks that the float32 FMA tiles
  * are used, give the same bits on 1, 2 and 4 threads, and stay within the documented bounds,

@@ -416,10 +416,14 @@ describe('float32 products are computed in float32', () => {
     );
   });
 
-  test('with relaxed SIMD (a child node with --experimental-wasm-relaxed-simd) the FMA tiles run: same bits on 1, 2 and 4 threads, within the bound', () => {
+  test.each([
+    ['--experimental-wasm-relaxed-simd', {}],
+    ['CS231N_RELAXED_SIMD=1', { CS231N_RELAXED_SIMD: '1' }],
+  ])('with relaxed SIMD (a child node with %s) the FMA tiles run: same bits on 1, 2 and 4 threads, within the bound', (how, env) => {
     const script = path.join(__dirname, 'gemmFmaChild.ts');
-    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', script], {
-      cwd: path.join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, CS231N_THREADS: '' }, timeout: 110_000,
+    const flags = how.startsWith('--') ? [how] : [];
+    const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', script], {
+      cwd: path.join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, ...env, CS231N_THREADS: '' }, timeout: 110_000,
     });
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;

@@ -1,6 +1,6 @@
 import ndarray from 'ndarray';
 import { assertSameShape } from '../core/check';
-import { ascontiguous, dtypeOf, zeros, type Tensor } from '../core/tensor';
+import { dtypeOf, zeros, type Tensor } from '../core/tensor';
 import { add } from '../ops/add';
 import { catChannels, narrowChannels } from '../ops/channels';
 import { flatten } from '../ops/flatten';
@@ -96,7 +96,12 @@ export class Tape {
 
   /** a + b elementwise (a residual join); the gradient flows unchanged into both. */
   add(a: Tensor, b: Tensor): Tensor {
-    return this.op(add, [a, b], {});
+    const { out } = add.forward([a, b], {});
+    // Both inputs get the output's gradient itself, not a copy each as the op's backward gives
+    // (a caller of the op may write into one): on a tape every consumer only reads gradients,
+    // and a residual join then costs no full-size copies in backward.
+    this.nodes.push({ inputs: [a, b], outputs: [out], backward: ([g]) => [g, g] });
+    return out;
   }
 
   /** Concatenation along the channel axis 1 of `(N, C_i, …)` tensors (`torch.cat(xs, 1)`). */
@@ -109,11 +114,14 @@ export class Tape {
     const C = x.shape[1];
     if (sizes.reduce((a, b) => a + b, 0) !== C) throw new RangeError(`split: sizes ${sizes.join(' + ')} must add up to the ${C} channels`);
     let start = 0;
-    return sizes.map((length) => {
-      const part = this.op(narrowChannels, [x], { start, length });
+    const parts = sizes.map((length) => {
+      const part = narrowChannels.forward([x], { start, length }).out;
       start += length;
       return part;
     });
+    // The adjoint of a split is a concatenation: one pass writes dx, where a backward per part
+    // would write a zero-filled dx of full size each and the gradient sum would add them up.
+    return this.multi([x], parts, (douts) => [catChannels.forward(douts, {}).out]);
   }
 
   /** x `(N, …)` as `(N, prod(…))` (`torch.flatten(x, 1)`); the gradient is reshaped back. */
@@ -127,17 +135,13 @@ export class Tape {
     const grads = new Map<Tensor, Tensor>([[out, dout]]);
     // Gradients consumed on the way (given back at the end, see recycle.ts).
     const used: Tensor[] = [];
-    const add = (t: Tensor, g: Tensor): void => {
+    const accumulate = (t: Tensor, g: Tensor): void => {
       const prev = grads.get(t);
       if (!prev) {
         grads.set(t, g);
         return;
       }
-      const sum = zeros(t.shape, dtypeOf(prev));
-      const a = ascontiguous(prev).data;
-      const b = ascontiguous(g).data;
-      for (let i = 0; i < sum.data.length; i++) sum.data[i] = a[i] + b[i];
-      grads.set(t, sum);
+      grads.set(t, add.forward([prev, g], {}).out);
       used.push(prev, g);
     };
     // Without the input gradient (backwardParams): the one node that reads x, if x has one
@@ -157,7 +161,7 @@ export class Tape {
       for (const g of gs) if (g) used.push(g);
       node.inputs.forEach((t, k) => {
         const g = gin[k];
-        if (g) add(t, g);
+        if (g) accumulate(t, g);
       });
     }
     const dx = grads.get(x) ?? zeros(x.shape, dtypeOf(x));

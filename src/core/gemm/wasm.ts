@@ -32,6 +32,7 @@
 import {
   uleb, vec, section, name, I32, V128, I32_OR, localGet, localSet, localTee, i32Const, I32_ADD, I32_SUB, I32_SHL, I32_EQZ, BLOCK, LOOP, IF, ELSE, END, brIf, simd, v128Load, v128Store, v128Load64Splat, F64X2_ADD, F64X2_MUL, I32_LT_U, BR, v128Load32Splat, F32X4_ADD, F32X4_MUL, F32X4_RELAXED_MADD, F64_LOAD, F64_STORE, F64_ADD, F32_LOAD, F32_STORE, F32_ADD,
 } from './wasmAsm';
+import { setFlagsFromString } from 'v8';
 import { DW32_TYPE, dw32Func, DWGRAD32_TYPE, dwGrad32Func } from './wasmDepthwise';
 import { DWKF32_TYPE, dwKf32Func, DWKG32_TYPE, dwKg32Func } from './wasmDepthwiseK';
 import { accRows32Func } from './wasmPartials';
@@ -424,9 +425,27 @@ function relaxedProbeBytes(): Uint8Array {
 
 let relaxed: boolean | undefined;
 
+/**
+ * `CS231N_RELAXED_SIMD=1`: turns on node 20's `--experimental-wasm-relaxed-simd` from here,
+ * before the first probe. WHY: node refuses that flag in NODE_OPTIONS, and `npx tsx` users
+ * cannot easily pass it; the FMA tiles make node 20's float32 eval forwards 1.1–1.2× faster
+ * (bench/RESULTS.md, eighth session). Opt-in, because a library should not switch on an
+ * engine's experimental feature by itself; node 22 and later have relaxed SIMD anyway.
+ */
+function optInRelaxedSimd(): void {
+  const v = typeof process === 'object' ? process.env?.CS231N_RELAXED_SIMD : undefined;
+  if (v === undefined || !/^(1|on|true|yes)$/i.test(v.trim())) return;
+  try {
+    setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    // Not node's V8: the probe below decides as usual.
+  }
+}
+
 /** True when this runtime validates relaxed-SIMD code (feature detection by compiling a probe). */
 export function relaxedSimdAvailable(): boolean {
   if (relaxed === undefined) {
+    optInRelaxedSimd();
     try {
       relaxed = wasmApi !== null && wasmApi.validate(relaxedProbeBytes());
     } catch {
