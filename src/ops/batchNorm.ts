@@ -75,6 +75,10 @@ export interface BatchNormCache {
 /**
  * Batch normalisation over the channel axis 1 of x `(N, C)`, `(N, C, L)` or `(N, C, H, W)`:
  * inputs `[x, weight, bias]` (or `[x]` when not affine). Gradients `[dx, dweight, dbias]`.
+ * Float64 computes in float64. Float32, as PyTorch's CPU kernel, sums in float64 and does the
+ * elementwise steps in float32, one rounding each (u = 2⁻²⁴): |out − exact| ≤ 8u·(|γ·x̂| + |β|),
+ * |dweight − exact| ≤ 8u·Σ|dout·x̂|, and |dx − exact| ≤ 12u·|γ|/σ·(|dout| + |Σdout|/M +
+ * |x̂|·Σ|dout·x̂|/M) over the M values of a channel (test/batchNormFloat32.test.ts).
  */
 export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
   name: 'batch_norm',

@@ -1,29 +1,35 @@
 import {
-  BITSELECT, DEMOTE_ZERO, ELSE, END, F32_ADD, F32_DEMOTE, F32_GT, F32_LOAD, F32_LT, F32_STORE, f32Const0, F32X4_GT, F32X4_PMAX, F64, F64_ADD, F64_LOAD, F64_MUL, F64_PROMOTE, F64_STORE, F64_SUB, f64Const0, F64X2_ADD, F64X2_MUL, F64X2_SPLAT, F64X2_SUB, HIGH_TO_LOW, I32, I32_ADD, I32_AND, I32_REM_U, I32_SHL, i32Const, i32FuncType, IF, inc, JOIN_LOW, localGet, locals, localSet, localTee, PROMOTE_LOW, SELECT, simd, V128, v128Load, v128Store, v128Zero, whileLt,
+  BITSELECT, ELSE, END, F32_ADD, F32_DEMOTE, F32_GT, F32_LOAD, F32_LT, F32_MUL, F32_STORE, f32Const0, F32X4_GT, F32X4_MUL, F32X4_PMAX, F32X4_SPLAT, F32X4_SUB, F64, F64_ADD, F64_LOAD, F64_MUL, F64_PROMOTE, F64_STORE, F64_SUB, F64X2_ADD, F64X2_MUL, F64X2_SPLAT, F64X2_SUB, HIGH_TO_LOW, I32, I32_ADD, I32_AND, I32_REM_U, I32_SHL, i32Const, i32FuncType, IF, inc, localGet, locals, localSet, localTee, PROMOTE_LOW, SELECT, simd, V128, v128Load, v128Store, v128Zero, whileLt,
 } from './wasmAsm';
 
 /*
  * Batch-norm rows in SIMD for float32 tensors (ops/kernels/batchNormTasks.ts copies a task's
- * block into the arena and calls these). Data are float32, arithmetic float64 (two f64x2 per
- * f32x4 vector), with exactly the operations and order of the task runner's JS span loops, so
- * both give the same bits. A block is `rows` rows of T floats; row r belongs to channel
- * j = r mod nc. Addresses are bytes.
+ * block into the arena and calls these), with exactly the operations and order of the task
+ * runner's float32 JS span loops, so both give the same bits. The sums are float64 (two f64x2
+ * per f32x4 vector); the elementwise steps are float32, one rounding each, four lanes at a
+ * time. A block is `rows` rows of T floats; row r belongs to channel j = r mod nc. Addresses
+ * are bytes. Per-channel values are float64 slots holding float32 values, at pp + 64j + 8k:
+ * k = 0 μhi, 1 μlo (μ = μhi + μlo), 2 inv = 1/σ, 3 s = γ·inv, 4 β, 5 c2, 6 c3.
  *
  * `bnSum32(xp, rows, T, nc, accp, mup, mode)` — per row, mode 0: Σ x, mode 1: Σ (x − mu[j])²
  * (mu f64 at mup), added to acc[j] (f64 at accp). A row's sum is four partial sums over
  * t ≡ 0, 1, 2, 3 (mod 4) of its first 4⌊T/4⌋ values, ((s0 + s1) + (s2 + s3)), then the
  * remaining values one by one.
- * `bnNorm32(xp, op, rows, T, nc, pp, relu)` — h = (x − mu)·inv and out = γ·h + β with
- * [mu, inv, γ, β] of channel j at pp + 64j (f64), out stored at op, through max(out, 0) + 0
- * with relu (the fused ReLU: NaN stays NaN, −0 becomes +0).
- * `bnGradSums32(gp, xp, rows, T, nc, accp, pp, relu)` — per row Σ m and Σ m·h, with h computed
- * again from x as above and m = g, or with relu m = (o > 0 ? g : 0) for the forward's output
- * o = γ·h + β rounded to float32; added to acc[2j] and acc[2j + 1]; in the order above.
- * `bnDx32(gp, xp, dxp, rows, T, nc, pp, relu)` — dx = (γ·m' − a − h·b)·inv with
- * [mu, inv, γ, β, a, b] of channel j at pp + 64j, m' = g, or with relu m + 0.
+ * `bnNorm32(xp, op, rows, T, nc, pp, relu)` — d = (x − μhi) − μlo and out = d·s + β, stored at
+ * op, through max(out, 0) + 0 with relu (the fused ReLU: NaN stays NaN, −0 becomes +0).
+ * `bnGradSums32(gp, xp, rows, T, nc, accp, pp, relu)` — per row Σ m and Σ m·h in float64 with
+ * h = d·inv and m = g, or with relu m = (o > 0 ? g : 0) for the forward's output o = d·s + β
+ * (the same float32 operations, so the same mask); added to acc[2j] and acc[2j + 1]; in the
+ * order above.
+ * `bnDx32(gp, xp, dxp, rows, T, nc, pp, relu)` — dx = (s·m' − c2) − h·c3 with m' = g, or with
+ * relu m + 0 (c2 = a·inv, c3 = b·inv: the batch-statistics terms, zero with running ones).
  *
- * WHY: in JS a row pass costs 1.5–2.5 ns an element (float32 loads and stores converted one
- * by one); here it is a fraction of the copies into and out of the arena around it.
+ * WHY float32 steps: in float64 the rows were compute-bound (promote, two f64x2 per vector,
+ * demote): batch norm + ReLU on 64×144×32×32, 2 threads, forward 13.2 → 10.6 ms and backward
+ * 23.7 → 16.1 ms with them. μ as two floats keeps x − μ exact near the mean (a float32 μ alone
+ * would lose |μ|·2⁻²⁴ there); the error bounds are tested in test/batchNormFloat32.test.ts.
+ * WHY wasm: in JS a row pass costs 1.5–2.5 ns an element (float32 loads and stores converted
+ * one by one); here it is a fraction of the copies into and out of the arena around it.
  */
 
 const F32X4_ADD = simd(0xe4);
@@ -94,36 +100,41 @@ export function bnSum32Func(): number[] {
   return [...locals([[6, I32], [3, F64], [5, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
 }
 
-/** Per-channel value k (f64 at pp + 64j + 8k) into the f64 local dst and, splatted, the v128 local splat. */
+/**
+ * Per-channel value k (stored as a float64 that is a float32, at pp + 64j + 8k) into the f32
+ * local dst and, splatted, the v128 local splat.
+ */
 function param(PP: number, J: number, k: number, dst: number, splat: number): number[] {
-  return [...perChannel(PP, J, 6, 8 * k), ...F64_LOAD, ...localTee(dst), ...F64X2_SPLAT, ...set(splat)];
+  return [...perChannel(PP, J, 6, 8 * k), ...F64_LOAD, ...F32_DEMOTE, ...localTee(dst), ...F32X4_SPLAT, ...set(splat)];
 }
 
-/** h = (x − mu)·inv of one half of the v128 local X, as f64x2. */
-const hOf = (h: Half, X: number, MUV: number, IVV: number): number[] => [...h(X), ...g(MUV), ...F64X2_SUB, ...g(IVV), ...F64X2_MUL];
-/** γ·h + β of the f64x2 local hv, demoted to the low float32 lanes. */
-const oOf = (hv: number, GAV: number, BEV: number): number[] => [...g(GAV), ...g(hv), ...F64X2_MUL, ...g(BEV), ...F64X2_ADD, ...DEMOTE_ZERO];
+const F32_SUB = [0x93];
+/** d = (x − μhi) − μlo of the v128 local X (float32 lanes). */
+const dOf = (X: number, MHV: number, MLV: number): number[] => [...g(X), ...g(MHV), ...F32X4_SUB, ...g(MLV), ...F32X4_SUB];
+/** o = d·s + β of the v128 local D. */
+const oOf = (D: number, SV: number, BEV: number): number[] => [...g(D), ...g(SV), ...F32X4_MUL, ...g(BEV), ...F32X4_ADD];
+/** The same for one float32: d of the f32 value on the stack. */
+const dOf1 = (MH: number, ML: number): number[] => [...g(MH), ...F32_SUB, ...g(ML), ...F32_SUB];
+const oOf1 = (D: number, S: number, BE: number): number[] => [...g(D), ...g(S), ...F32_MUL, ...g(BE), ...F32_ADD];
 
 /** `bnNorm32` (7 i32 parameters). */
 export function bnNorm32Func(): number[] {
   const XP = 0, OP = 1, ROWS = 2, T = 3, NC = 4, PP = 5, RELU = 6;
   const R = 7, J = 8, RS = 9, I = 10, VEC = 11;
-  const MU = 12, IV = 13, GA = 14, BE = 15, H = 16, O = 17;
-  const X = 18, MUV = 19, IVV = 20, GAV = 21, BEV = 22, HL = 23, HH = 24, OV = 25;
+  const MH = 12, ML = 13, S = 14, BE = 15, D = 16, O = 17;
+  const X = 18, MHV = 19, MLV = 20, SV = 21, BEV = 22, DV = 23, OV = 24;
   const perRow = [
-    ...param(PP, J, 0, MU, MUV), ...param(PP, J, 1, IV, IVV), ...param(PP, J, 2, GA, GAV), ...param(PP, J, 3, BE, BEV),
+    ...param(PP, J, 0, MH, MHV), ...param(PP, J, 1, ML, MLV), ...param(PP, J, 3, S, SV), ...param(PP, J, 4, BE, BEV),
     ...i32Const(0), ...set(I),
     ...whileLt(I, VEC, [
       ...elem(XP, RS, I), ...v128Load(0), ...set(X),
-      ...hOf(LO, X, MUV, IVV), ...set(HL), ...hOf(HI, X, MUV, IVV), ...set(HH),
-      ...oOf(HL, GAV, BEV), ...oOf(HH, GAV, BEV), ...JOIN_LOW, ...set(OV),
+      ...dOf(X, MHV, MLV), ...set(DV), ...oOf(DV, SV, BEV), ...set(OV),
       ...g(RELU), ...IF, ...g(OV), ...v128Zero, ...F32X4_PMAX, ...v128Zero, ...F32X4_ADD, ...set(OV), ...END,
       ...elem(OP, RS, I), ...g(OV), ...v128Store(0),
       ...inc(I, i32Const(4)),
     ]),
     ...whileLt(I, T, [
-      ...elem(XP, RS, I), ...F32_LOAD, ...F64_PROMOTE, ...g(MU), ...F64_SUB, ...g(IV), ...F64_MUL, ...set(H),
-      ...g(GA), ...g(H), ...F64_MUL, ...g(BE), ...F64_ADD, ...F32_DEMOTE, ...set(O),
+      ...elem(XP, RS, I), ...F32_LOAD, ...dOf1(MH, ML), ...set(D), ...oOf1(D, S, BE), ...set(O),
       ...g(RELU), ...IF,
       // (o < 0 ? 0 : o) + 0, as pmax(o, 0) + 0 lane-wise.
       ...f32Const0, ...g(O), ...g(O), ...f32Const0, ...F32_LT, ...SELECT, ...f32Const0, ...F32_ADD, ...set(O),
@@ -132,32 +143,44 @@ export function bnNorm32Func(): number[] {
       ...inc(I, i32Const(1)),
     ]),
   ];
-  return [...locals([[5, I32], [5, F64], [1, 0x7d], [8, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+  return [...locals([[5, I32], [6, 0x7d], [7, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
 }
 
+/** Locals of the backward's per-element start (see backVec / backScalar). */
+interface Back {
+  GP: number; XP: number; RS: number; I: number; RELU: number;
+  MH: number; ML: number; IV: number; S: number; BE: number; D: number; H: number; M: number;
+  X: number; MHV: number; MLV: number; IVV: number; SV: number; BEV: number; DV: number; HV: number; GV: number;
+}
+
+/** The backward's per-channel values k = 0…4 (μhi, μlo, inv, s, β) of row J. */
+const backParams = (PP: number, J: number, l: Back): number[] => [
+  ...param(PP, J, 0, l.MH, l.MHV), ...param(PP, J, 1, l.ML, l.MLV), ...param(PP, J, 2, l.IV, l.IVV), ...param(PP, J, 3, l.S, l.SV), ...param(PP, J, 4, l.BE, l.BEV),
+];
+
 /**
- * The backward's per-element start, shared by bnGradSums32 and bnDx32: the x vector at
- * (RS + I), its halves' h (HL, HH), and g there into GV — with RELU, (o > 0 ? g : 0) + 0 for
- * o = γ·h + β rounded to float32, the forward's output.
+ * The backward's per-element start, shared by bnGradSums32 and bnDx32: d and h = d·inv of the
+ * x vector at (RS + I) into DV, HV, and g there into GV — with RELU (o > 0 ? g : 0) + 0 for
+ * o = d·s + β, the forward's output, computed by the same float32 operations.
  */
-function backVec(l: { GP: number; XP: number; RS: number; I: number; RELU: number; X: number; MUV: number; IVV: number; GAV: number; BEV: number; HL: number; HH: number; GV: number }): number[] {
+function backVec(l: Back): number[] {
   return [
     ...elem(l.XP, l.RS, l.I), ...v128Load(0), ...set(l.X),
-    ...hOf(LO, l.X, l.MUV, l.IVV), ...set(l.HL), ...hOf(HI, l.X, l.MUV, l.IVV), ...set(l.HH),
+    ...dOf(l.X, l.MHV, l.MLV), ...set(l.DV), ...g(l.DV), ...g(l.IVV), ...F32X4_MUL, ...set(l.HV),
     ...elem(l.GP, l.RS, l.I), ...v128Load(0), ...set(l.GV),
     ...g(l.RELU), ...IF,
-    ...g(l.GV), ...v128Zero, ...oOf(l.HL, l.GAV, l.BEV), ...oOf(l.HH, l.GAV, l.BEV), ...JOIN_LOW, ...v128Zero, ...F32X4_GT, ...BITSELECT, ...v128Zero, ...F32X4_ADD, ...set(l.GV),
+    ...g(l.GV), ...v128Zero, ...oOf(l.DV, l.SV, l.BEV), ...v128Zero, ...F32X4_GT, ...BITSELECT, ...v128Zero, ...F32X4_ADD, ...set(l.GV),
     ...END,
   ];
 }
 
-/** The same for one element: h into the f64 local H, the (gated) g into the f64 local M. */
-function backScalar(l: { GP: number; XP: number; RS: number; I: number; RELU: number; MU: number; IV: number; GA: number; BE: number; H: number; M: number }): number[] {
+/** The same for one element: h into the f32 local H, the (gated) g into the f32 local M. */
+function backScalar(l: Back): number[] {
   return [
-    ...elem(l.XP, l.RS, l.I), ...F32_LOAD, ...F64_PROMOTE, ...g(l.MU), ...F64_SUB, ...g(l.IV), ...F64_MUL, ...set(l.H),
-    ...elem(l.GP, l.RS, l.I), ...F32_LOAD, ...F64_PROMOTE, ...set(l.M),
+    ...elem(l.XP, l.RS, l.I), ...F32_LOAD, ...dOf1(l.MH, l.ML), ...set(l.D), ...g(l.D), ...g(l.IV), ...F32_MUL, ...set(l.H),
+    ...elem(l.GP, l.RS, l.I), ...F32_LOAD, ...set(l.M),
     ...g(l.RELU), ...IF,
-    ...g(l.M), ...f64Const0, ...g(l.GA), ...g(l.H), ...F64_MUL, ...g(l.BE), ...F64_ADD, ...F32_DEMOTE, ...f32Const0, ...F32_GT, ...SELECT, ...f64Const0, ...F64_ADD, ...set(l.M),
+    ...g(l.M), ...f32Const0, ...oOf1(l.D, l.S, l.BE), ...f32Const0, ...F32_GT, ...SELECT, ...f32Const0, ...F32_ADD, ...set(l.M),
     ...END,
   ];
 }
@@ -166,65 +189,57 @@ function backScalar(l: { GP: number; XP: number; RS: number; I: number; RELU: nu
 export function bnGradSums32Func(): number[] {
   const GP = 0, XP = 1, ROWS = 2, T = 3, NC = 4, ACCP = 5, PP = 6, RELU = 7;
   const R = 8, J = 9, RS = 10, I = 11, VEC = 12, P = 13;
-  const SA = 14, SB = 15, M = 16, MU = 17, IV = 18, GA = 19, BE = 20, H = 21;
-  const A0 = 22, A1 = 23, B0 = 24, B1 = 25, GV = 26, X = 27, L = 28, MUV = 29, IVV = 30, GAV = 31, BEV = 32, HL = 33, HH = 34;
-  const half = (h: Half, hv: number, a: number, b: number): number[] => [
+  const SA = 14, SB = 15;
+  const MH = 16, ML = 17, IV = 18, S = 19, BE = 20, D = 21, H = 22, M = 23;
+  const A0 = 24, A1 = 25, B0 = 26, B1 = 27, L = 28, X = 29, MHV = 30, MLV = 31, IVV = 32, SV = 33, BEV = 34, DV = 35, HV = 36, GV = 37;
+  const l: Back = { GP, XP, RS, I, RELU, MH, ML, IV, S, BE, D, H, M, X, MHV, MLV, IVV, SV, BEV, DV, HV, GV };
+  // Σ m and Σ m·h in float64: m and h promoted (their product is exact there).
+  const half = (h: Half, a: number, b: number): number[] => [
     ...h(GV), ...set(L),
     ...g(a), ...g(L), ...F64X2_ADD, ...set(a),
-    ...g(b), ...g(L), ...g(hv), ...F64X2_MUL, ...F64X2_ADD, ...set(b),
+    ...g(b), ...g(L), ...h(HV), ...F64X2_MUL, ...F64X2_ADD, ...set(b),
   ];
   const perRow = [
-    ...param(PP, J, 0, MU, MUV), ...param(PP, J, 1, IV, IVV), ...param(PP, J, 2, GA, GAV), ...param(PP, J, 3, BE, BEV),
+    ...backParams(PP, J, l),
     ...v128Zero, ...set(A0), ...v128Zero, ...set(A1), ...v128Zero, ...set(B0), ...v128Zero, ...set(B1),
     ...i32Const(0), ...set(I),
-    ...whileLt(I, VEC, [
-      ...backVec({ GP, XP, RS, I, RELU, X, MUV, IVV, GAV, BEV, HL, HH, GV }),
-      ...half(LO, HL, A0, B0), ...half(HI, HH, A1, B1),
-      ...inc(I, i32Const(4)),
-    ]),
+    ...whileLt(I, VEC, [...backVec(l), ...half(LO, A0, B0), ...half(HI, A1, B1), ...inc(I, i32Const(4))]),
     ...fold(A0, A1), ...set(SA), ...fold(B0, B1), ...set(SB),
     ...whileLt(I, T, [
-      ...backScalar({ GP, XP, RS, I, RELU, MU, IV, GA, BE, H, M }),
-      ...g(SA), ...g(M), ...F64_ADD, ...set(SA),
-      ...g(SB), ...g(M), ...g(H), ...F64_MUL, ...F64_ADD, ...set(SB),
+      ...backScalar(l),
+      ...g(SA), ...g(M), ...F64_PROMOTE, ...F64_ADD, ...set(SA),
+      ...g(SB), ...g(M), ...F64_PROMOTE, ...g(H), ...F64_PROMOTE, ...F64_MUL, ...F64_ADD, ...set(SB),
       ...inc(I, i32Const(1)),
     ]),
     ...perChannel(ACCP, J, 4), ...localTee(P), ...g(P), ...F64_LOAD, ...g(SA), ...F64_ADD, ...F64_STORE,
     ...perChannel(ACCP, J, 4, 8), ...localTee(P), ...g(P), ...F64_LOAD, ...g(SB), ...F64_ADD, ...F64_STORE,
   ];
-  return [...locals([[6, I32], [8, F64], [13, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+  return [...locals([[6, I32], [2, F64], [8, 0x7d], [14, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
 }
 
 /** `bnDx32` (8 i32 parameters). */
 export function bnDx32Func(): number[] {
   const GP = 0, XP = 1, DXP = 2, ROWS = 3, T = 4, NC = 5, PP = 6, RELU = 7;
   const R = 8, J = 9, RS = 10, I = 11, VEC = 12;
-  const MU = 13, IV = 14, GA = 15, BE = 16, A = 17, B = 18, M = 19, H = 20;
-  const GV = 21, X = 22, MUV = 23, IVV = 24, GAV = 25, BEV = 26, AV = 27, BV = 28, HL = 29, HH = 30;
-  const dxHalf = (h: Half, hv: number): number[] => [
-    ...g(GAV), ...h(GV),
-    ...F64X2_MUL, ...g(AV), ...F64X2_SUB,
-    ...g(hv), ...g(BV), ...F64X2_MUL, ...F64X2_SUB,
-    ...g(IVV), ...F64X2_MUL, ...DEMOTE_ZERO,
-  ];
+  const MH = 13, ML = 14, IV = 15, S = 16, BE = 17, C2 = 18, C3 = 19, D = 20, H = 21, M = 22;
+  const X = 23, MHV = 24, MLV = 25, IVV = 26, SV = 27, BEV = 28, C2V = 29, C3V = 30, DV = 31, HV = 32, GV = 33;
+  const l: Back = { GP, XP, RS, I, RELU, MH, ML, IV, S, BE, D, H, M, X, MHV, MLV, IVV, SV, BEV, DV, HV, GV };
   const perRow = [
-    ...param(PP, J, 0, MU, MUV), ...param(PP, J, 1, IV, IVV), ...param(PP, J, 2, GA, GAV), ...param(PP, J, 3, BE, BEV),
-    ...param(PP, J, 4, A, AV), ...param(PP, J, 5, B, BV),
+    ...backParams(PP, J, l), ...param(PP, J, 5, C2, C2V), ...param(PP, J, 6, C3, C3V),
     ...i32Const(0), ...set(I),
     ...whileLt(I, VEC, [
-      ...backVec({ GP, XP, RS, I, RELU, X, MUV, IVV, GAV, BEV, HL, HH, GV }),
-      ...elem(DXP, RS, I), ...dxHalf(LO, HL), ...dxHalf(HI, HH), ...JOIN_LOW, ...v128Store(0),
+      ...backVec(l),
+      // dx = (s·m − c2) − h·c3
+      ...elem(DXP, RS, I), ...g(SV), ...g(GV), ...F32X4_MUL, ...g(C2V), ...F32X4_SUB, ...g(HV), ...g(C3V), ...F32X4_MUL, ...F32X4_SUB, ...v128Store(0),
       ...inc(I, i32Const(4)),
     ]),
     ...whileLt(I, T, [
-      ...backScalar({ GP, XP, RS, I, RELU, MU, IV, GA, BE, H, M }),
-      ...elem(DXP, RS, I),
-      ...g(GA), ...g(M), ...F64_MUL, ...g(A), ...F64_SUB, ...g(H), ...g(B), ...F64_MUL, ...F64_SUB, ...g(IV), ...F64_MUL,
-      ...F32_DEMOTE, ...F32_STORE,
+      ...backScalar(l),
+      ...elem(DXP, RS, I), ...g(S), ...g(M), ...F32_MUL, ...g(C2), ...F32_SUB, ...g(H), ...g(C3), ...F32_MUL, ...F32_SUB, ...F32_STORE,
       ...inc(I, i32Const(1)),
     ]),
   ];
-  return [...locals([[5, I32], [8, F64], [10, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+  return [...locals([[5, I32], [10, 0x7d], [11, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
 }
 
 /** The type of bnSum32 and bnNorm32 (7 i32, no results); the others share the GEMM module's 8-i32 type. */

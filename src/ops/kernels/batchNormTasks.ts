@@ -20,8 +20,10 @@ import { isShared } from '../../core/bufferPool';
  *
  * Float32 runs the rows in WebAssembly (core/gemm/wasmBatchNorm.ts): each task copies its
  * block of channels into its slot of the arena, a few samples at a time, and back — the copies
- * are memcpy-fast, the JS loops were not (1.5–2.5 ns an element per pass). Both do the same
- * float64 operations in the same order, so their bits are the same (test/batchNormRows.test.ts).
+ * are memcpy-fast, the JS loops were not (1.5–2.5 ns an element per pass). Float32 does its
+ * elementwise steps in float32 (the *32 span loops below, Math.fround per step) and its sums
+ * in float64, float64 everything in float64; the wasm rows and the JS loops do the same
+ * operations in the same order, so their bits are the same (test/batchNormRows.test.ts).
  *
  * Workers see the tensors themselves, not copies: large stores from allocFloat live in
  * SharedArrayBuffers (core/bufferPool.ts), and a typed array over one is shared, not copied,
@@ -74,7 +76,7 @@ export interface BatchNormJob extends WorkerJob {
  * rows (float32 jobs with sOff ≥ 0): each task then copies its block of channels into its
  * scratch, nb samples at a time, runs the rows there (core/gemm/wasmBatchNorm.ts) and copies
  * the results out. Otherwise the JS span loops below run on the tensors themselves; both do
- * the same float64 operations in the same order, so they give the same bits.
+ * the same operations in the same order, so they give the same bits.
  */
 export function batchNormTasks(
   job: BatchNormJob, F?: FloatArray | null, _b?: unknown, _bS?: unknown, _r?: unknown, _g?: unknown, ex?: Record<string, unknown> | null,
@@ -119,7 +121,7 @@ export function batchNormTasks(
       acc[j] += s;
     }
   }
-  // Per-channel values pr[8j ..]: [mu, inv, γ, β, a, b] (a, b: backward only).
+  // Float64 jobs: per-channel values pr[8j ..]: [mu, inv, γ, β, a, b] (a, b: backward only).
   // h = (x − mu)·inv, out = γ·h + β (then the fused ReLU: max(out, 0), −0 → +0, NaN kept).
   function normalizeSpan(xs: FloatArray, out: FloatArray, base: number, rows: number, nc: number, pr: Float64Array): void {
     for (let r = 0; r < rows; r++) {
@@ -135,13 +137,9 @@ export function batchNormTasks(
       }
     }
   }
-  // The gradient through the fused ReLU: g where the forward's output, γ·h + β rounded to the
-  // tensor's type, was positive, else 0 (the forward wrote out[t] > 0 for the same values).
-  const f32 = job.f32;
+  // The gradient through the fused ReLU: g where the forward's output γ·h + β was positive, else 0.
   function gate(gv: number, h: number, ga: number, be: number): number {
-    if (!relu) return gv;
-    const o = ga * h + be;
-    return (f32 ? Math.fround(o) : o) > 0 ? gv : 0;
+    return !relu || ga * h + be > 0 ? gv : 0;
   }
   // Σ m and Σ m·h per row, m = g gated by the fused ReLU; into acc[2j], acc[2j + 1].
   function gradSumsSpan(gd: FloatArray, x: FloatArray, base: number, rows: number, nc: number, pr: Float64Array, acc: Float64Array): void {
@@ -184,6 +182,68 @@ export function batchNormTasks(
     }
   }
 
+  // Float32 jobs (the wasm rows' arithmetic, core/gemm/wasmBatchNorm.ts): every step one
+  // float32 operation (Math.fround), sums in float64. Per-channel pr[8j ..]: [μhi, μlo, inv, s,
+  // β, c2, c3] with μ = μhi + μlo, s = γ·inv, c2 = a·inv, c3 = b·inv (c2, c3: backward only);
+  // d = (x − μhi) − μlo, out = d·s + β, h = d·inv, dx = (s·m − c2) − h·c3.
+  const fr = Math.fround;
+  const f32 = job.f32;
+  function normalizeSpan32(xs: FloatArray, out: FloatArray, base: number, rows: number, nc: number, pr: Float64Array): void {
+    for (let r = 0; r < rows; r++) {
+      const j = r % nc;
+      const mh = pr[8 * j], ml = pr[8 * j + 1], s = pr[8 * j + 3], be = pr[8 * j + 4];
+      const o = base + r * T;
+      for (let t = o; t < o + T; t++) out[t] = fr(fr(fr(xs[t] - mh) - ml) * s) + be;
+      if (relu) {
+        for (let t = o; t < o + T; t++) {
+          const v = out[t];
+          out[t] = (v < 0 ? 0 : v) + 0;
+        }
+      }
+    }
+  }
+  // g where the forward's output d·s + β (the same float32 operations) was positive, else 0.
+  function gate32(gv: number, d: number, s: number, be: number): number {
+    return !relu || fr(fr(d * s) + be) > 0 ? gv : 0;
+  }
+  function gradSumsSpan32(gd: FloatArray, x: FloatArray, base: number, rows: number, nc: number, pr: Float64Array, acc: Float64Array): void {
+    for (let r = 0; r < rows; r++) {
+      const j = r % nc;
+      const mh = pr[8 * j], ml = pr[8 * j + 1], iv = pr[8 * j + 2], s = pr[8 * j + 3], be = pr[8 * j + 4];
+      const o = base + r * T;
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+      let t = 0;
+      for (; t < VEC; t += 4) {
+        const d0 = fr(fr(x[o + t] - mh) - ml), d1 = fr(fr(x[o + t + 1] - mh) - ml), d2 = fr(fr(x[o + t + 2] - mh) - ml), d3 = fr(fr(x[o + t + 3] - mh) - ml);
+        const m0 = gate32(gd[o + t], d0, s, be), m1 = gate32(gd[o + t + 1], d1, s, be);
+        const m2 = gate32(gd[o + t + 2], d2, s, be), m3 = gate32(gd[o + t + 3], d3, s, be);
+        a0 += m0; a1 += m1; a2 += m2; a3 += m3;
+        b0 += m0 * fr(d0 * iv); b1 += m1 * fr(d1 * iv); b2 += m2 * fr(d2 * iv); b3 += m3 * fr(d3 * iv);
+      }
+      let sa = a0 + a1 + (a2 + a3);
+      let sb = b0 + b1 + (b2 + b3);
+      for (; t < T; t++) {
+        const d = fr(fr(x[o + t] - mh) - ml);
+        const m = gate32(gd[o + t], d, s, be);
+        sa += m;
+        sb += m * fr(d * iv);
+      }
+      acc[2 * j] += sa;
+      acc[2 * j + 1] += sb;
+    }
+  }
+  function dxSpan32(gd: FloatArray, x: FloatArray, dx: FloatArray, base: number, rows: number, nc: number, pr: Float64Array): void {
+    for (let r = 0; r < rows; r++) {
+      const j = r % nc;
+      const mh = pr[8 * j], ml = pr[8 * j + 1], iv = pr[8 * j + 2], s = pr[8 * j + 3], be = pr[8 * j + 4], c2 = pr[8 * j + 5], c3 = pr[8 * j + 6];
+      const o = base + r * T;
+      for (let t = o; t < o + T; t++) {
+        const d = fr(fr(x[t] - mh) - ml);
+        const m = relu ? gate32(gd[t], d, s, be) + 0 : gd[t];
+        dx[t] = fr(fr(s * m) - c2) - fr(fr(d * iv) * c3);
+      }
+    }
+  }
   // The float64 values of a wasm slot start after its three arrays, at an even float (8 bytes).
   const vals = (3 * job.span + 1) & ~1;
   const simd = job.f32 && job.sOff >= 0 && F !== null && F !== undefined && ex !== null && ex !== undefined && typeof ex.bnNorm32 === 'function';
@@ -260,18 +320,34 @@ export function batchNormTasks(
     for (let j = 0; j < nc; j++) {
       const c = c0 + j;
       const mu = stats[meanAt + c];
-      pr[8 * j] = mu;
       // PyTorch multiplies by invstd too; a division per element costs several multiplies.
-      pr[8 * j + 1] = 1 / stats[2 * C + c];
-      pr[8 * j + 2] = job.gamma ? job.gamma[c] : 1;
-      pr[8 * j + 3] = job.beta ? job.beta[c] : 0;
+      const inv = 1 / stats[2 * C + c];
+      const ga = job.gamma ? job.gamma[c] : 1;
+      const be = job.beta ? job.beta[c] : 0;
+      if (f32) {
+        // μ as two floats: x − μhi is exact near the mean, so d keeps float32's precision.
+        const mh = fr(mu);
+        pr[8 * j] = mh;
+        pr[8 * j + 1] = fr(mu - mh);
+        pr[8 * j + 2] = fr(inv);
+        pr[8 * j + 3] = fr(ga * inv);
+        pr[8 * j + 4] = fr(be);
+      } else {
+        pr[8 * j] = mu;
+        pr[8 * j + 1] = inv;
+        pr[8 * j + 2] = ga;
+        pr[8 * j + 3] = be;
+      }
     }
     if (job.fwd) {
       const out = job.out as FloatArray;
       for (let n0 = 0; n0 < N; n0 += nb) {
         const n1 = Math.min(N, n0 + nb);
         if (wasm === null) {
-          for (let n = n0; n < n1; n++) normalizeSpan(x, out, (n * C + c0) * T, nc, nc, pr);
+          for (let n = n0; n < n1; n++) {
+            if (f32) normalizeSpan32(x, out, (n * C + c0) * T, nc, nc, pr);
+            else normalizeSpan(x, out, (n * C + c0) * T, nc, nc, pr);
+          }
           continue;
         }
         if (!(resident && batchStats)) copyIn(x, s0, n0, n1);
@@ -285,7 +361,12 @@ export function batchNormTasks(
       const dx = job.dx as FloatArray;
       for (let n0 = 0; n0 < N; n0 += nb) {
         const n1 = Math.min(N, n0 + nb);
-        if (wasm === null) for (let n = n0; n < n1; n++) gradSumsSpan(gd, x, (n * C + c0) * T, nc, nc, pr, acc);
+        if (wasm === null) {
+          for (let n = n0; n < n1; n++) {
+            if (f32) gradSumsSpan32(gd, x, (n * C + c0) * T, nc, nc, pr, acc);
+            else gradSumsSpan(gd, x, (n * C + c0) * T, nc, nc, pr, acc);
+          }
+        }
         else {
           copyIn(gd, s0, n0, n1);
           copyIn(x, s1, n0, n1);
@@ -294,18 +375,29 @@ export function batchNormTasks(
       }
       for (let j = 0; j < nc; j++) {
         const c = c0 + j;
-        const ga = pr[8 * j + 2];
+        const ga = job.gamma ? job.gamma[c] : 1;
         const dbeta = acc[2 * j];
         const dgamma = acc[2 * j + 1];
         stats[c] = dbeta;
         stats[C + c] = dgamma;
-        pr[8 * j + 4] = batchStats ? (ga * dbeta) / M : 0;
-        pr[8 * j + 5] = batchStats ? (ga * dgamma) / M : 0;
+        const a = batchStats ? (ga * dbeta) / M : 0;
+        const b = batchStats ? (ga * dgamma) / M : 0;
+        if (f32) {
+          const inv = 1 / stats[2 * C + c];
+          pr[8 * j + 5] = fr(a * inv);
+          pr[8 * j + 6] = fr(b * inv);
+        } else {
+          pr[8 * j + 4] = a;
+          pr[8 * j + 5] = b;
+        }
       }
       for (let n0 = 0; n0 < N; n0 += nb) {
         const n1 = Math.min(N, n0 + nb);
         if (wasm === null) {
-          for (let n = n0; n < n1; n++) dxSpan(gd, x, dx, (n * C + c0) * T, nc, nc, pr);
+          for (let n = n0; n < n1; n++) {
+            if (f32) dxSpan32(gd, x, dx, (n * C + c0) * T, nc, nc, pr);
+            else dxSpan(gd, x, dx, (n * C + c0) * T, nc, nc, pr);
+          }
           continue;
         }
         if (!resident) {

@@ -55,6 +55,8 @@ const SMALL_PART = 1 << 18;
 export function gemmBackward(p: ConvProblem, dout: FloatArray, x: FloatArray, w: FloatArray, dx: FloatArray | null, dw: FloatArray, db: FloatArray | null): void {
   const dbuf = db ?? new (dw.constructor as Float64ArrayConstructor)(p.F);
   const g = geometry(p);
+  if (!preferUnfusedBackward(p) && convBackwardFused(x, w, dout, g, p.F, p.groups, dx, dw, dbuf)) return;
+  // The fused path writes every dx element; the unfused one adds its windows into dx.
   dx?.fill(0);
-  if (preferUnfusedBackward(p) || !convBackwardFused(x, w, dout, g, p.F, p.groups, dx, dw, dbuf)) im2colBackward(dout, undefined, x, w, g, p.F, p.groups, dx, dw, dbuf);
+  im2colBackward(dout, undefined, x, w, g, p.F, p.groups, dx, dw, dbuf);
 }
