@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import ndarray from 'ndarray';
-import { relu6 } from '../src/ops/activations';
+import { relu, relu6 } from '../src/ops/activations';
+import { bitDiffs, withJsKernel, withThreads } from './threads';
 import { reluGrad, reluGradRow, reluRow, reluValue } from '../src/ops/reluMath';
 import { batchNorm } from '../src/ops/batchNorm';
 
@@ -48,6 +49,26 @@ describe('relu6 op (branch-free sign test)', () => {
         const gw = v > 0 && v < 6 ? g.data[i] : 0;
         expect(Object.is(dx!.data[i], gw) || (Number.isNaN(gw) && Number.isNaN(dx!.data[i])) || (gw === 0 && dx!.data[i] === 0)).toBe(true);
       }
+    }
+  });
+});
+
+describe('relu and relu6 in WebAssembly lanes', () => {
+  // Float32 stores go through the wasm exports on the wasm kernel (ops/kernels/elementwise.ts).
+  test('give the JS rows\' bits on float32 (specials, both kinks, 1 and 2 threads)', () => {
+    const vals: number[] = [...specials, 6, 5.999999, 6.000001, -6, 3];
+    for (let i = 0; i < 5000; i++) vals.push(((i * 7919) % 1013) / 60 - 8);
+    const x = ndarray(Float32Array.from(vals), [vals.length]);
+    const g = ndarray(Float32Array.from(vals.map((_, i) => (i % 11 === 0 ? NaN : i % 13 === 0 ? -0 : i % 17 === 0 ? -Infinity : i / 7 - 300))), [vals.length]);
+    for (const op of [relu, relu6]) {
+      const run = (): Float32Array[] => {
+        const { out, cache } = op.forward([x], {});
+        const [dx] = op.backward(g, cache);
+        return [out.data as Float32Array, dx!.data as Float32Array];
+      };
+      const js = withJsKernel(run);
+      expect(bitDiffs(run(), js)).toBe(0);
+      expect(bitDiffs(withThreads('2', run), js)).toBe(0);
     }
   });
 });

@@ -42,6 +42,7 @@ export const relu6 = defineUnaryOp({
   },
   saves: 'x',
   cost: 4,
+  wasm: { forward: 'relu6Fwd32', backward: 'relu6Bwd32' },
 });
 
 /** x·relu6(x + 3)/6; gradient 0 for x < −3, dout·(x/3 + 1/2) on [−3, 3], dout above. */

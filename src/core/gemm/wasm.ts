@@ -37,7 +37,7 @@ import { DW32_TYPE, dw32Func, DWGRAD32_TYPE, dwGrad32Func } from './wasmDepthwis
 import { DWKF32_TYPE, dwKf32Func, DWKG32_TYPE, dwKg32Func } from './wasmDepthwiseK';
 import { accRows32Func } from './wasmPartials';
 import { maxPool2x2f32Func } from './wasmPool';
-import { CLAMP_ROWS32_TYPE, clampRows32Func, reluBwd32Func, reluFwd32Func, SIG3_TYPE, SIG4_TYPE, sigmoidFwd32Func, siluBwd32Func, siluFwd32Func } from './wasmActivations';
+import { CLAMP_ROWS32_TYPE, clampRows32Func, relu6Bwd32Func, relu6Fwd32Func, reluBwd32Func, reluFwd32Func, SIG3_TYPE, SIG4_TYPE, sigmoidFwd32Func, siluBwd32Func, siluFwd32Func } from './wasmActivations';
 import { BN_SUM32_TYPE, bnDx32Func, bnGradSums32Func, bnNorm32Func, bnSum32Func } from './wasmBatchNorm';
 import { wgGrad32Func, WGIN32_TYPE, wgIn32Func, WGOUT32_TYPE, wgOut32Func } from './wasmWinograd';
 
@@ -346,7 +346,7 @@ function rowsFunc(f32 = false): number[] {
  * panel 16 bytes wide), `dw32`, `dwGrad32` (depthwise float32 planes, see wasmDepthwise.ts),
  * `wgIn32`, `wgOut32`, `wgGrad32` (Winograd float32 transforms, see wasmWinograd.ts),
  * `bnSum32`, `bnNorm32`, `bnGradSums32`, `bnDx32` (batch-norm rows, see wasmBatchNorm.ts),
- * `sigmoidFwd32`, `siluFwd32`, `siluBwd32`, `reluFwd32`, `reluBwd32` (activations, see wasmActivations.ts),
+ * `sigmoidFwd32`, `siluFwd32`, `siluBwd32`, `reluFwd32`, `reluBwd32`, `relu6Fwd32`, `relu6Bwd32` (activations, see wasmActivations.ts),
  * `clampRows32` (conv2d's inference clamp, see wasmActivations.ts),
  * `dw3f32`, `dw5f32`, `dw3g32`, `dw5g32` (unrolled 3×3 / 5×5 depthwise planes, see wasmDepthwiseK.ts),
  * `maxPool2x2f32` (the 2×2 stride-2 max pool, see wasmPool.ts), `accRows32` (float64 sums of float32 rows, see wasmPartials.ts),
@@ -375,6 +375,8 @@ export function gemmWasmBytes(shared: boolean, maxPages: number, relaxed = false
     [9, 'siluBwd32', siluBwd32Func()],
     [8, 'reluFwd32', reluFwd32Func()],
     [9, 'reluBwd32', reluBwd32Func()],
+    [8, 'relu6Fwd32', relu6Fwd32Func()],
+    [9, 'relu6Bwd32', relu6Bwd32Func()],
     [10, 'dw3f32', dwKf32Func(3)],
     [10, 'dw5f32', dwKf32Func(5)],
     [11, 'dw3g32', dwKg32Func(3)],

@@ -127,17 +127,24 @@ function body(kind: Kind): number[] {
 /**
  * `reluFwd32(xp, op, n)`: o = max(x, 0) + 0 (NaN kept, −0 → +0). `reluBwd32(gp, xp, dxp, n)`:
  * dx = (x > 0 ? g : 0) + 0. Plain f32x4 lanes: selects and one exact addition, the JS row
- * functions' results (ops/reluMath.ts).
+ * functions' results (ops/reluMath.ts). `relu6Fwd32` then takes pmin(o, 6) (6 < o ? 6 : o,
+ * NaN kept) and `relu6Bwd32` masks by 0 < x < 6: the relu6 op's JS rows (ops/activations.ts).
  */
-function reluBody(bwd: boolean): number[] {
+function reluBody(bwd: boolean, six: boolean): number[] {
   const [GP, XP, OP, N] = bwd ? [0, 1, 2, 3] : [-1, 0, 1, 2];
   const I = bwd ? 4 : 3;
   const addr = (base: number): number[] => [...g(base), ...g(I), ...I32_ADD];
   const zero = simd(0x0c, ...new Array<number>(16).fill(0));
+  const sixes = simd(0x0c, ...new Uint8Array(new Float32Array([6, 6, 6, 6]).buffer));
+  // f32x4.gt 0x44, f32x4.lt 0x43, v128.and 0x4e, bitselect 0x52, pmax 0xeb, pmin 0xea, add 0xe4.
+  const mask = six
+    ? [...addr(XP), ...v128Load(0), ...zero, ...simd(0x44), ...addr(XP), ...v128Load(0), ...sixes, ...simd(0x43), ...simd(0x4e)]
+    : [...addr(XP), ...v128Load(0), ...zero, ...simd(0x44)];
   const value = bwd
-    ? [...addr(GP), ...v128Load(0), ...zero, ...addr(XP), ...v128Load(0), ...zero, ...simd(0x44), ...simd(0x52)]
+    ? [...addr(GP), ...v128Load(0), ...zero, ...mask, ...simd(0x52)]
     : [...addr(XP), ...v128Load(0), ...zero, ...simd(0xeb)];
-  const step = [...addr(OP), ...value, ...zero, ...simd(0xe4), ...v128Store(0), ...g(I), ...i32Const(16), ...I32_ADD, ...set(I)];
+  const clamp = six && !bwd ? [...zero, ...simd(0xe4), ...sixes, ...simd(0xea)] : [...zero, ...simd(0xe4)];
+  const step = [...addr(OP), ...value, ...clamp, ...v128Store(0), ...g(I), ...i32Const(16), ...I32_ADD, ...set(I)];
   return [
     ...locals([[1, I32]]),
     ...i32Const(0), ...set(I),
@@ -146,8 +153,10 @@ function reluBody(bwd: boolean): number[] {
   ];
 }
 
-export const reluFwd32Func = (): number[] => reluBody(false);
-export const reluBwd32Func = (): number[] => reluBody(true);
+export const reluFwd32Func = (): number[] => reluBody(false, false);
+export const reluBwd32Func = (): number[] => reluBody(true, false);
+export const relu6Fwd32Func = (): number[] => reluBody(false, true);
+export const relu6Bwd32Func = (): number[] => reluBody(true, true);
 export const sigmoidFwd32Func = (): number[] => body('sigmoid');
 export const siluFwd32Func = (): number[] => body('silu');
 export const siluBwd32Func = (): number[] => body('siluBwd');
