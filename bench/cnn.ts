@@ -196,7 +196,7 @@ function render(rows: Row[]): string {
     `Machine: ${cpu.model}; ${os.cpus().length} logical CPUs, shared with other jobs: each row gives the 1/5/15-minute load average when it was measured.`,
     `Flags (SIMD): ${cpu.flags}.`,
     '',
-    'Runtime: node\'s version for our side, "+ FMA" where the float32 tiles ran relaxed-SIMD FMA (on by default from node 22; node 20 has no relaxed SIMD without a V8 flag).',
+    'Runtime: node\'s version for our side, "+ FMA" where the float32 tiles ran relaxed-SIMD FMA (on by default from node 22; node 20 with `CS231N_RELAXED_SIMD=1` or `--experimental-wasm-relaxed-simd`).',
     '',
     '| model | batch | threads | ours train (ms) | PyTorch train (ms) | ratio | ours eval (ms) | PyTorch eval (ms) | ratio | peak MiB ours | peak MiB PyTorch | reps | runtime | load | measured |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
