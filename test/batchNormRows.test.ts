@@ -1,8 +1,8 @@
 /*
  * The float32 batch-norm rows in WebAssembly (core/gemm/wasmBatchNorm.ts, driven by
  * ops/kernels/batchNormTasks.ts) against the JS span loops they replace: the same bits for
- * every output — forward in training (with and without the normalised input kept), eval,
- * backward with batch or running statistics, with and without the fused ReLU — on random
+ * every output — forward in training, eval, backward with batch or running statistics, with
+ * and without the fused ReLU or ReLU6 — on random
  * shapes whose rows are not multiples of four, with NaN, ±Inf and −0 sprinkled in, in one
  * copy of a task's block or in several.
  */
@@ -14,7 +14,7 @@ import { batchNorm } from '../src/ops/batchNorm';
 import { batchNormCalls } from '../src/ops/kernels/batchNormTasks';
 import { bitDiffs, withJsKernel, withThreads } from './threads';
 
-interface Case { N: number; C: number; H: number; W: number; training: boolean; relu: boolean; inference: boolean; specials: boolean; seed: number }
+interface Case { N: number; C: number; H: number; W: number; training: boolean; relu: boolean | 'relu6'; inference: boolean; specials: boolean; seed: number }
 
 function run(s: Case): Float32Array[] {
   const rng = new RandomState(s.seed);
@@ -28,7 +28,10 @@ function run(s: Case): Float32Array[] {
       dout.data[rng.randint(0, dout.data.length)] = sp[rng.randint(0, 5)];
     }
   }
-  const gamma = astype(rng.randn(s.C), 'float32');
+  const gamma0 = rng.randn(s.C);
+  // ReLU6's upper kink needs outputs past 6: a wide γ.
+  if (s.relu === 'relu6') for (let i = 0; i < s.C; i++) gamma0.data[i] *= 6;
+  const gamma = astype(gamma0, 'float32');
   const beta = astype(rng.randn(s.C), 'float32');
   const state = { runningMean: new Float32Array(s.C).fill(0.25), runningVar: new Float32Array(s.C).fill(1.5), numBatchesTracked: 0 };
   const f = batchNorm.forward([x, gamma, beta], { training: s.training, relu: s.relu, state, inference: s.inference });
@@ -44,7 +47,7 @@ describe('float32 batch-norm rows in WebAssembly', () => {
       fc.property(
         fc.record({
           N: fc.integer({ min: 2, max: 9 }), C: fc.integer({ min: 1, max: 40 }), H: fc.integer({ min: 0, max: 11 }), W: fc.integer({ min: 1, max: 11 }),
-          training: fc.boolean(), relu: fc.boolean(), inference: fc.boolean(), specials: fc.boolean(), seed: fc.nat(),
+          training: fc.boolean(), relu: fc.constantFrom<boolean | 'relu6'>(false, true, 'relu6'), inference: fc.boolean(), specials: fc.boolean(), seed: fc.nat(),
         }),
         (s) => {
           const js = withJsKernel(() => withThreads('1', () => run(s)));
@@ -76,6 +79,25 @@ describe('float32 batch-norm rows in WebAssembly', () => {
     const after = batchNormCalls();
     expect(after.js - mid.js).toBe(2);
     expect(after.wasm).toBe(mid.wasm);
+  });
+
+  it('give a fused ReLU6 the relu6 op\'s kinks: gradient 0 at exactly 0 and 6, in the lanes and the tail', () => {
+    // Running statistics with var = 1 − eps: the batch norm's output is x itself.
+    const vals = [6, 5.5, 0, 7, 6, 0.5, -1, 6, 2, 6, 0, 3, 8, 6];
+    const x = ndarray(Float32Array.from(vals), [2, 1, 1, 7]);
+    const dout = ndarray(Float32Array.from(vals.map(() => 1)), [2, 1, 1, 7]);
+    const one = ndarray(Float32Array.from([1]), [1]);
+    const zero = ndarray(Float32Array.from([0]), [1]);
+    const run = (): Float32Array[] => {
+      const state = { runningMean: new Float32Array([0]), runningVar: new Float32Array([1 - 1e-5]), numBatchesTracked: 0 };
+      const f = batchNorm.forward([x, one, zero], { training: false, relu: 'relu6', state });
+      const [dx] = batchNorm.backward(dout, f.cache);
+      return [f.out.data as Float32Array, dx!.data as Float32Array];
+    };
+    for (const [out, dx] of [run(), withJsKernel(run)]) {
+      expect(Array.from(out)).toEqual(vals.map((v) => Math.min(Math.max(v, 0), 6)));
+      expect(Array.from(dx)).toEqual(vals.map((v) => (v > 0 && v < 6 ? 1 : 0)));
+    }
   });
 
   it('keep NaN through the fused ReLU and turn −0 into +0, as relu(batch_norm(x))', () => {

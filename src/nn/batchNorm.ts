@@ -2,7 +2,7 @@ import ndarray from 'ndarray';
 import type { DType } from '../core/dtype';
 import { ones, zeros, type Tensor } from '../core/tensor';
 import { batchNorm, type BatchNormAttrs, type BatchNormCache } from '../ops/batchNorm';
-import { ReLU } from './activation';
+import { ReLU, ReLU6 } from './activation';
 import { isGradEnabled } from './gradMode';
 import type { Module } from './module';
 import { OpModule } from './opModule';
@@ -34,7 +34,7 @@ export abstract class BatchNormBase extends OpModule<BatchNormAttrs, BatchNormCa
   readonly eps: number;
   readonly momentum: number | null;
   /** Set only during {@link forwardRelu}. */
-  private fusedRelu = false;
+  private fusedRelu: boolean | 'relu6' = false;
 
   constructor(readonly numFeatures: number, opts: BatchNormOptions, private readonly ndims: number[]) {
     super(batchNorm);
@@ -62,12 +62,13 @@ export abstract class BatchNormBase extends OpModule<BatchNormAttrs, BatchNormCa
   }
 
   /**
-   * `relu(this.forward(x))` as one fused op (see `BatchNormAttrs.relu`); `backward` then takes
-   * the gradient of the ReLU's output. For blocks whose tape has this layer followed by a ReLU
-   * module (`Tape.seq`); the caller must not also run that ReLU.
+   * `relu(this.forward(x))` (or `relu6(…)` with activation 'relu6') as one fused op (see
+   * `BatchNormAttrs.relu`); `backward` then takes the gradient of the activation's output. For
+   * blocks whose tape has this layer followed by a ReLU or ReLU6 module (`Tape.seq`); the
+   * caller must not also run that activation.
    */
-  forwardRelu(x: Tensor): Tensor {
-    this.fusedRelu = true;
+  forwardRelu(x: Tensor, activation: 'relu' | 'relu6' = 'relu'): Tensor {
+    this.fusedRelu = activation === 'relu6' ? 'relu6' : true;
     try {
       return this.forward(x);
     } finally {
@@ -106,12 +107,13 @@ export abstract class BatchNormBase extends OpModule<BatchNormAttrs, BatchNormCa
 }
 
 /**
- * True when `m` and the module after it (`next`) run as one fused op, `m.forwardRelu`: a batch
- * norm followed by a plain ReLU (Tape.seq and Sequential fuse such pairs when no forward hook
- * is registered).
+ * The fused activation when `m` and the module after it (`next`) run as one fused op,
+ * `m.forwardRelu(x, activation)`: a batch norm followed by a plain ReLU or ReLU6 (Tape.seq and
+ * Sequential fuse such pairs when no forward hook is registered); else null.
  */
-export function fusesWithRelu(m: Module, next: Module | undefined): m is BatchNormBase {
-  return m instanceof BatchNormBase && next !== undefined && next.constructor === ReLU;
+export function fusedActivation(m: Module, next: Module | undefined): 'relu' | 'relu6' | null {
+  if (!(m instanceof BatchNormBase) || next === undefined) return null;
+  return next.constructor === ReLU ? 'relu' : next.constructor === ReLU6 ? 'relu6' : null;
 }
 
 /** Batch norm of `(N, C)` or `(N, C, L)` input, as `torch.nn.BatchNorm1d`. */

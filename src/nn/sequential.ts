@@ -1,5 +1,5 @@
 import type { Tensor } from '../core/tensor';
-import { fusesWithRelu } from './batchNorm';
+import { BatchNormBase, fusedActivation } from './batchNorm';
 import { forwardFolded } from './convBnFold';
 import { inputGradWanted, isGradEnabled, withInputGrad } from './gradMode';
 import { forwardHooksActive, Module } from './module';
@@ -27,8 +27,8 @@ export class Sequential extends Module {
   }
 
   /**
-   * Runs module i on h; a batch norm followed by a ReLU runs as one fused op
-   * (`BatchNormBase.forwardRelu`, as Tape.seq does) and the ReLU is skipped — not while forward
+   * Runs module i on h; a batch norm followed by a ReLU or ReLU6 runs as one fused op
+   * (`BatchNormBase.forwardRelu`, as Tape.seq does) and the activation is skipped — not while forward
    * hooks are registered, so `nn.summary` still sees both. Returns the output and the index of
    * the last module it covered. Under noGrad a conv followed by an eval-mode batch norm runs
    * as one folded convolution (convBnFold.ts), with a ReLU, ReLU6 or SiLU after them as its epilogue;
@@ -38,7 +38,8 @@ export class Sequential extends Module {
     const m = this.list[i];
     const folded = fuse ? forwardFolded(this.list, i, h) : null;
     if (folded !== null) return folded;
-    if (fuse && fusesWithRelu(m, this.list[i + 1])) return [m.forwardRelu(h), i + 1];
+    const act = fuse ? fusedActivation(m, this.list[i + 1]) : null;
+    if (act !== null) return [(m as BatchNormBase).forwardRelu(h, act), i + 1];
     return [m.forward(h), i];
   }
 

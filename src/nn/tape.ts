@@ -5,7 +5,7 @@ import { add } from '../ops/add';
 import { catChannels, narrowChannels } from '../ops/channels';
 import { flatten } from '../ops/flatten';
 import type { Op } from '../ops/op';
-import { fusesWithRelu } from './batchNorm';
+import { BatchNormBase, fusedActivation } from './batchNorm';
 import { forwardFolded } from './convBnFold';
 import { inputGradWanted, isGradEnabled, withInputGrad } from './gradMode';
 import { forwardHooksActive, Module } from './module';
@@ -62,9 +62,10 @@ export class Tape {
         this.nodes.push({ inputs: [h], outputs: [folded[0]], backward: () => { throw new Error('Tape: a folded convolution ran under noGrad and has no backward'); } });
         h = folded[0];
         i = folded[1];
-      } else if (fuse && fusesWithRelu(m, ms[i + 1])) {
-        const out = m.forwardRelu(h);
-        this.nodes.push({ inputs: [h], outputs: [out], backward: ([g]) => [g ? m.backward(g) : null] });
+      } else if (fuse && fusedActivation(m, ms[i + 1]) !== null) {
+        const bn = m as BatchNormBase;
+        const out = bn.forwardRelu(h, fusedActivation(m, ms[i + 1])!);
+        this.nodes.push({ inputs: [h], outputs: [out], backward: ([g]) => [g ? bn.backward(g) : null] });
         h = out;
         i++;
       } else h = this.call(m, h);

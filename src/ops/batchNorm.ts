@@ -28,11 +28,12 @@ export interface BatchNormAttrs {
   /** Running statistics, updated in place when training. */
   state?: BatchNormState | null;
   /**
-   * Apply ReLU to the output (`relu(batch_norm(x))`) in the same pass, and mask the gradient
-   * by it in backward: one output and one gradient array instead of three of each, and two
-   * fewer passes over memory. Values equal the two ops run one after the other. Default false.
+   * Apply ReLU (true) or ReLU6 ('relu6') to the output (`relu(batch_norm(x))`) in the same
+   * pass, and mask the gradient by it in backward: one output and one gradient array instead
+   * of three of each, and two fewer passes over memory. Values equal the two ops run one after
+   * the other (the relu / relu6 ops' bits). Default false.
    */
-  relu?: boolean;
+  relu?: boolean | 'relu6';
   /**
    * No backward will follow (an eval or noGrad forward): x is not kept, and a backward on
    * this cache is an error.
@@ -60,8 +61,8 @@ export interface BatchNormCache {
   /** Whether the statistics came from the batch (their gradient then flows into dx). */
   batchStats: boolean;
   hasAffine: boolean;
-  /** A fused ReLU's mask gates the gradient. */
-  relu: boolean;
+  /** The fused activation whose mask gates the gradient: 0 none, 1 ReLU, 2 ReLU6. */
+  relu: number;
 }
 
 /*
@@ -111,7 +112,10 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
         stats[2 * C + c] = Math.sqrt(state!.runningVar[c] + eps);
       }
     }
-    const relu = attrs.relu === true;
+    const relu = attrs.relu === 'relu6' ? 2 : attrs.relu === true ? 1 : 0;
+    if (!(attrs.relu === undefined || typeof attrs.relu === 'boolean' || attrs.relu === 'relu6')) {
+      throw new RangeError(`relu: expected true, false or 'relu6', got ${String(attrs.relu)}`);
+    }
     const out = allocFloatUninit(dtype, xd.data.length);
     runBatchNorm({ fwd: true, N, C, T, relu, batchStats, eps, x: xd.data, out, g: null, dx: null, gamma: g, beta: bt, stats });
     if (batchStats && attrs.training && state) {

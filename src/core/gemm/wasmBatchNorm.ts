@@ -1,5 +1,5 @@
 import {
-  BITSELECT, ELSE, END, F32_ADD, F32_DEMOTE, F32_GT, F32_LOAD, F32_LT, F32_MUL, F32_STORE, f32Const0, F32X4_GT, F32X4_MUL, F32X4_PMAX, F32X4_SPLAT, F32X4_SUB, F64, F64_ADD, F64_LOAD, F64_MUL, F64_PROMOTE, F64_STORE, F64_SUB, F64X2_ADD, F64X2_MUL, F64X2_SPLAT, F64X2_SUB, HIGH_TO_LOW, I32, I32_ADD, I32_AND, I32_REM_U, I32_SHL, i32Const, i32FuncType, IF, inc, localGet, locals, localSet, localTee, PROMOTE_LOW, SELECT, simd, V128, v128Load, v128Store, v128Zero, whileLt,
+  BITSELECT, ELSE, END, F32_ADD, F32_DEMOTE, F32_GT, F32_LOAD, F32_LT, F32_MUL, F32_STORE, f32Const, f32Const0, F32X4_GT, F32X4_MUL, F32X4_PMAX, F32X4_SPLAT, F32X4_SUB, F64, F64_ADD, F64_LOAD, F64_MUL, F64_PROMOTE, F64_STORE, F64_SUB, F64X2_ADD, F64X2_MUL, F64X2_SPLAT, F64X2_SUB, HIGH_TO_LOW, I32, I32_ADD, I32_AND, I32_EQ, I32_OR, I32_REM_U, I32_SUB, I32_SHL, i32Const, i32FuncType, IF, inc, localGet, locals, localSet, localTee, PROMOTE_LOW, SELECT, simd, V128, v128Load, v128Store, v128Zero, whileLt,
 } from './wasmAsm';
 
 /*
@@ -33,6 +33,13 @@ import {
  */
 
 const F32X4_ADD = simd(0xe4);
+const F32X4_LT = simd(0x43);
+const F32X4_PMIN = simd(0xea);
+const V128_AND = simd(0x4e);
+const V128_OR = simd(0x50);
+const I32X4_SPLAT = simd(0x11);
+const F32_GE = [0x60];
+const I32_NE = [0x47];
 const extractF64 = (lane: number): number[] => simd(0x21, lane);
 /** The low (float lanes 0, 1) or high (2, 3) half of the v128 local v, promoted to f64x2. */
 type Half = (v: number) => number[];
@@ -122,7 +129,7 @@ export function bnNorm32Func(): number[] {
   const XP = 0, OP = 1, ROWS = 2, T = 3, NC = 4, PP = 5, RELU = 6;
   const R = 7, J = 8, RS = 9, I = 10, VEC = 11;
   const MH = 12, ML = 13, S = 14, BE = 15, D = 16, O = 17;
-  const X = 18, MHV = 19, MLV = 20, SV = 21, BEV = 22, DV = 23, OV = 24;
+  const X = 18, MHV = 19, MLV = 20, SV = 21, BEV = 22, DV = 23, OV = 24, SIXV = 25;
   const perRow = [
     ...param(PP, J, 0, MH, MHV), ...param(PP, J, 1, ML, MLV), ...param(PP, J, 3, S, SV), ...param(PP, J, 4, BE, BEV),
     ...i32Const(0), ...set(I),
@@ -130,6 +137,8 @@ export function bnNorm32Func(): number[] {
       ...elem(XP, RS, I), ...v128Load(0), ...set(X),
       ...dOf(X, MHV, MLV), ...set(DV), ...oOf(DV, SV, BEV), ...set(OV),
       ...g(RELU), ...IF, ...g(OV), ...v128Zero, ...F32X4_PMAX, ...v128Zero, ...F32X4_ADD, ...set(OV), ...END,
+      // ReLU6: pmin(o, 6) is (6 < o ? 6 : o), the relu6 op's o ≥ 6 ? 6 : o (NaN kept).
+      ...g(RELU), ...i32Const(2), ...I32_EQ, ...IF, ...g(OV), ...g(SIXV), ...F32X4_PMIN, ...set(OV), ...END,
       ...elem(OP, RS, I), ...g(OV), ...v128Store(0),
       ...inc(I, i32Const(4)),
     ]),
@@ -139,11 +148,12 @@ export function bnNorm32Func(): number[] {
       // (o < 0 ? 0 : o) + 0, as pmax(o, 0) + 0 lane-wise.
       ...f32Const0, ...g(O), ...g(O), ...f32Const0, ...F32_LT, ...SELECT, ...f32Const0, ...F32_ADD, ...set(O),
       ...END,
+      ...g(RELU), ...i32Const(2), ...I32_EQ, ...IF, ...f32Const(6), ...g(O), ...g(O), ...f32Const(6), ...F32_GE, ...SELECT, ...set(O), ...END,
       ...elem(OP, RS, I), ...g(O), ...F32_STORE,
       ...inc(I, i32Const(1)),
     ]),
   ];
-  return [...locals([[5, I32], [6, 0x7d], [7, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+  return [...locals([[5, I32], [6, 0x7d], [8, V128]]), ...sixes(SIXV), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
 }
 
 /** Locals of the backward's per-element start (see backVec / backScalar). */
@@ -151,6 +161,8 @@ interface Back {
   GP: number; XP: number; RS: number; I: number; RELU: number;
   MH: number; ML: number; IV: number; S: number; BE: number; D: number; H: number; M: number;
   X: number; MHV: number; MLV: number; IVV: number; SV: number; BEV: number; DV: number; HV: number; GV: number;
+  /** The batch norm's output o (f32 and v128) for the mask, 6 in every lane, all-ones lanes unless ReLU6. */
+  O: number; OV: number; SIXV: number; NOT6V: number;
 }
 
 /** The backward's per-channel values k = 0…4 (μhi, μlo, inv, s, β) of row J. */
@@ -158,10 +170,16 @@ const backParams = (PP: number, J: number, l: Back): number[] => [
   ...param(PP, J, 0, l.MH, l.MHV), ...param(PP, J, 1, l.ML, l.MLV), ...param(PP, J, 2, l.IV, l.IVV), ...param(PP, J, 3, l.S, l.SV), ...param(PP, J, 4, l.BE, l.BEV),
 ];
 
+/** 6 in every float32 lane of the v128 local v (ReLU6's top). */
+const sixes = (v: number): number[] => [...f32Const(6), ...F32X4_SPLAT, ...set(v)];
+/** All-ones lanes in the v128 local v unless the i32 local relu is 2 (ReLU6), then zero lanes. */
+const notSix = (relu: number, v: number): number[] => [...i32Const(0), ...g(relu), ...i32Const(2), ...I32_NE, ...I32_SUB, ...I32X4_SPLAT, ...set(v)];
+
 /**
  * The backward's per-element start, shared by bnGradSums32 and bnDx32: d and h = d·inv of the
- * x vector at (RS + I) into DV, HV, and g there into GV — with RELU (o > 0 ? g : 0) + 0 for
- * o = d·s + β, the forward's output, computed by the same float32 operations.
+ * x vector at (RS + I) into DV, HV, and g there into GV — with RELU (the fused activation,
+ * 1 ReLU, 2 ReLU6) (mask ? g : 0) + 0 for the mask o > 0 (and o < 6) of o = d·s + β, the
+ * batch norm's output computed by the forward's float32 operations.
  */
 function backVec(l: Back): number[] {
   return [
@@ -169,7 +187,11 @@ function backVec(l: Back): number[] {
     ...dOf(l.X, l.MHV, l.MLV), ...set(l.DV), ...g(l.DV), ...g(l.IVV), ...F32X4_MUL, ...set(l.HV),
     ...elem(l.GP, l.RS, l.I), ...v128Load(0), ...set(l.GV),
     ...g(l.RELU), ...IF,
-    ...g(l.GV), ...v128Zero, ...oOf(l.DV, l.SV, l.BEV), ...v128Zero, ...F32X4_GT, ...BITSELECT, ...v128Zero, ...F32X4_ADD, ...set(l.GV),
+    ...oOf(l.DV, l.SV, l.BEV), ...set(l.OV),
+    ...g(l.GV), ...v128Zero,
+    // o > 0 and (o < 6 or not ReLU6)
+    ...g(l.OV), ...v128Zero, ...F32X4_GT, ...g(l.OV), ...g(l.SIXV), ...F32X4_LT, ...g(l.NOT6V), ...V128_OR, ...V128_AND,
+    ...BITSELECT, ...v128Zero, ...F32X4_ADD, ...set(l.GV),
     ...END,
   ];
 }
@@ -180,7 +202,10 @@ function backScalar(l: Back): number[] {
     ...elem(l.XP, l.RS, l.I), ...F32_LOAD, ...dOf1(l.MH, l.ML), ...set(l.D), ...g(l.D), ...g(l.IV), ...F32_MUL, ...set(l.H),
     ...elem(l.GP, l.RS, l.I), ...F32_LOAD, ...set(l.M),
     ...g(l.RELU), ...IF,
-    ...g(l.M), ...f32Const0, ...oOf1(l.D, l.S, l.BE), ...f32Const0, ...F32_GT, ...SELECT, ...f32Const0, ...F32_ADD, ...set(l.M),
+    ...oOf1(l.D, l.S, l.BE), ...set(l.O),
+    ...g(l.M), ...f32Const0,
+    ...g(l.O), ...f32Const0, ...F32_GT, ...g(l.O), ...f32Const(6), ...F32_LT, ...g(l.RELU), ...i32Const(2), ...I32_NE, ...I32_OR, ...I32_AND,
+    ...SELECT, ...f32Const0, ...F32_ADD, ...set(l.M),
     ...END,
   ];
 }
@@ -190,9 +215,9 @@ export function bnGradSums32Func(): number[] {
   const GP = 0, XP = 1, ROWS = 2, T = 3, NC = 4, ACCP = 5, PP = 6, RELU = 7;
   const R = 8, J = 9, RS = 10, I = 11, VEC = 12, P = 13;
   const SA = 14, SB = 15;
-  const MH = 16, ML = 17, IV = 18, S = 19, BE = 20, D = 21, H = 22, M = 23;
-  const A0 = 24, A1 = 25, B0 = 26, B1 = 27, L = 28, X = 29, MHV = 30, MLV = 31, IVV = 32, SV = 33, BEV = 34, DV = 35, HV = 36, GV = 37;
-  const l: Back = { GP, XP, RS, I, RELU, MH, ML, IV, S, BE, D, H, M, X, MHV, MLV, IVV, SV, BEV, DV, HV, GV };
+  const MH = 16, ML = 17, IV = 18, S = 19, BE = 20, D = 21, H = 22, M = 23, O = 24;
+  const A0 = 25, A1 = 26, B0 = 27, B1 = 28, L = 29, X = 30, MHV = 31, MLV = 32, IVV = 33, SV = 34, BEV = 35, DV = 36, HV = 37, GV = 38, OV = 39, SIXV = 40, NOT6V = 41;
+  const l: Back = { GP, XP, RS, I, RELU, MH, ML, IV, S, BE, D, H, M, X, MHV, MLV, IVV, SV, BEV, DV, HV, GV, O, OV, SIXV, NOT6V };
   // Σ m and Σ m·h in float64: m and h promoted (their product is exact there).
   const half = (h: Half, a: number, b: number): number[] => [
     ...h(GV), ...set(L),
@@ -214,16 +239,16 @@ export function bnGradSums32Func(): number[] {
     ...perChannel(ACCP, J, 4), ...localTee(P), ...g(P), ...F64_LOAD, ...g(SA), ...F64_ADD, ...F64_STORE,
     ...perChannel(ACCP, J, 4, 8), ...localTee(P), ...g(P), ...F64_LOAD, ...g(SB), ...F64_ADD, ...F64_STORE,
   ];
-  return [...locals([[6, I32], [2, F64], [8, 0x7d], [14, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+  return [...locals([[6, I32], [2, F64], [9, 0x7d], [17, V128]]), ...sixes(SIXV), ...notSix(RELU, NOT6V), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
 }
 
 /** `bnDx32` (8 i32 parameters). */
 export function bnDx32Func(): number[] {
   const GP = 0, XP = 1, DXP = 2, ROWS = 3, T = 4, NC = 5, PP = 6, RELU = 7;
   const R = 8, J = 9, RS = 10, I = 11, VEC = 12;
-  const MH = 13, ML = 14, IV = 15, S = 16, BE = 17, C2 = 18, C3 = 19, D = 20, H = 21, M = 22;
-  const X = 23, MHV = 24, MLV = 25, IVV = 26, SV = 27, BEV = 28, C2V = 29, C3V = 30, DV = 31, HV = 32, GV = 33;
-  const l: Back = { GP, XP, RS, I, RELU, MH, ML, IV, S, BE, D, H, M, X, MHV, MLV, IVV, SV, BEV, DV, HV, GV };
+  const MH = 13, ML = 14, IV = 15, S = 16, BE = 17, C2 = 18, C3 = 19, D = 20, H = 21, M = 22, O = 23;
+  const X = 24, MHV = 25, MLV = 26, IVV = 27, SV = 28, BEV = 29, C2V = 30, C3V = 31, DV = 32, HV = 33, GV = 34, OV = 35, SIXV = 36, NOT6V = 37;
+  const l: Back = { GP, XP, RS, I, RELU, MH, ML, IV, S, BE, D, H, M, X, MHV, MLV, IVV, SV, BEV, DV, HV, GV, O, OV, SIXV, NOT6V };
   const perRow = [
     ...backParams(PP, J, l), ...param(PP, J, 5, C2, C2V), ...param(PP, J, 6, C3, C3V),
     ...i32Const(0), ...set(I),
@@ -239,7 +264,7 @@ export function bnDx32Func(): number[] {
       ...inc(I, i32Const(1)),
     ]),
   ];
-  return [...locals([[5, I32], [10, 0x7d], [11, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+  return [...locals([[5, I32], [11, 0x7d], [14, V128]]), ...sixes(SIXV), ...notSix(RELU, NOT6V), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
 }
 
 /** The type of bnSum32 and bnNorm32 (7 i32, no results); the others share the GEMM module's 8-i32 type. */

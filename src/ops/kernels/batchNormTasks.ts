@@ -38,7 +38,8 @@ export interface BatchNormJob extends WorkerJob {
   C: number;
   T: number;
   cb: number;
-  relu: boolean;
+  /** The fused activation: 0 none, 1 ReLU, 2 ReLU6. */
+  relu: number;
   /** Statistics from the batch (forward: computed here; backward: their gradient flows into dx). */
   batchStats: boolean;
   eps: number;
@@ -129,17 +130,21 @@ export function batchNormTasks(
       const m = pr[8 * j], iv = pr[8 * j + 1], ga = pr[8 * j + 2], be = pr[8 * j + 3];
       const o = base + r * T;
       for (let t = o; t < o + T; t++) out[t] = ga * ((xs[t] - m) * iv) + be;
-      if (relu) {
+      if (relu !== 0) {
         for (let t = o; t < o + T; t++) {
           const v = out[t];
-          out[t] = (v < 0 ? 0 : v) + 0;
+          const a = (v < 0 ? 0 : v) + 0;
+          out[t] = relu === 2 && a >= 6 ? 6 : a;
         }
       }
     }
   }
-  // The gradient through the fused ReLU: g where the forward's output γ·h + β was positive, else 0.
+  // The gradient through the fused activation: g where the batch norm's output o = γ·h + β
+  // was in the activation's linear piece (o > 0; ReLU6 also o < 6, the relu6 op's mask), else 0.
   function gate(gv: number, h: number, ga: number, be: number): number {
-    return !relu || ga * h + be > 0 ? gv : 0;
+    if (relu === 0) return gv;
+    const o = ga * h + be;
+    return o > 0 && (relu === 1 || o < 6) ? gv : 0;
   }
   // Σ m and Σ m·h per row, m = g gated by the fused ReLU; into acc[2j], acc[2j + 1].
   function gradSumsSpan(gd: FloatArray, x: FloatArray, base: number, rows: number, nc: number, pr: Float64Array, acc: Float64Array): void {
@@ -176,7 +181,7 @@ export function batchNormTasks(
       const o = base + r * T;
       for (let t = o; t < o + T; t++) {
         const h = (x[t] - mu) * iv;
-        const m = relu ? gate(gd[t], h, ga, be) + 0 : gd[t];
+        const m = relu !== 0 ? gate(gd[t], h, ga, be) + 0 : gd[t];
         dx[t] = (ga * m - a - h * b) * iv;
       }
     }
@@ -194,17 +199,20 @@ export function batchNormTasks(
       const mh = pr[8 * j], ml = pr[8 * j + 1], s = pr[8 * j + 3], be = pr[8 * j + 4];
       const o = base + r * T;
       for (let t = o; t < o + T; t++) out[t] = fr(fr(fr(xs[t] - mh) - ml) * s) + be;
-      if (relu) {
+      if (relu !== 0) {
         for (let t = o; t < o + T; t++) {
           const v = out[t];
-          out[t] = (v < 0 ? 0 : v) + 0;
+          const a = (v < 0 ? 0 : v) + 0;
+          out[t] = relu === 2 && a >= 6 ? 6 : a;
         }
       }
     }
   }
-  // g where the forward's output d·s + β (the same float32 operations) was positive, else 0.
+  // The same mask on o = d·s + β, by the forward's float32 operations.
   function gate32(gv: number, d: number, s: number, be: number): number {
-    return !relu || fr(fr(d * s) + be) > 0 ? gv : 0;
+    if (relu === 0) return gv;
+    const o = fr(fr(d * s) + be);
+    return o > 0 && (relu === 1 || o < 6) ? gv : 0;
   }
   function gradSumsSpan32(gd: FloatArray, x: FloatArray, base: number, rows: number, nc: number, pr: Float64Array, acc: Float64Array): void {
     for (let r = 0; r < rows; r++) {
@@ -239,7 +247,7 @@ export function batchNormTasks(
       const o = base + r * T;
       for (let t = o; t < o + T; t++) {
         const d = fr(fr(x[t] - mh) - ml);
-        const m = relu ? gate32(gd[t], d, s, be) + 0 : gd[t];
+        const m = relu !== 0 ? gate32(gd[t], d, s, be) + 0 : gd[t];
         dx[t] = fr(fr(s * m) - c2) - fr(fr(d * iv) * c3);
       }
     }
@@ -351,7 +359,7 @@ export function batchNormTasks(
           continue;
         }
         if (!(resident && batchStats)) copyIn(x, s0, n0, n1);
-        wasm.bnNorm32(s0 * 4, s1 * 4, (n1 - n0) * nc, T, nc, prB, relu ? 1 : 0);
+        wasm.bnNorm32(s0 * 4, s1 * 4, (n1 - n0) * nc, T, nc, prB, relu);
         copyOut(out, s1, n0, n1);
       }
     } else {
@@ -370,7 +378,7 @@ export function batchNormTasks(
         else {
           copyIn(gd, s0, n0, n1);
           copyIn(x, s1, n0, n1);
-          wasm.bnGradSums32(s0 * 4, s1 * 4, (n1 - n0) * nc, T, nc, accB, prB, relu ? 1 : 0);
+          wasm.bnGradSums32(s0 * 4, s1 * 4, (n1 - n0) * nc, T, nc, accB, prB, relu);
         }
       }
       for (let j = 0; j < nc; j++) {
@@ -404,7 +412,7 @@ export function batchNormTasks(
           copyIn(gd, s0, n0, n1);
           copyIn(x, s1, n0, n1);
         }
-        wasm.bnDx32(s0 * 4, s1 * 4, s2 * 4, (n1 - n0) * nc, T, nc, prB, relu ? 1 : 0);
+        wasm.bnDx32(s0 * 4, s1 * 4, s2 * 4, (n1 - n0) * nc, T, nc, prB, relu);
         copyOut(dx, s2, n0, n1);
       }
     }
