@@ -1,5 +1,5 @@
 import {
-  BITSELECT, END, F32, F32_LOAD, F32_STORE, F32X4_ADD, F32X4_MUL, F32X4_PMAX, F32X4_SPLAT, F32X4_SUB, I32, I32_ADD, I32_AND, I32_LT_U, I32_SHL, I32_SUB, i32Const, i32FuncType, inc, localGet, locals, localSet, simd, V128, v128Load, v128Store, vec, whileDo, whileLt,
+  BITSELECT, END, F32, F32_LOAD, F32_STORE, F32X4_ADD, F32X4_MUL, F32X4_PMAX, F32X4_SPLAT, F32X4_SUB, I32, I32_ADD, I32_AND, I32_LT_U, I32_SHL, I32_SUB, i32Const, i32FuncType, inc, localGet, locals, localSet, simd, V128, v128Load, v128Store, vec, whileDo, whileLt, V128_OR,
 } from './wasmAsm';
 
 /*
@@ -29,7 +29,6 @@ const F32X4_DIV = simd(0xe7);
 const F32X4_GE = simd(0x46);
 const I32X4_SHL = simd(0xab);
 const I32X4_ADD = simd(0xae);
-const V128_OR = simd(0x50);
 const g = localGet;
 const set = localSet;
 const c = (v: number): number[] => simd(0x0c, ...new Uint8Array(new Float32Array([v, v, v, v]).buffer));

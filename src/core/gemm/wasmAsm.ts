@@ -57,6 +57,13 @@ export const I32_LT_U = [0x49];
 export const BR = (depth: number) => [0x0c, ...uleb(depth)];
 export const v128Load32Splat = (offset: number) => simd(0x09, 2, ...uleb(offset));
 export const F32X4_ADD = simd(0xe4);
+export const F32X4_LT = simd(0x43);
+export const F32X4_PMIN = simd(0xea);
+export const V128_AND = simd(0x4e);
+export const V128_OR = simd(0x50);
+export const I32X4_SPLAT = simd(0x11);
+export const F32_GE = [0x60];
+export const I32_NE = [0x47];
 export const F32X4_MUL = simd(0xe6);
 /** Relaxed SIMD: a·b + c, fused or not as the hardware does it (one rounding with FMA). */
 export const F32X4_RELAXED_MADD = simd(0x105);

@@ -1,5 +1,5 @@
 import {
-  BITSELECT, ELSE, END, F32_ADD, F32_DEMOTE, F32_GT, F32_LOAD, F32_LT, F32_MUL, F32_STORE, f32Const, f32Const0, F32X4_GT, F32X4_MUL, F32X4_PMAX, F32X4_SPLAT, F32X4_SUB, F64, F64_ADD, F64_LOAD, F64_MUL, F64_PROMOTE, F64_STORE, F64_SUB, F64X2_ADD, F64X2_MUL, F64X2_SPLAT, F64X2_SUB, HIGH_TO_LOW, I32, I32_ADD, I32_AND, I32_EQ, I32_OR, I32_REM_U, I32_SUB, I32_SHL, i32Const, i32FuncType, IF, inc, localGet, locals, localSet, localTee, PROMOTE_LOW, SELECT, simd, V128, v128Load, v128Store, v128Zero, whileLt,
+  BITSELECT, ELSE, END, F32_ADD, F32_DEMOTE, F32_GT, F32_LOAD, F32_LT, F32_MUL, F32_STORE, f32Const, f32Const0, F32X4_GT, F32X4_MUL, F32X4_PMAX, F32X4_SPLAT, F32X4_SUB, F64, F64_ADD, F64_LOAD, F64_MUL, F64_PROMOTE, F64_STORE, F64_SUB, F64X2_ADD, F64X2_MUL, F64X2_SPLAT, F64X2_SUB, HIGH_TO_LOW, I32, I32_ADD, I32_AND, I32_EQ, I32_OR, I32_REM_U, I32_SUB, I32_SHL, i32Const, i32FuncType, IF, inc, localGet, locals, localSet, localTee, PROMOTE_LOW, SELECT, simd, V128, v128Load, v128Store, v128Zero, whileLt, F32X4_ADD, F32X4_LT, F32X4_PMIN, V128_AND, V128_OR, I32X4_SPLAT, F32_GE, I32_NE,
 } from './wasmAsm';
 
 /*
@@ -32,14 +32,6 @@ import {
  * one by one); here it is a fraction of the copies into and out of the arena around it.
  */
 
-const F32X4_ADD = simd(0xe4);
-const F32X4_LT = simd(0x43);
-const F32X4_PMIN = simd(0xea);
-const V128_AND = simd(0x4e);
-const V128_OR = simd(0x50);
-const I32X4_SPLAT = simd(0x11);
-const F32_GE = [0x60];
-const I32_NE = [0x47];
 const extractF64 = (lane: number): number[] => simd(0x21, lane);
 /** The low (float lanes 0, 1) or high (2, 3) half of the v128 local v, promoted to f64x2. */
 type Half = (v: number) => number[];

@@ -1,7 +1,5 @@
 import {
-  END, F32_ADD, F32_LOAD, F32_STORE, F32X4_ADD, F32X4_MUL, I32, I32_ADD, I32_LT_U, I32_MUL, I32_SHL, I32_SUB, i32Const, IF, ELSE,
-  inc, localGet, localSet, locals, simd, uleb, V128, F64, F64_ADD, F64_PROMOTE, f64Const0, v128Load, v128Load32Splat, v128Store, v128Zero, whileDo, whileLt, i32FuncType,
-  EVEN_LANES, extractLane, I32_EQ, I32_GE_S, I32_GT_S, I32_LE_S, I32_LT_S, ODD_LANES,
+  END, F32_ADD, F32_LOAD, F32_STORE, F32X4_ADD, F32X4_MUL, I32, I32_ADD, I32_LT_U, I32_MUL, I32_SHL, I32_SUB, i32Const, IF, ELSE, inc, localGet, localSet, locals, simd, uleb, V128, F64, F64_ADD, F64_PROMOTE, f64Const0, v128Load, v128Load32Splat, v128Store, v128Zero, whileDo, whileLt, i32FuncType, EVEN_LANES, extractLane, I32_EQ, I32_GE_S, I32_GT_S, I32_LE_S, I32_LT_S, ODD_LANES, I32X4_SPLAT, V128_AND,
 } from './wasmAsm';
 
 /*
@@ -40,9 +38,7 @@ import {
  * dominated 4×4 and 2×2 planes.
  */
 
-const I32X4_SPLAT = simd(0x11);
 const I32X4_LT_S = simd(0x39);
-const V128_AND = simd(0x4e);
 const LANE_INDEX = simd(0x0c, ...new Uint8Array(new Int32Array([0, 1, 2, 3]).buffer));
 /** f32.store at a constant byte offset from the address. */
 const F32_STORE_AT = (offset: number): number[] => [0x38, 2, ...uleb(offset)];

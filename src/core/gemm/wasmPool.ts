@@ -1,6 +1,5 @@
 import {
-  BITSELECT, END, EVEN_LANES, F32, F32_GT, F32_LOAD, F32_STORE, F32X4_GT, I32, I32_ADD, I32_AND, I32_MUL, I32_OR, I32_SHL, I32_SUB, i32Const, IF,
-  inc, localGet, localSet, locals, ODD_LANES, SELECT, simd, V128, v128Load, v128Store, whileLt,
+  BITSELECT, END, EVEN_LANES, F32, F32_GT, F32_LOAD, F32_STORE, F32X4_GT, I32, I32_ADD, I32_AND, I32_MUL, I32_OR, I32_SHL, I32_SUB, i32Const, IF, inc, localGet, localSet, locals, ODD_LANES, SELECT, simd, V128, v128Load, v128Store, whileLt, V128_OR, I32X4_SPLAT,
 } from './wasmAsm';
 
 /*
@@ -18,8 +17,6 @@ import {
  */
 
 const F32X4_NE = simd(0x42);
-const V128_OR = simd(0x50);
-const I32X4_SPLAT = simd(0x11);
 const I32X4_ADD = simd(0xae);
 const F32_NE = [0x5c];
 const I32_SHR_U = [0x76];
