@@ -416,43 +416,63 @@ export function gemmWasmBytes(shared: boolean, maxPages: number, relaxed = false
  * has relaxed SIMD (V8 ≥ 11.4, i.e. node 22; node 20 with --experimental-wasm-relaxed-simd).
  */
 function relaxedProbeBytes(): Uint8Array {
-  const body = [...vec([]), ...localGet(0), ...localGet(1), ...localGet(2), ...F32X4_RELAXED_MADD, ...END];
+  // () → f32: lane 0 of relaxed_madd(2, 3, 1), which is 2·3 + 1 = 7 (the probe also runs it:
+  // an engine whose experimental prototype gave the opcode another meaning would not say 7).
+  const splat = (v: number): number[] => simd(0x0c, ...new Uint8Array(new Float32Array([v, v, v, v]).buffer));
+  const body = [...vec([]), ...splat(2), ...splat(3), ...splat(1), ...F32X4_RELAXED_MADD, ...simd(0x1f, 0), ...END];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[V128], [V128], [V128]]), ...vec([[V128]])]])),
+    ...section(1, vec([[0x60, ...vec([]), ...vec([[0x7d]])]])),
     ...section(3, vec([[0]])),
+    ...section(7, vec([[...name('probe'), 0x00, ...uleb(0)]])),
     ...section(10, vec([[...uleb(body.length), ...body]])),
   ]);
+}
+
+/** Whether relaxed_madd validates here and computes a multiply-add. */
+function relaxedProbe(): boolean {
+  if (wasmApi === null) return false;
+  const bytes = relaxedProbeBytes();
+  if (!wasmApi.validate(bytes)) return false;
+  const probe = new wasmApi.Instance(new wasmApi.Module(bytes), {}).exports.probe as () => number;
+  return probe() === 7;
 }
 
 let relaxed: boolean | undefined;
 
 /**
  * `CS231N_RELAXED_SIMD=1`: turns on node 20's `--experimental-wasm-relaxed-simd` from here,
- * before the first probe. WHY: node refuses that flag in NODE_OPTIONS, and `npx tsx` users
+ * when the first probe fails (node 22 has no such flag any more, and V8 would print an error
+ * for it), then probes again. WHY: node refuses that flag in NODE_OPTIONS, and `npx tsx` users
  * cannot easily pass it; the FMA tiles make node 20's float32 eval forwards 1.1–1.2× faster
  * (bench/RESULTS.md, eighth session). Opt-in, because a library should not switch on an
  * engine's experimental feature by itself; node 22 and later have relaxed SIMD anyway.
  */
-function optInRelaxedSimd(): void {
+function optInRelaxedSimd(): boolean {
   const v = typeof process === 'object' ? process.env?.CS231N_RELAXED_SIMD : undefined;
-  if (v === undefined || !/^(1|on|true|yes)$/i.test(v.trim())) return;
+  if (v === undefined || !/^(1|on|true|yes)$/i.test(v.trim())) return false;
   try {
     setFlagsFromString('--experimental-wasm-relaxed-simd');
+    return true;
   } catch {
-    // Not node's V8: the probe below decides as usual.
+    return false; // Not node's V8.
   }
 }
 
-/** True when this runtime validates relaxed-SIMD code (feature detection by compiling a probe). */
+/**
+ * True when this runtime has relaxed SIMD: feature detection by compiling and running a probe
+ * (and, with CS231N_RELAXED_SIMD=1 where it is missing, once more after turning it on).
+ */
 export function relaxedSimdAvailable(): boolean {
   if (relaxed === undefined) {
-    optInRelaxedSimd();
-    try {
-      relaxed = wasmApi !== null && wasmApi.validate(relaxedProbeBytes());
-    } catch {
-      relaxed = false;
-    }
+    const probe = (): boolean => {
+      try {
+        return relaxedProbe();
+      } catch {
+        return false;
+      }
+    };
+    relaxed = probe() || (optInRelaxedSimd() && probe());
   }
   return relaxed;
 }
