@@ -57,14 +57,15 @@ export class Tape {
     for (let i = 0; i < ms.length; i++) {
       const m = ms[i];
       const folded = fuse ? forwardFolded(ms, i, h) : null;
+      const act = fuse ? fusedActivation(m, ms[i + 1]) : null;
       if (folded !== null) {
         // Under noGrad only: nothing will play this node backwards.
         this.nodes.push({ inputs: [h], outputs: [folded[0]], backward: () => { throw new Error('Tape: a folded convolution ran under noGrad and has no backward'); } });
         h = folded[0];
         i = folded[1];
-      } else if (fuse && fusedActivation(m, ms[i + 1]) !== null) {
+      } else if (act !== null) {
         const bn = m as BatchNormBase;
-        const out = bn.forwardRelu(h, fusedActivation(m, ms[i + 1])!);
+        const out = bn.forwardRelu(h, act);
         this.nodes.push({ inputs: [h], outputs: [out], backward: ([g]) => [g ? bn.backward(g) : null] });
         h = out;
         i++;

@@ -43,10 +43,11 @@ export interface BatchNormAttrs {
 
 /**
  * What batchNorm keeps for backward: the input itself, as PyTorch's native_batch_norm does
- * (with its mean and 1/std). WHY not the normalised input: it would be one more full-size
+ * (with its mean and std). WHY not the normalised input: it would be one more full-size
  * array written by the forward and held until the backward, and the backward computes it
- * again from x at the cost of a subtract and a multiply; the fused ReLU's mask too (out > 0
- * is γ·h + β > 0 in the output's type), so the output need not be kept or read either.
+ * again from x at the cost of a subtract and a multiply; the fused activation's mask too
+ * (0 < γ·h + β, and < 6 for ReLU6, in the output's type), so the output need not be kept or
+ * read either.
  * Like PyTorch's, the backward is wrong if x is changed in place in between.
  */
 export interface BatchNormCache {
@@ -112,10 +113,10 @@ export const batchNorm = defineOp<BatchNormAttrs, BatchNormCache>({
         stats[2 * C + c] = Math.sqrt(state!.runningVar[c] + eps);
       }
     }
-    const relu = attrs.relu === 'relu6' ? 2 : attrs.relu === true ? 1 : 0;
     if (!(attrs.relu === undefined || typeof attrs.relu === 'boolean' || attrs.relu === 'relu6')) {
       throw new RangeError(`relu: expected true, false or 'relu6', got ${String(attrs.relu)}`);
     }
+    const relu = attrs.relu === 'relu6' ? 2 : attrs.relu === true ? 1 : 0;
     const out = allocFloatUninit(dtype, xd.data.length);
     runBatchNorm({ fwd: true, N, C, T, relu, batchStats, eps, x: xd.data, out, g: null, dx: null, gamma: g, beta: bt, stats });
     if (batchStats && attrs.training && state) {

@@ -122,21 +122,24 @@ export function batchNormTasks(
       acc[j] += s;
     }
   }
+  // The fused activation on one row of the output in place: ReLU max(v, 0) (−0 → +0, NaN kept),
+  // then for ReLU6 v ≥ 6 ? 6 : v — the relu / relu6 ops' values.
+  function activateSpan(out: FloatArray, o: number): void {
+    for (let t = o; t < o + T; t++) {
+      const v = out[t];
+      const a = (v < 0 ? 0 : v) + 0;
+      out[t] = relu === 2 && a >= 6 ? 6 : a;
+    }
+  }
   // Float64 jobs: per-channel values pr[8j ..]: [mu, inv, γ, β, a, b] (a, b: backward only).
-  // h = (x − mu)·inv, out = γ·h + β (then the fused ReLU: max(out, 0), −0 → +0, NaN kept).
+  // h = (x − mu)·inv, out = γ·h + β, then the fused activation.
   function normalizeSpan(xs: FloatArray, out: FloatArray, base: number, rows: number, nc: number, pr: Float64Array): void {
     for (let r = 0; r < rows; r++) {
       const j = r % nc;
       const m = pr[8 * j], iv = pr[8 * j + 1], ga = pr[8 * j + 2], be = pr[8 * j + 3];
       const o = base + r * T;
       for (let t = o; t < o + T; t++) out[t] = ga * ((xs[t] - m) * iv) + be;
-      if (relu !== 0) {
-        for (let t = o; t < o + T; t++) {
-          const v = out[t];
-          const a = (v < 0 ? 0 : v) + 0;
-          out[t] = relu === 2 && a >= 6 ? 6 : a;
-        }
-      }
+      if (relu !== 0) activateSpan(out, o);
     }
   }
   // The gradient through the fused activation: g where the batch norm's output o = γ·h + β
@@ -199,13 +202,7 @@ export function batchNormTasks(
       const mh = pr[8 * j], ml = pr[8 * j + 1], s = pr[8 * j + 3], be = pr[8 * j + 4];
       const o = base + r * T;
       for (let t = o; t < o + T; t++) out[t] = fr(fr(fr(xs[t] - mh) - ml) * s) + be;
-      if (relu !== 0) {
-        for (let t = o; t < o + T; t++) {
-          const v = out[t];
-          const a = (v < 0 ? 0 : v) + 0;
-          out[t] = relu === 2 && a >= 6 ? 6 : a;
-        }
-      }
+      if (relu !== 0) activateSpan(out, o);
     }
   }
   // The same mask on o = d·s + β, by the forward's float32 operations.
