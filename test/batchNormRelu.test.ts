@@ -72,6 +72,21 @@ describe('batch_norm with a fused ReLU or ReLU6', () => {
     const rng = new RandomState(3);
     checkOp(batchNorm, { inputs: [rng.randn(3, 2, 3, 2), rng.randn(2), rng.randn(2)], attrs: { training: true, relu: true } });
   });
+
+  it('passes the float64 gradient check with ReLU6, outputs past both kinks', () => {
+    const rng = new RandomState(3);
+    const x = rng.randn(3, 2, 3, 2);
+    // γ = (4, −3), β = (1, 2): each channel's outputs fall below 0, inside (0, 6) and above 6.
+    const gamma = rng.randn(2);
+    gamma.data.set([4, -3]);
+    const beta = rng.randn(2);
+    beta.data.set([1, 2]);
+    const out = batchNorm.forward([x, gamma, beta], { training: true, relu: 'relu6' }).out.data;
+    expect(Array.from(out).some((v) => v === 6)).toBe(true);
+    expect(Array.from(out).some((v) => v === 0)).toBe(true);
+    expect(Array.from(out).some((v) => v > 0 && v < 6)).toBe(true);
+    checkOp(batchNorm, { inputs: [x, gamma, beta], attrs: { training: true, relu: 'relu6' } });
+  });
 });
 
 class ConvBnRelu extends Block {
