@@ -258,14 +258,16 @@ export function convForwardFused(
   const xOff = pl.free;
   const oOff = xOff + chunk * plane;
   // Filters of each group as rows of Kp with the bias in column K; padding rows and columns zero.
-  A.fill(0, wbOff, wbOff + groups * Fgp * Kp);
+  // A typed-array set per filter, not an element loop: the loop was ~6 % of a MobileNet V1 eval forward.
   for (let gi = 0; gi < groups; gi++) {
     for (let f = 0; f < Fg; f++) {
       const fo = gi * Fg + f;
       const dst = wbOff + (gi * Fgp + f) * Kp;
-      for (let kk = 0; kk < K; kk++) A[dst + kk] = w[fo * K + kk];
+      A.set(w.subarray(fo * K, fo * K + K), dst);
       A[dst + K] = b[fo];
+      A.fill(0, dst + K + 1, dst + Kp);
     }
+    A.fill(0, wbOff + (gi * Fgp + Fg) * Kp, wbOff + (gi + 1) * Fgp * Kp);
   }
   const P = outH * outW;
   let threads = pl.threads;
