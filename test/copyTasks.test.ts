@@ -1,6 +1,6 @@
 /*
  * The channel ops' block copies as threaded tasks (ops/kernels/copyTasks.ts), through the ops
- * (channel_shuffle, cat, narrow; forward and backward): each against index arithmetic written
+ * (channel_shuffle, cat, narrow, cat_shuffle; forward and backward): each against index arithmetic written
  * here on random shapes (fast-check), and on tensors large enough to thread (shared stores)
  * the same result on 1, 2 and 4 threads, with the pool really used.
  */
@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { allocFloat } from '../src/core/dtype';
 import type { Tensor } from '../src/core/tensor';
-import { catChannels, channelShuffle, narrowChannels } from '../src/ops/channels';
+import { catChannels, catShuffle, channelShuffle, narrowChannels } from '../src/ops/channels';
 import { copyCalls } from '../src/ops/kernels/copyTasks';
 import { withThreads } from './threads';
 
@@ -29,7 +29,13 @@ function runAll(N: number, C: number, inner: number, g: number, s: number, l: nu
   const dcat = catChannels.backward(cat.out, cat.cache) as Tensor[];
   const nar = narrowChannels.forward([x], { start: s, length: l });
   const [dnar] = narrowChannels.backward(nar.out, nar.cache) as Tensor[];
-  return [sh.out, dsh, cat.out, ...dcat, nar.out, dnar].map((t) => (t.data as Float32Array).slice());
+  // cat_shuffle: one pass for two inputs of C channels and groups 2; the two ops for [x, y] and groups 1.
+  const z = ndarray(iota(N * C * inner, big, 2e6), [N, C, inner]);
+  const cs = catShuffle.forward([x, z], { groups: 2 });
+  const dcs = catShuffle.backward(cs.out, cs.cache) as Tensor[];
+  const cs1 = catShuffle.forward([x, y], { groups: 1 });
+  const dcs1 = catShuffle.backward(cs1.out, cs1.cache) as Tensor[];
+  return [sh.out, dsh, cat.out, ...dcat, nar.out, dnar, cs.out, ...dcs, cs1.out, ...dcs1].map((t) => (t.data as Float32Array).slice());
 }
 
 /** The same results by index arithmetic. */
@@ -56,8 +62,19 @@ function reference(N: number, C: number, inner: number, g: number, s: number, l:
     }
     for (let c = 0; c < 3; c++) for (let k = 0; k < inner; k++) cat[(b * (C + 3) + C + c) * inner + k] = y[(b * 3 + c) * inner + k];
   }
-  // Shuffle's backward undoes it; cat's splits back into x and y; narrow's pads with zeros.
-  return [sh, x, cat, x, y, nar, dnar];
+  const z = iota(N * C * inner, false, 2e6);
+  const cs = new Float32Array(2 * x.length);
+  for (let b = 0; b < N; b++) {
+    for (let j = 0; j < C; j++) {
+      for (let k = 0; k < inner; k++) {
+        cs[(b * 2 * C + 2 * j) * inner + k] = x[(b * C + j) * inner + k];
+        cs[(b * 2 * C + 2 * j + 1) * inner + k] = z[(b * C + j) * inner + k];
+      }
+    }
+  }
+  // Shuffle's backward undoes it; cat's splits back into x and y; narrow's pads with zeros;
+  // cat_shuffle's gives x and z back, and with groups 1 it is cat.
+  return [sh, x, cat, x, y, nar, dnar, cs, x, z, cat, x, y];
 }
 
 describe('channel copies as tasks', () => {

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { RandomState } from '../src/core/random';
 import {
-  adaptiveAvgPool2d, add, avgPool2d, catChannels, channelShuffle, crossEntropy, dropout, flatten, hardsigmoid, hardswish,
+  adaptiveAvgPool2d, add, avgPool2d, catChannels, catShuffle, channelShuffle, crossEntropy, dropout, flatten, hardsigmoid, hardswish,
   localResponseNorm, maxPool2d, narrowChannels, poolOutputSize, relu, relu6, sigmoid, silu, stochasticDepth, tanh,
 } from '../src/ops';
 import { fromData } from '../src/core/tensor';
@@ -187,6 +187,9 @@ describe('channel ops, residual add, flatten', () => {
       const x = rng.randn(N, C, H, W);
       checkOp(channelShuffle, { inputs: [x], attrs: { groups: g }, seed: s });
       checkOp(catChannels, { inputs: [x, rng.randn(N, n, H, W)], attrs: {}, seed: s });
+      // One pass (g inputs of n channels) and the two-op path (x and n more channels, g + 1 groups).
+      checkOp(catShuffle, { inputs: Array.from({ length: g }, () => rng.randn(N, n, H, W)), attrs: { groups: g }, seed: s });
+      checkOp(catShuffle, { inputs: [x, rng.randn(N, n, H, W)], attrs: { groups: g + 1 }, seed: s });
       checkOp(narrowChannels, { inputs: [x], attrs: { start: n - 1, length: C - n + 1 }, seed: s });
       checkOp(add, { inputs: [x, rng.randn(N, C, H, W), rng.randn(N, C, H, W)], attrs: {}, seed: s });
       checkOp(flatten, { inputs: [x], attrs: {}, seed: s });
@@ -204,6 +207,7 @@ describe('channel ops, residual add, flatten', () => {
     const x = new RandomState(0).randn(1, 6, 2, 2);
     expect(() => channelShuffle.forward([x], { groups: 4 })).toThrow(/^groups: expected a positive integer dividing the 6 channels, got 4/);
     expect(() => catChannels.forward([x, new RandomState(0).randn(1, 2, 3, 2)], {})).toThrow(/^inputs\[1\]: expected shape \(1, C, 2, 2\)/);
+    expect(() => catShuffle.forward([x, x], { groups: 5 })).toThrow(/^groups: expected a positive integer dividing the 12 channels, got 5/);
     expect(() => narrowChannels.forward([x], { start: 4, length: 3 })).toThrow(/^length: expected an integer in \[1, 2\]/);
     expect(() => add.forward([x, new RandomState(0).randn(1, 6, 2, 1)], {})).toThrow(/inputs\[1\]: expected the shape of inputs\[0\]/);
     expect(() => flatten.forward([x], { startDim: 4 })).toThrow(/^startDim: expected an axis in \[-4, 4\)/);

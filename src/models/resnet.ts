@@ -46,7 +46,7 @@ export class BasicBlock extends Block {
   protected run(x: Tensor, t: Tape): Tensor {
     const out = t.seq(x, this.conv1, this.bn1, this.relu, this.conv2, this.bn2);
     const identity = this.downsample ? t.call(this.downsample, x) : x;
-    return t.call(this.relu, t.add(out, identity));
+    return t.add(out, identity, this.relu);
   }
 }
 
@@ -77,7 +77,7 @@ export class Bottleneck extends Block {
   protected run(x: Tensor, t: Tape): Tensor {
     const out = t.seq(x, this.conv1, this.bn1, this.relu, this.conv2, this.bn2, this.relu, this.conv3, this.bn3);
     const identity = this.downsample ? t.call(this.downsample, x) : x;
-    return t.call(this.relu, t.add(out, identity));
+    return t.add(out, identity, this.relu);
   }
 }
 

@@ -51,7 +51,7 @@ export class ShuffleV1Unit extends Block {
     let h = t.call(this.branchMain1, x);
     if (this.shuffle) h = t.call(this.shuffle, h);
     h = t.call(this.branchMain2, h);
-    if (!this.branchProj) return t.call(this.relu, t.add(h, x));
+    if (!this.branchProj) return t.add(h, x, this.relu);
     // ReLU on the joined tensor equals the official ReLU on the main branch alone: the average of a ReLU output is ≥ 0.
     return t.call(this.relu, t.concat([t.call(this.branchProj, x), h]));
   }
@@ -157,8 +157,8 @@ export class CifarShuffleV1Unit extends Block {
     let h = t.seq(x, this.conv1, this.bn1, this.relu);
     if (this.shuffle1) h = t.call(this.shuffle1, h);
     h = t.seq(h, this.conv2, this.bn2, this.relu, this.conv3, this.bn3);
-    const joined = this.shortcut ? t.concat([h, t.call(this.shortcut, x)]) : t.add(h, x);
-    return t.call(this.relu, joined);
+    if (!this.shortcut) return t.add(h, x, this.relu);
+    return t.call(this.relu, t.concat([h, t.call(this.shortcut, x)]));
   }
 }
 

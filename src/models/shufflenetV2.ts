@@ -5,8 +5,9 @@ import { Linear } from '../nn/linear';
 import type { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
 import { Block, type Tape } from '../nn/tape';
+import { catShuffle } from '../ops/channels';
 import { initModel, type LayerOptions } from './init';
-import { adaptiveAvgPool, channelShuffle, maxPool, reluLayer } from './layers';
+import { adaptiveAvgPool, maxPool, reluLayer } from './layers';
 import { registerModel, type ModelOptions } from './registry';
 
 /*
@@ -31,7 +32,6 @@ const bn = (m: Make, c: number): BatchNorm2d => new BatchNorm2d(c, { dtype: m.dt
 export class ShuffleV2Unit extends Block {
   readonly branch1: Sequential | null;
   readonly branch2: Sequential;
-  readonly shuffle: Module = channelShuffle(2);
 
   constructor(m: Make, inp: number, oup: number, readonly stride: number) {
     super();
@@ -48,14 +48,15 @@ export class ShuffleV2Unit extends Block {
   }
 
   protected run(x: Tensor, t: Tape): Tensor {
-    let joined: Tensor;
-    if (this.branch1) joined = t.concat([t.call(this.branch1, x), t.call(this.branch2, x)]);
+    let parts: Tensor[];
+    if (this.branch1) parts = [t.call(this.branch1, x), t.call(this.branch2, x)];
     else {
       const c = x.shape[1] / 2;
       const [x1, x2] = t.split(x, [c, c]);
-      joined = t.concat([x1, t.call(this.branch2, x2)]);
+      parts = [x1, t.call(this.branch2, x2)];
     }
-    return t.call(this.shuffle, joined);
+    // torch.cat then channel_shuffle(·, 2), as one pass.
+    return t.op(catShuffle, parts, { groups: 2 });
   }
 }
 

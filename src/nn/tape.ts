@@ -1,10 +1,11 @@
 import ndarray from 'ndarray';
 import { assertSameShape } from '../core/check';
 import { dtypeOf, zeros, type Tensor } from '../core/tensor';
-import { add } from '../ops/add';
+import { add, addGrad } from '../ops/add';
 import { catChannels, narrowChannels } from '../ops/channels';
 import { flatten } from '../ops/flatten';
 import type { Op } from '../ops/op';
+import { ReLU } from './activation';
 import { BatchNormBase, fusedActivation } from './batchNorm';
 import { forwardFolded } from './convBnFold';
 import { inputGradWanted, isGradEnabled, withInputGrad } from './gradMode';
@@ -96,14 +97,25 @@ export class Tape {
     return outputs;
   }
 
-  /** a + b elementwise (a residual join); the gradient flows unchanged into both. */
-  add(a: Tensor, b: Tensor): Tensor {
-    const { out } = add.forward([a, b], {});
-    // Both inputs get the output's gradient itself, not a copy each as the op's backward gives
-    // (a caller of the op may write into one): on a tape every consumer only reads gradients,
-    // and a residual join then costs no full-size copies in backward.
-    this.nodes.push({ inputs: [a, b], outputs: [out], backward: ([g]) => [g, g] });
-    return out;
+  /**
+   * a + b elementwise (a residual join); the gradient flows unchanged into both. With `then`,
+   * that module runs on the sum (`relu(out + identity)`): a ReLU as part of the same pass (one
+   * pass over the sum fewer each way), not while forward hooks are registered, so `nn.summary`
+   * still sees it.
+   */
+  add(a: Tensor, b: Tensor, then?: Module): Tensor {
+    const fuse = then instanceof ReLU && !forwardHooksActive();
+    const { out, cache } = add.forward([a, b], { relu: fuse });
+    // Both inputs get one gradient, not a copy each as the op's backward gives (a caller of
+    // the op may write into one): on a tape every consumer only reads gradients, and a
+    // residual join then costs no full-size copies in backward.
+    this.nodes.push({
+      inputs: [a, b], outputs: [out], backward: ([g]) => {
+        const d = g ? addGrad(g, cache) : null;
+        return [d, d];
+      },
+    });
+    return then === undefined || fuse ? out : this.call(then, out);
   }
 
   /** Concatenation along the channel axis 1 of `(N, C_i, …)` tensors (`torch.cat(xs, 1)`). */

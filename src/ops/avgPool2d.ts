@@ -1,8 +1,9 @@
 import ndarray from 'ndarray';
 import { assertArg } from '../core/check';
-import { allocFloat, allocFloatUninit } from '../core/dtype';
+import { allocFloat, allocFloatUninit, type FloatArray } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
+import { runAvgPool } from './kernels/avgPoolTasks';
 import { runPlanes } from './kernels/planeTasks';
 import { defineOp } from './op';
 import { checkPooledDout, pool2dGeometry, type Pool2dAttrs, type Pool2dGeometry } from './poolArgs';
@@ -24,29 +25,10 @@ export interface AvgPool2dCache {
   dtype: 'float32' | 'float64';
 }
 
-/**
- * Visits every window: `fn(q, plane, h0, h1, w0, w1, divisor)` with the output index, the
- * window's clipped input rows [h0, h1) and columns [w0, w1), and its divisor.
- */
-function eachWindow(g: Pool2dGeometry, countIncludePad: boolean, fn: (q: number, plane: number, h0: number, h1: number, w0: number, w1: number, div: number) => void): void {
+/** The pool job of geometry `g` (kernels/avgPoolTasks.ts: every window, on every thread). */
+function windows(g: Pool2dGeometry, countIncludePad: boolean, backward: boolean, src: FloatArray, dst: FloatArray): Parameters<typeof runAvgPool>[0] {
   const { N, C, H, W, kh, kw, sh, sw, ph, pw, outH, outW } = g;
-  let q = 0;
-  for (let nc = 0; nc < N * C; nc++) {
-    const plane = nc * H * W;
-    for (let oh = 0; oh < outH; oh++) {
-      const hs = oh * sh - ph;
-      const he = Math.min(hs + kh, H + ph);
-      const h0 = Math.max(hs, 0);
-      const h1 = Math.min(he, H);
-      for (let ow = 0; ow < outW; ow++, q++) {
-        const ws = ow * sw - pw;
-        const we = Math.min(ws + kw, W + pw);
-        const w0 = Math.max(ws, 0);
-        const w1 = Math.min(we, W);
-        fn(q, plane, h0, h1, w0, w1, countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0));
-      }
-    }
-  }
+  return { backward, planes: N * C, H, W, outH, outW, kh, kw, sh, sw, ph, pw, countIncludePad, src, dst };
 }
 
 /** One window covering each whole plane (a classifier's final pool): the planes' means. */
@@ -65,35 +47,27 @@ export const avgPool2d = defineOp<AvgPool2dAttrs, AvgPool2dCache>({
     assertArg(typeof countIncludePad === 'boolean', 'countIncludePad', 'a boolean', countIncludePad);
     const dtype = dtypeOf(x);
     const xs = dense('x', x).data;
-    const { W } = g;
-    const out = allocFloat(dtype, g.N * g.C * g.outH * g.outW);
+    // Every window writes its output: no zero fill.
+    const out = allocFloatUninit(dtype, g.N * g.C * g.outH * g.outW);
     if (wholePlane(g)) {
       // On every thread (kernels/planeTasks.ts): MobileNet V2's 4×4 pool of 1280 channels took 6.6 ms alone.
       runPlanes('mean', g.N * g.C, g.H * g.W, xs, out);
       return { out: ndarray(out, [g.N, g.C, 1, 1]), cache: { g, countIncludePad, dtype } };
     }
-    eachWindow(g, countIncludePad, (q, plane, h0, h1, w0, w1, div) => {
-      let s = 0;
-      for (let i = h0; i < h1; i++) for (let j = w0; j < w1; j++) s += xs[plane + i * W + j];
-      out[q] = s / div;
-    });
+    runAvgPool(windows(g, countIncludePad, false, xs, out));
     return { out: ndarray(out, [g.N, g.C, g.outH, g.outW]), cache: { g, countIncludePad, dtype } };
   },
   backward(dout, cache) {
     const { g, dtype } = cache;
     checkPooledDout(dout, [g.N, g.C, g.outH, g.outW]);
     const d = denseAs('dout', dout, dtype).data;
-    const { W } = g;
     if (wholePlane(g)) {
       const dx = allocFloatUninit(dtype, g.N * g.C * g.H * g.W);
       runPlanes('spread', g.N * g.C, g.H * g.W, d, dx);
       return [ndarray(dx, [g.N, g.C, g.H, g.W]) as Tensor];
     }
     const dx = allocFloat(dtype, g.N * g.C * g.H * g.W);
-    eachWindow(g, cache.countIncludePad, (q, plane, h0, h1, w0, w1, div) => {
-      const v = d[q] / div;
-      for (let i = h0; i < h1; i++) for (let j = w0; j < w1; j++) dx[plane + i * W + j] += v;
-    });
+    runAvgPool(windows(g, cache.countIncludePad, true, d, dx));
     return [ndarray(dx, [g.N, g.C, g.H, g.W]) as Tensor];
   },
 });
