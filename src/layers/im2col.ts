@@ -3,6 +3,7 @@ import { assertArg, assertNdim, ShapeError, shapeStr } from '../core/check';
 import type { ConvGeometry } from '../core/convFused';
 import { allocFloat, type FloatArray } from '../core/dtype';
 import { dtypeOf, isContiguous, type Tensor } from '../core/tensor';
+import { runUnfold } from '../ops/kernels/unfoldTasks';
 import { dense, nonNegativeInt, positiveInt } from './layerArgs';
 
 /*
@@ -47,128 +48,24 @@ export function windowGeometry(xShape: readonly number[], fh: number, fw: number
   return { N, C, H, W, fh, fw, stride, pad, outH, outW };
 }
 
-/** Range of output positions o (in [0, out)) whose input index o·stride − pad + k lies in [0, size). */
-function validRange(k: number, size: number, out: number, stride: number, pad: number): [number, number] {
-  const lo = Math.max(0, Math.ceil((pad - k) / stride));
-  const hi = Math.min(out, Math.floor((size - 1 + pad - k) / stride) + 1);
-  return [lo, Math.max(lo, hi)];
-}
-
 /**
  * Raw kernel: writes the columns of channels [c0, c0 + cn) of the dense input `x` into `dst`
  * (length cn·fh·fw · N·outH·outW). Every entry of `dst` is written (padding as zeros), so `dst`
- * may be a reused buffer.
+ * may be a reused buffer. On every thread when the stores are shared and the work is large
+ * (ops/kernels/unfoldTasks.ts).
  */
-/** A 1×1 window at stride 1 without padding: unfolding is a permutation of whole planes. */
-function pointwise(g: WindowGeometry): boolean {
-  return g.fh === 1 && g.fw === 1 && g.stride === 1 && g.pad === 0;
-}
-
-/**
- * dst[d + i] = (or +=) src[s + i] for i < len. Short runs go element by element: a
- * subarray + set per run of 4–16 values (the 2×2 and 4×4 maps of deep layers) cost several
- * times the copy itself.
- */
-function copyRun(src: ArrayLike<number>, s: number, dst: FloatArray, d: number, len: number, add: boolean): void {
-  if (add) {
-    for (let i = 0; i < len; i++) dst[d + i] += src[s + i];
-    return;
-  }
-  if (len >= 64 && ArrayBuffer.isView(src)) {
-    dst.set((src as FloatArray).subarray(s, s + len), d);
-    return;
-  }
-  for (let i = 0; i < len; i++) dst[d + i] = src[s + i];
-}
-
 export function im2colInto(x: FloatArray, g: WindowGeometry, c0: number, cn: number, dst: FloatArray): void {
-  const { N, C, H, W, fh, fw, stride, pad, outH, outW } = g;
-  const P = outH * outW;
-  const NP = N * P;
-  if (pointwise(g)) {
-    // A 1×1 window at stride 1 without padding: each unfolded row is the channel's plane.
-    for (let c = 0; c < cn; c++) for (let n = 0; n < N; n++) copyRun(x, ((n * C + c0 + c) * H) * W, dst, c * NP + n * P, P, false);
-    return;
-  }
-  for (let c = 0; c < cn; c++) {
-    for (let ki = 0; ki < fh; ki++) {
-      const [ohLo, ohHi] = validRange(ki, H, outH, stride, pad);
-      for (let kj = 0; kj < fw; kj++) {
-        const [owLo, owHi] = validRange(kj, W, outW, stride, pad);
-        const rowBase = ((c * fh + ki) * fw + kj) * NP;
-        const shift = kj - pad;
-        for (let n = 0; n < N; n++) {
-          const plane = ((n * C + c0 + c) * H) * W;
-          const colBase = rowBase + n * P;
-          if (ohLo > 0) dst.fill(0, colBase, colBase + ohLo * outW);
-          if (ohHi < outH) dst.fill(0, colBase + ohHi * outW, colBase + P);
-          for (let oh = ohLo; oh < ohHi; oh++) {
-            const d = colBase + oh * outW;
-            const srcRow = plane + (oh * stride - pad + ki) * W + shift;
-            if (owLo > 0) dst.fill(0, d, d + owLo);
-            if (owHi < outW) dst.fill(0, d + owHi, d + outW);
-            if (stride === 1) {
-              dst.set(x.subarray(srcRow + owLo, srcRow + owHi), d + owLo);
-            } else {
-              for (let ow = owLo; ow < owHi; ow++) dst[d + ow] = x[srcRow + ow * stride];
-            }
-          }
-        }
-      }
-    }
-  }
+  runUnfold({ fold: false, ...g, c0, cn, img: x, cols: dst });
 }
 
 /**
  * Raw kernel, the adjoint of {@link im2colInto}: adds each column entry back onto the input
- * position it was read from (overlapping windows accumulate; padding positions are dropped).
- * `dx` is the dense (N, C, H, W) gradient; only channels [c0, c0 + cn) are touched.
+ * position it was read from (overlapping windows accumulate, in (kernel row, kernel column,
+ * position) order per plane; padding positions are dropped). `dx` is the dense (N, C, H, W)
+ * gradient; only channels [c0, c0 + cn) are touched. On every thread like im2colInto.
  */
-export function col2imAdd(cols: ArrayLike<number>, g: WindowGeometry, c0: number, cn: number, dx: FloatArray): void {
-  const { N, C, H, W, fh, fw, stride, pad, outH, outW } = g;
-  const P = outH * outW;
-  const NP = N * P;
-  if (pointwise(g)) {
-    for (let n = 0; n < N; n++) for (let c = 0; c < cn; c++) copyRun(cols, c * NP + n * P, dx, ((n * C + c0 + c) * H) * W, P, true);
-    return;
-  }
-  // Valid output ranges per kernel offset, computed once instead of per (c, n).
-  const ohLo = new Int32Array(fh);
-  const ohHi = new Int32Array(fh);
-  const owLo = new Int32Array(fw);
-  const owHi = new Int32Array(fw);
-  for (let ki = 0; ki < fh; ki++) [ohLo[ki], ohHi[ki]] = validRange(ki, H, outH, stride, pad);
-  for (let kj = 0; kj < fw; kj++) [owLo[kj], owHi[kj]] = validRange(kj, W, outW, stride, pad);
-  // Sample and channel outermost: one (H, W) plane of dx stays in cache while all fh·fw
-  // column rows that land on it are added (each read as a contiguous run of P).
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < cn; c++) {
-      const plane = ((n * C + c0 + c) * H) * W;
-      for (let ki = 0; ki < fh; ki++) {
-        const oh0 = ohLo[ki];
-        const oh1 = ohHi[ki];
-        for (let kj = 0; kj < fw; kj++) {
-          const ow0 = owLo[kj];
-          const ow1 = owHi[kj];
-          const colBase = ((c * fh + ki) * fw + kj) * NP + n * P;
-          const shift = kj - pad;
-          if (stride === 1) {
-            for (let oh = oh0; oh < oh1; oh++) {
-              const s = colBase + oh * outW;
-              const d = plane + (oh - pad + ki) * W + shift;
-              for (let ow = ow0; ow < ow1; ow++) dx[d + ow] += cols[s + ow];
-            }
-          } else {
-            for (let oh = oh0; oh < oh1; oh++) {
-              const s = colBase + oh * outW;
-              const d = plane + (oh * stride - pad + ki) * W + shift;
-              for (let ow = ow0, di = d + ow0 * stride; ow < ow1; ow++, di += stride) dx[di] += cols[s + ow];
-            }
-          }
-        }
-      }
-    }
-  }
+export function col2imAdd(cols: FloatArray, g: WindowGeometry, c0: number, cn: number, dx: FloatArray): void {
+  runUnfold({ fold: true, ...g, c0, cn, img: dx, cols });
 }
 
 /** Options of {@link im2col} and {@link col2im}. */
