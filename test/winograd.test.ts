@@ -170,6 +170,20 @@ describe('Winograd F(4×4, 3×3) conv2d kernel', () => {
     }
   });
 
+  it('computes dw\'s last transform on the workers for a large bank, with the bits of one thread', () => {
+    const rng = new RandomState(6);
+    const x = astype(rng.randn(2, 96, 8, 8), 'float32');
+    const w = astype(rng.randn(96, 96, 3, 3), 'float32');
+    const dout = astype(rng.randn(2, 96, 8, 8), 'float32');
+    const run = (threads: string): Float32Array[] =>
+      withThreads(threads, () => runWinograd([x, w], { padding: 1 }, dout).map((t) => Float32Array.from(t.data)));
+    const one = run('1');
+    const before = winogradStats().dwThreaded;
+    expect(bitDiffs(one, run('2'))).toBe(0);
+    expect(winogradStats().dwThreaded).toBeGreaterThan(before);
+    expect(bitDiffs(one, run('4'))).toBe(0);
+  });
+
   it('is conv2d\'s default only where measured faster: ≥ 16 channels, outputs ≥ 4×4, 3×3 stride 1', () => {
     const pick = (C: number, F: number, H: number, attrs: { stride?: number; padding?: number; dilation?: number; groups?: number } = { padding: 1 }): string => {
       const x = ndarray(new Float32Array(2 * C * H * H), [2, C, H, H]);

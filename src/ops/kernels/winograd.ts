@@ -7,7 +7,8 @@ import { CTL_LEN } from '../../core/gemm/kernel';
 import { registerWorkerKernel, threadCount, workersUsable } from '../../core/gemm/workers';
 import { gemmBackward, gemmForward } from './convGemm';
 import type { ConvProblem } from './convProblem';
-import { winogradGradJobTasks, winogradGradTasks, type WinogradGradJob } from './winogradGradTasks';
+import { tryTensorJob } from './tensorJobs';
+import { winogradDwTasks, winogradGradJobTasks, winogradGradTasks, type WinogradDwJob, type WinogradGradJob } from './winogradGradTasks';
 import { writeWinogradFilters } from './winogradFilters';
 import { winogradJobTasks, winogradTasks, type WinogradJob } from './winogradTasks';
 
@@ -34,18 +35,20 @@ export const WINOGRAD_TRANSFORM_ERROR = 512;
 
 registerWorkerKernel('winograd', winogradTasks as never, winogradJobTasks);
 registerWorkerKernel('winogradGrad', winogradGradTasks as never, winogradGradJobTasks);
+registerWorkerKernel('winogradDw', winogradDwTasks as never, (job: WinogradDwJob) => Math.ceil(job.F / job.fb));
 
 /** Arena bytes one call may use (as the fused convolution's). */
 const BUDGET_BYTES = 48 << 20;
 let budgetBytes = BUDGET_BYTES;
 
-const counts = { passes: 0, chunks: 0, declined: 0 };
+const counts = { passes: 0, chunks: 0, declined: 0, dwThreaded: 0 };
 
 /**
  * Calls so far: passes run (forward, dx and dw passes each count one), the chunks of samples
- * they ran in, and passes declined for the arena budget (computed by the GEMM kernel instead).
+ * they ran in, passes declined for the arena budget (computed by the GEMM kernel instead),
+ * and weight gradients whose last transform ran on the worker pool.
  */
-export function winogradStats(): { passes: number; chunks: number; declined: number } {
+export function winogradStats(): { passes: number; chunks: number; declined: number; dwThreaded: number } {
   return { ...counts };
 }
 
@@ -286,29 +289,13 @@ function weightGrad(p: ConvProblem, x: FloatArray, dout: FloatArray, dw: FloatAr
     }, winogradGradTasks as never);
     threads = runSampleChunk({ ...base, phase: 2, ctl: newCtl() }, threads, arena, () => {}, winogradGradTasks as never);
   }
-  // dw[f, c] = Gᵀ dU G, in float64.
-  const t = new Float64Array(18);
-  const step = Fp * Cp;
-  for (let f = 0; f < F; f++) {
-    for (let c = 0; c < C; c++) {
-      const u = uOff + f * Cp + c;
-      // t = Gᵀ dU (3 × 6), column b at t[3b..3b+2]: the rows of Gᵀ are G's columns.
-      for (let b = 0; b < 6; b++) {
-        const m0 = A[u + b * step], m1 = A[u + (6 + b) * step], m2 = A[u + (12 + b) * step];
-        const m3 = A[u + (18 + b) * step], m4 = A[u + (24 + b) * step], m5 = A[u + (30 + b) * step];
-        t[3 * b] = m0 / 4 - (m1 + m2) / 6 + (m3 + m4) / 24;
-        t[3 * b + 1] = (m2 - m1) / 6 + (m3 - m4) / 12;
-        t[3 * b + 2] = -(m1 + m2) / 6 + (m3 + m4) / 6 + m5;
-      }
-      const o = (f * C + c) * 9;
-      for (let i = 0; i < 3; i++) {
-        const m0 = t[i], m1 = t[3 + i], m2 = t[6 + i], m3 = t[9 + i], m4 = t[12 + i], m5 = t[15 + i];
-        dw[o + 3 * i] = m0 / 4 - (m1 + m2) / 6 + (m3 + m4) / 24;
-        dw[o + 3 * i + 1] = (m2 - m1) / 6 + (m3 - m4) / 12;
-        dw[o + 3 * i + 2] = -(m1 + m2) / 6 + (m3 + m4) / 6 + m5;
-      }
-    }
-  }
+  // dw[f, c] = Gᵀ dU G, in float64 (on every thread when dw is shared).
+  const dwJob: WinogradDwJob = {
+    kind: 'winogradDw', C, F, Cp, Fp, fb: F, dU: A.subarray(uOff, uOff + 36 * Fp * Cp), dw,
+    ctl: null, f32: false, fma: false, wasm: false, buf: null,
+  };
+  if (tryTensorJob(F, F * C * 36, [dwJob.dU, dw], (n) => ({ ...dwJob, fb: Math.max(1, Math.ceil(F / (4 * n))) }))) counts.dwThreaded++;
+  else winogradDwTasks(dwJob);
   if (db !== null) {
     const P = outH * outW;
     const acc = new Float64Array(F);

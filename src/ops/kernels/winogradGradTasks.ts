@@ -167,3 +167,60 @@ export function winogradGradTasks(
     if (Atomics.load(ctl, 6) !== 0) Atomics.notify(ctl, 1);
   }
 }
+
+/**
+ * The last step of the weight gradient, dw[f, c] = Gᵀ dU G (3 × 3 from the 36 ξ of dU),
+ * in float64 rounded once on store, for filters [f0, f1) a task. WHY a kernel of its own: on
+ * the main thread alone it was ~4% of a ResNet-18 step while the workers waited (a 512 × 512
+ * bank: ~20 ms).
+ */
+export interface WinogradDwJob extends WorkerJob {
+  kind: 'winogradDw';
+  C: number; F: number; Cp: number; Fp: number;
+  /** Filters per task. */
+  fb: number;
+  /** dU: 36 blocks of Fp rows of Cp (ξ-major), as phase 2 leaves it. */
+  dU: FloatArray;
+  /** dw (F, C, 3, 3), dense. */
+  dw: FloatArray;
+}
+
+/** Runs tasks of a {@link WinogradDwJob} until none are left (all of them when `ctl` is null). Self-contained. */
+export function winogradDwTasks(job: WinogradDwJob): void {
+  const ctl = job.ctl;
+  const worker = job.worker === true;
+  const { C, F, Cp, Fp, fb, dU, dw } = job;
+  const nTasks = Math.ceil(F / fb);
+  const step = Fp * Cp;
+  const t = new Float64Array(18);
+  let next = 0;
+  for (;;) {
+    const task = ctl === null ? next++ : Atomics.add(ctl, 0, 1);
+    if (task >= nTasks) break;
+    for (let f = task * fb; f < Math.min(F, (task + 1) * fb); f++) {
+      for (let c = 0; c < C; c++) {
+        const u = f * Cp + c;
+        // t = Gᵀ dU (3 × 6), column b at t[3b..3b+2]: the rows of Gᵀ are G's columns.
+        for (let b = 0; b < 6; b++) {
+          const m0 = dU[u + b * step], m1 = dU[u + (6 + b) * step], m2 = dU[u + (12 + b) * step];
+          const m3 = dU[u + (18 + b) * step], m4 = dU[u + (24 + b) * step], m5 = dU[u + (30 + b) * step];
+          t[3 * b] = m0 / 4 - (m1 + m2) / 6 + (m3 + m4) / 24;
+          t[3 * b + 1] = (m2 - m1) / 6 + (m3 - m4) / 12;
+          t[3 * b + 2] = -(m1 + m2) / 6 + (m3 + m4) / 6 + m5;
+        }
+        const o = (f * C + c) * 9;
+        for (let i = 0; i < 3; i++) {
+          const m0 = t[i], m1 = t[3 + i], m2 = t[6 + i], m3 = t[9 + i], m4 = t[12 + i], m5 = t[15 + i];
+          dw[o + 3 * i] = m0 / 4 - (m1 + m2) / 6 + (m3 + m4) / 24;
+          dw[o + 3 * i + 1] = (m2 - m1) / 6 + (m3 - m4) / 12;
+          dw[o + 3 * i + 2] = -(m1 + m2) / 6 + (m3 + m4) / 6 + m5;
+        }
+      }
+    }
+    if (ctl !== null) {
+      if (worker) Atomics.add(ctl, 3, 1);
+      Atomics.add(ctl, 1, 1);
+      if (Atomics.load(ctl, 6) !== 0) Atomics.notify(ctl, 1);
+    }
+  }
+}
