@@ -27,8 +27,8 @@ export interface AvgPool2dCache {
 
 /** The pool job of geometry `g` (kernels/avgPoolTasks.ts: every window, on every thread). */
 function windows(g: Pool2dGeometry, countIncludePad: boolean, backward: boolean, src: FloatArray, dst: FloatArray): Parameters<typeof runAvgPool>[0] {
-  const { N, C, H, W, kh, kw, sh, sw, ph, pw, outH, outW } = g;
-  return { backward, planes: N * C, H, W, outH, outW, kh, kw, sh, sw, ph, pw, countIncludePad, src, dst };
+  const { N, C, ...window } = g;
+  return { backward, planes: N * C, ...window, countIncludePad, src, dst };
 }
 
 /** One window covering each whole plane (a classifier's final pool): the planes' means. */

@@ -1,5 +1,6 @@
 import type { FloatArray } from '../../core/dtype';
 import { registerWorkerKernel, type WorkerJob } from '../../core/gemm/workers';
+import type { Pool2dGeometry } from '../poolArgs';
 import { tryTensorJob } from './tensorJobs';
 
 /*
@@ -15,21 +16,11 @@ import { tryTensorJob } from './tensorJobs';
  * core/gemm/workers.ts), so it cannot call imported functions.
  */
 
-/** The geometry of a pool over `planes` planes of H×W into outH×outW, `pb` planes a task. */
-export interface AvgPoolJob extends WorkerJob {
+/** A pool of `planes` planes of H×W into outH×outW (the op's window geometry), `pb` planes a task. */
+export interface AvgPoolJob extends WorkerJob, Omit<Pool2dGeometry, 'N' | 'C'> {
   kind: 'avgPool';
   backward: boolean;
   planes: number;
-  H: number;
-  W: number;
-  outH: number;
-  outW: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  ph: number;
-  pw: number;
   /** Divide by the window clipped to the padded input (PyTorch's count_include_pad), else by its real positions. */
   countIncludePad: boolean;
   pb: number;
