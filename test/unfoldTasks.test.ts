@@ -2,14 +2,15 @@
  * im2col / col2im as tasks on every thread (ops/kernels/unfoldTasks.ts): equal to the
  * layout written out index by index on random geometries (strides, padding, 1×1, channel
  * ranges; col2im's overlapping sums in float64 bit for bit, as it adds in (ki, kj, oh, ow)
- * order per plane), and the same bits on 1, 2 and 4 threads at a size the pool takes.
+ * order per plane), and the same bits on 1, 2 and 4 threads at a size the pool takes; the same
+ * for the backward's dout transpose with its bias sums.
  */
 import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { allocFloat } from '../src/core/dtype';
 import { RandomState } from '../src/core/random';
 import { col2im, im2col } from '../src/layers/im2col';
-import { unfoldCalls } from '../src/ops/kernels/unfoldTasks';
+import { runDoutRows, unfoldCalls } from '../src/ops/kernels/unfoldTasks';
 import { bitDiffs, withThreads } from './threads';
 
 interface Geo { N: number; C: number; H: number; W: number; k: number; s: number; p: number; c0: number; cn: number }
@@ -95,6 +96,53 @@ describe('im2col / col2im tasks', () => {
     for (const t of ['2', '4']) {
       const before = unfoldCalls().threaded;
       expect(bitDiffs(one, withThreads(t, () => run(g, 3, true)).map(f32view))).toBe(0);
+      expect(unfoldCalls().threaded).toBeGreaterThan(before);
+    }
+  });
+});
+
+describe('dout rows (N, F, P) → (F, N·P) with the bias sums', () => {
+  /** The transpose, and each filter's sum: rows from 0 in order, added in sample order. */
+  function reference(d: Float64Array, N: number, F: number, P: number): [Float64Array, Float64Array] {
+    const rows = new Float64Array(d.length);
+    const db = new Float64Array(F);
+    for (let n = 0; n < N; n++) {
+      for (let f = 0; f < F; f++) {
+        let s = 0;
+        for (let i = 0; i < P; i++) {
+          rows[f * N * P + n * P + i] = d[(n * F + f) * P + i];
+          s += d[(n * F + f) * P + i];
+        }
+        db[f] += s;
+      }
+    }
+    return [rows, db];
+  }
+
+  function run(N: number, F: number, P: number, seed: number, shared: boolean): Float64Array[] {
+    const n = N * F * P;
+    const d = shared ? (allocFloat('float64', n) as Float64Array) : new Float64Array(n);
+    d.set(new RandomState(seed).randn(n).data as Float64Array);
+    const rows = shared ? (allocFloat('float64', n) as Float64Array) : new Float64Array(n);
+    const db = runDoutRows(N, F, P, d, rows);
+    return [d, rows, Float64Array.from(db)];
+  }
+
+  it('equals the transpose and the sums in order (random sizes, short and long rows)', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 80 }), fc.nat(), (N, F, P, seed) => {
+      const [d, rows, db] = run(N, F, P, seed, false);
+      const [rr, rdb] = reference(d, N, F, P);
+      expect(bitDiffs([f32view(rows), f32view(db)], [f32view(rr), f32view(rdb)])).toBe(0);
+    }), { numRuns: 60 });
+  });
+
+  it.each([[64, 960, 16], [64, 128, 256]])('%i × %i × %i: the same bits on 1, 2 and 4 threads, the pool used', (N, F, P) => {
+    const one = withThreads('1', () => run(N, F, P, 4, true));
+    const [rr, rdb] = reference(one[0], N, F, P);
+    expect(bitDiffs([f32view(one[1]), f32view(one[2])], [f32view(rr), f32view(rdb)])).toBe(0);
+    for (const t of ['2', '4']) {
+      const before = unfoldCalls().threaded;
+      expect(bitDiffs(one.map(f32view), withThreads(t, () => run(N, F, P, 4, true)).map(f32view))).toBe(0);
       expect(unfoldCalls().threaded).toBeGreaterThan(before);
     }
   });

@@ -6,6 +6,7 @@ import { convBackwardFused, convForwardFused } from '../core/convFused';
 import { matmul } from '../core/matmul';
 import type { Tensor } from '../core/tensor';
 import { checkConvArgs, checkConvDout, type ConvCache, type ConvParam } from './conv';
+import { runDoutRows } from '../ops/kernels/unfoldTasks';
 import { col2imAdd, im2colInto, type WindowGeometry } from './im2col';
 import { alloc, positiveInt } from './layerArgs';
 
@@ -150,29 +151,9 @@ export function im2colBackward(
     cols = allocFloat(dtype, groups * K * NP);
     for (let g = 0; g < groups; g++) im2colInto(x, geom, g * Cg, Cg, cols.subarray(g * K * NP, (g + 1) * K * NP));
   }
-  // (N, F, P) → (F, N·P), summing db on the way: each (n, f) row of P is contiguous on both
-  // sides, so it is one block copy plus a sum over the same (now cached) row.
+  // (N, F, P) → (F, N·P), summing db on the way (ops/kernels/unfoldTasks.ts, on every thread).
   const dprod = scratch('dprod', dtype, F * NP);
-  const dbAcc = new Float64Array(F);
-  for (let n = 0; n < N; n++) {
-    for (let f = 0; f < F; f++) {
-      const src = (n * F + f) * P;
-      const end = src + P;
-      const dst = f * NP + n * P - src;
-      // Short rows (deep layers' 2×2, 4×4 maps) element by element: a set per row costs more.
-      if (P >= 64) dprod.set(g4.subarray(src, end), dst + src);
-      let s = 0;
-      if (P >= 64) for (let i = src; i < end; i++) s += g4[i];
-      else {
-        for (let i = src; i < end; i++) {
-          const v = g4[i];
-          dprod[dst + i] = v;
-          s += v;
-        }
-      }
-      dbAcc[f] += s;
-    }
-  }
+  const dbAcc = runDoutRows(N, F, P, g4, dprod);
   const dcols = scratch('dcols', dtype, K * NP);
   const dcolsT = ndarray(dcols, [K, NP]);
   for (let g = 0; g < groups; g++) {
