@@ -5,8 +5,8 @@ import { allocFloat, type DType, type FloatArray } from '../core/dtype';
 import { convBackwardFused, convForwardFused } from '../core/convFused';
 import { matmul } from '../core/matmul';
 import type { Tensor } from '../core/tensor';
-import { checkConvArgs, checkConvDout, type ConvCache, type ConvParam } from './conv';
 import { runDoutRows } from '../ops/kernels/unfoldTasks';
+import { checkConvArgs, checkConvDout, type ConvCache, type ConvParam } from './conv';
 import { col2imAdd, im2colInto, type WindowGeometry } from './im2col';
 import { alloc, positiveInt } from './layerArgs';
 

@@ -104,7 +104,9 @@ export class Tape {
    * still sees it.
    */
   add(a: Tensor, b: Tensor, then?: Module): Tensor {
-    const fuse = then instanceof ReLU && !forwardHooksActive();
+    // The exact class, as the batch-norm fusion decides (fusedActivation): a subclass of ReLU
+    // may compute something else and must run as itself.
+    const fuse = then !== undefined && then.constructor === ReLU && !forwardHooksActive();
     const { out, cache } = add.forward([a, b], { relu: fuse });
     // Both inputs get one gradient, not a copy each as the op's backward gives (a caller of
     // the op may write into one): on a tape every consumer only reads gradients, and a

@@ -7,6 +7,7 @@ import { dense, denseAs } from '../layers/layerArgs';
 import { relu } from './activations';
 import { registerElementwise } from './kernels/elementwise';
 import { defineOp } from './op';
+import { sumReluRow } from './reluMath';
 
 /*
  * The residual join. WHY its own threaded loops and a fused ReLU: a JS loop on the main thread
@@ -19,27 +20,8 @@ const sumLoop = registerElementwise('add.sum', (a: FloatArray, b: FloatArray, c:
   for (let i = i0; i < i1; i++) c[i] = a[i] + b[i];
 });
 
-/**
- * c[i] = max(0, a[i] + b[i]), the bits of `relu(add(a, b))`: the sum is rounded to the dtype
- * when stored either way, and rounding keeps its sign. Branch-free as ops/reluMath.ts (the
- * sign is a coin flip), redone with the branchy form when a value is not finite, from a and b,
- * so c must be neither. Self-contained.
- */
-const sumReluLoop = registerElementwise('add.sumRelu', (a: FloatArray, b: FloatArray, c: FloatArray, i0: number, i1: number) => {
-  let bad = 0;
-  for (let i = i0; i < i1; i++) {
-    const v = a[i] + b[i];
-    const r = (v + Math.abs(v)) * 0.5;
-    c[i] = r;
-    bad += r - r;
-  }
-  if (bad !== 0) {
-    for (let i = i0; i < i1; i++) {
-      const v = a[i] + b[i];
-      c[i] = v <= 0 ? 0 : v;
-    }
-  }
-});
+/** relu(a + b) in one pass (ops/reluMath.ts, self-contained as the threaded loops must be). */
+const sumReluLoop = registerElementwise('add.sumRelu', sumReluRow);
 
 /** Attributes of {@link add}. */
 export interface AddAttrs {

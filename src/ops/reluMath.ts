@@ -32,6 +32,27 @@ export function reluRow(x: Store, o: Store, t0: number, t1: number): void {
   }
 }
 
+/**
+ * o[t] = max(0, a[t] + b[t]) for t in [t0, t1): reluRow of the sum, with the bits of the two
+ * steps apart (the sum is rounded to the store's type either way, and rounding keeps its sign).
+ * The branchy redo reads a and b again, so o must be neither.
+ */
+export function sumReluRow(a: Store, b: Store, o: Store, t0: number, t1: number): void {
+  let bad = 0;
+  for (let t = t0; t < t1; t++) {
+    const v = a[t] + b[t];
+    const r = (v + Math.abs(v)) * 0.5;
+    o[t] = r;
+    bad += r - r;
+  }
+  if (bad !== 0) {
+    for (let t = t0; t < t1; t++) {
+      const v = a[t] + b[t];
+      o[t] = v <= 0 ? 0 : v;
+    }
+  }
+}
+
 /** dx[t] = g[t]·[x[t] > 0] for t in [t0, t1): 0 (never NaN) wherever x ≤ 0 or x is NaN. */
 export function reluGradRow(g: Store, x: Store, dx: Store, t0: number, t1: number): void {
   let bad = 0;
