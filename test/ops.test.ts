@@ -175,12 +175,12 @@ describe('pooling', () => {
 
 describe('channel ops, residual add, flatten', () => {
   const fixtures = loadFixtures('shape.json');
-  const ops: Record<string, Op<any, any>> = { shuffle: channelShuffle, cat: catChannels, narrow: narrowChannels, add, flatten };
+  const ops: Record<string, Op<any, any>> = { shuffle: channelShuffle, cat: catChannels, cat_shuffle: catShuffle, narrow: narrowChannels, add, flatten };
   test.each(fixtures.map((f) => f.name))('%s: equals PyTorch (and gradient check)', (name) => {
     checkOpFixture(ops[name.split(' ')[0]], fixtureCase(fixtures, name));
   });
 
-  test('random shapes: shuffle, cat, narrow, add, flatten', () => {
+  test('random shapes: shuffle, cat, cat_shuffle, narrow, add, flatten', () => {
     fc.assert(fc.property(dim(2), dim(3), dim(3), dim(3), dim(3), seed, (N, g, n, H, W, s) => {
       const rng = new RandomState(s);
       const C = g * n;
