@@ -38,7 +38,7 @@ import { DWKF32_TYPE, dwKf32Func, DWKG32_TYPE, dwKg32Func } from './wasmDepthwis
 import { accRows32Func } from './wasmPartials';
 import { maxPool2x2f32Func } from './wasmPool';
 import { CLAMP_ROWS32_TYPE, clampRows32Func, relu6Bwd32Func, relu6Fwd32Func, reluBwd32Func, reluFwd32Func, SIG3_TYPE, SIG4_TYPE, sigmoidFwd32Func, siluBwd32Func, siluFwd32Func } from './wasmActivations';
-import { BN_SUM32_TYPE, bnDx32Func, bnGradSums32Func, bnNorm32Func, bnSum32Func } from './wasmBatchNorm';
+import { BN_SUM32_TYPE, bnDx32Func, bnDxKept32Func, bnGradSums32Func, bnNorm32Func, bnSum32Func } from './wasmBatchNorm';
 import { wgGrad32Func, WGIN32_TYPE, wgIn32Func, WGOUT32_TYPE, wgOut32Func } from './wasmWinograd';
 
 /** Local indices the tile body works with (see {@link tileBody}). */
@@ -345,7 +345,7 @@ function rowsFunc(f32 = false): number[] {
  * same contracts with 4-byte elements: packed panels are kc·16 bytes apart, a 4-column C
  * panel 16 bytes wide), `dw32`, `dwGrad32` (depthwise float32 planes, see wasmDepthwise.ts),
  * `wgIn32`, `wgOut32`, `wgGrad32` (Winograd float32 transforms, see wasmWinograd.ts),
- * `bnSum32`, `bnNorm32`, `bnGradSums32`, `bnDx32` (batch-norm rows, see wasmBatchNorm.ts),
+ * `bnSum32`, `bnNorm32`, `bnGradSums32`, `bnDx32`, `bnGradSumsKeep32`, `bnDxKept32` (batch-norm rows, see wasmBatchNorm.ts),
  * `sigmoidFwd32`, `siluFwd32`, `siluBwd32`, `reluFwd32`, `reluBwd32`, `relu6Fwd32`, `relu6Bwd32` (activations, see wasmActivations.ts),
  * `clampRows32` (conv2d's inference clamp, see wasmActivations.ts),
  * `dw3f32`, `dw5f32`, `dw3g32`, `dw5g32` (unrolled 3×3 / 5×5 depthwise planes, see wasmDepthwiseK.ts),
@@ -370,6 +370,8 @@ export function gemmWasmBytes(shared: boolean, maxPages: number, relaxed = false
     [7, 'bnNorm32', bnNorm32Func()],
     [0, 'bnGradSums32', bnGradSums32Func()],
     [0, 'bnDx32', bnDx32Func()],
+    [0, 'bnGradSumsKeep32', bnGradSums32Func(true)],
+    [7, 'bnDxKept32', bnDxKept32Func()],
     [8, 'sigmoidFwd32', sigmoidFwd32Func()],
     [8, 'siluFwd32', siluFwd32Func()],
     [9, 'siluBwd32', siluBwd32Func()],

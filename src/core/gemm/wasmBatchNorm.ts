@@ -1,5 +1,5 @@
 import {
-  BITSELECT, ELSE, END, F32_ADD, F32_DEMOTE, F32_GT, F32_LOAD, F32_LT, F32_MUL, F32_STORE, f32Const, f32Const0, F32X4_GT, F32X4_MUL, F32X4_PMAX, F32X4_SPLAT, F32X4_SUB, F64, F64_ADD, F64_LOAD, F64_MUL, F64_PROMOTE, F64_STORE, F64_SUB, F64X2_ADD, F64X2_MUL, F64X2_SPLAT, F64X2_SUB, HIGH_TO_LOW, I32, I32_ADD, I32_AND, I32_EQ, I32_OR, I32_REM_U, I32_SUB, I32_SHL, i32Const, i32FuncType, IF, inc, localGet, locals, localSet, localTee, PROMOTE_LOW, SELECT, simd, V128, v128Load, v128Store, v128Zero, whileLt, F32X4_ADD, F32X4_LT, F32X4_PMIN, V128_AND, V128_OR, I32X4_SPLAT, F32_GE, I32_NE,
+  BITSELECT, ELSE, END, I32_MUL, F32_ADD, F32_DEMOTE, F32_GT, F32_LOAD, F32_LT, F32_MUL, F32_STORE, f32Const, f32Const0, F32X4_GT, F32X4_MUL, F32X4_PMAX, F32X4_SPLAT, F32X4_SUB, F64, F64_ADD, F64_LOAD, F64_MUL, F64_PROMOTE, F64_STORE, F64_SUB, F64X2_ADD, F64X2_MUL, F64X2_SPLAT, F64X2_SUB, HIGH_TO_LOW, I32, I32_ADD, I32_AND, I32_EQ, I32_OR, I32_REM_U, I32_SUB, I32_SHL, i32Const, i32FuncType, IF, inc, localGet, locals, localSet, localTee, PROMOTE_LOW, SELECT, simd, V128, v128Load, v128Store, v128Zero, whileLt, F32X4_ADD, F32X4_LT, F32X4_PMIN, V128_AND, V128_OR, I32X4_SPLAT, F32_GE, I32_NE,
 } from './wasmAsm';
 
 /*
@@ -52,16 +52,24 @@ const fold = (a: number, b: number): number[] => [
 ];
 
 /**
- * Rows r < ROWS with J = r mod NC and RS = r·T; VEC = 4⌊T/4⌋ set first. `perRow` runs per row.
+ * Rows r < ROWS of channel J = r mod NC with RS = r·T, channel by channel: `setup` (the
+ * channel's values) once per channel, then `perRow` for its rows in order — so each channel's
+ * sums take its rows in the same order as row by row, and short rows (4×4 maps: 16 values) do
+ * not reload the channel's values each time. VEC = 4⌊T/4⌋ is set first.
  */
-function rows(l: { R: number; ROWS: number; J: number; NC: number; RS: number; T: number; VEC: number }, perRow: number[]): number[] {
+function rows(l: { R: number; ROWS: number; J: number; NC: number; RS: number; T: number; VEC: number }, setup: number[], perRow: number[]): number[] {
   return [
     ...g(l.T), ...i32Const(0x7ffffffc), ...I32_AND, ...set(l.VEC),
-    ...i32Const(0), ...set(l.R), ...i32Const(0), ...set(l.RS),
-    ...whileLt(l.R, l.ROWS, [
-      ...g(l.R), ...g(l.NC), ...I32_REM_U, ...set(l.J),
-      ...perRow,
-      ...inc(l.RS, g(l.T)), ...inc(l.R, i32Const(1)),
+    ...i32Const(0), ...set(l.J),
+    ...whileLt(l.J, l.NC, [
+      ...setup,
+      ...g(l.J), ...set(l.R),
+      ...whileLt(l.R, l.ROWS, [
+        ...g(l.R), ...g(l.T), ...I32_MUL, ...set(l.RS),
+        ...perRow,
+        ...inc(l.R, g(l.NC)),
+      ]),
+      ...inc(l.J, i32Const(1)),
     ]),
   ];
 }
@@ -96,7 +104,7 @@ export function bnSum32Func(): number[] {
     ...END,
     ...perChannel(ACCP, J, 3), ...localTee(P), ...g(P), ...F64_LOAD, ...g(S), ...F64_ADD, ...F64_STORE,
   ];
-  return [...locals([[6, I32], [3, F64], [5, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+  return [...locals([[6, I32], [3, F64], [5, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, [], perRow), ...END];
 }
 
 /**
@@ -122,8 +130,8 @@ export function bnNorm32Func(): number[] {
   const R = 7, J = 8, RS = 9, I = 10, VEC = 11;
   const MH = 12, ML = 13, S = 14, BE = 15, D = 16, O = 17;
   const X = 18, MHV = 19, MLV = 20, SV = 21, BEV = 22, DV = 23, OV = 24, SIXV = 25;
+  const setup = [...param(PP, J, 0, MH, MHV), ...param(PP, J, 1, ML, MLV), ...param(PP, J, 3, S, SV), ...param(PP, J, 4, BE, BEV)];
   const perRow = [
-    ...param(PP, J, 0, MH, MHV), ...param(PP, J, 1, ML, MLV), ...param(PP, J, 3, S, SV), ...param(PP, J, 4, BE, BEV),
     ...i32Const(0), ...set(I),
     ...whileLt(I, VEC, [
       ...elem(XP, RS, I), ...v128Load(0), ...set(X),
@@ -145,7 +153,7 @@ export function bnNorm32Func(): number[] {
       ...inc(I, i32Const(1)),
     ]),
   ];
-  return [...locals([[5, I32], [6, 0x7d], [8, V128]]), ...sixes(SIXV), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+  return [...locals([[5, I32], [6, 0x7d], [8, V128]]), ...sixes(SIXV), ...rows({ R, ROWS, J, NC, RS, T, VEC }, setup, perRow), ...END];
 }
 
 /** Locals of the backward's per-element start (see backVec / backScalar). */
@@ -202,8 +210,11 @@ function backScalar(l: Back): number[] {
   ];
 }
 
-/** `bnGradSums32` (8 i32 parameters). */
-export function bnGradSums32Func(): number[] {
+/**
+ * `bnGradSums32` (8 i32 parameters); with `keep` (`bnGradSumsKeep32`) it also stores each
+ * element's m over g and h over x, for {@link bnDxKept32Func}.
+ */
+export function bnGradSums32Func(keep = false): number[] {
   const GP = 0, XP = 1, ROWS = 2, T = 3, NC = 4, ACCP = 5, PP = 6, RELU = 7;
   const R = 8, J = 9, RS = 10, I = 11, VEC = 12, P = 13;
   const SA = 14, SB = 15;
@@ -217,13 +228,17 @@ export function bnGradSums32Func(): number[] {
     ...g(b), ...g(L), ...h(HV), ...F64X2_MUL, ...F64X2_ADD, ...set(b),
   ];
   const perRow = [
-    ...backParams(PP, J, l),
     ...v128Zero, ...set(A0), ...v128Zero, ...set(A1), ...v128Zero, ...set(B0), ...v128Zero, ...set(B1),
     ...i32Const(0), ...set(I),
-    ...whileLt(I, VEC, [...backVec(l), ...half(LO, A0, B0), ...half(HI, A1, B1), ...inc(I, i32Const(4))]),
+    ...whileLt(I, VEC, [
+      ...backVec(l), ...half(LO, A0, B0), ...half(HI, A1, B1),
+      ...(keep ? [...elem(GP, RS, I), ...g(GV), ...v128Store(0), ...elem(XP, RS, I), ...g(HV), ...v128Store(0)] : []),
+      ...inc(I, i32Const(4)),
+    ]),
     ...fold(A0, A1), ...set(SA), ...fold(B0, B1), ...set(SB),
     ...whileLt(I, T, [
       ...backScalar(l),
+      ...(keep ? [...elem(GP, RS, I), ...g(M), ...F32_STORE, ...elem(XP, RS, I), ...g(H), ...F32_STORE] : []),
       ...g(SA), ...g(M), ...F64_PROMOTE, ...F64_ADD, ...set(SA),
       ...g(SB), ...g(M), ...F64_PROMOTE, ...g(H), ...F64_PROMOTE, ...F64_MUL, ...F64_ADD, ...set(SB),
       ...inc(I, i32Const(1)),
@@ -231,7 +246,7 @@ export function bnGradSums32Func(): number[] {
     ...perChannel(ACCP, J, 4), ...localTee(P), ...g(P), ...F64_LOAD, ...g(SA), ...F64_ADD, ...F64_STORE,
     ...perChannel(ACCP, J, 4, 8), ...localTee(P), ...g(P), ...F64_LOAD, ...g(SB), ...F64_ADD, ...F64_STORE,
   ];
-  return [...locals([[6, I32], [2, F64], [9, 0x7d], [17, V128]]), ...sixes(SIXV), ...notSix(RELU, NOT6V), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+  return [...locals([[6, I32], [2, F64], [9, 0x7d], [17, V128]]), ...sixes(SIXV), ...notSix(RELU, NOT6V), ...rows({ R, ROWS, J, NC, RS, T, VEC }, backParams(PP, J, l), perRow), ...END];
 }
 
 /** `bnDx32` (8 i32 parameters). */
@@ -241,8 +256,8 @@ export function bnDx32Func(): number[] {
   const MH = 13, ML = 14, IV = 15, S = 16, BE = 17, C2 = 18, C3 = 19, D = 20, H = 21, M = 22, O = 23;
   const X = 24, MHV = 25, MLV = 26, IVV = 27, SV = 28, BEV = 29, C2V = 30, C3V = 31, DV = 32, HV = 33, GV = 34, OV = 35, SIXV = 36, NOT6V = 37;
   const l: Back = { GP, XP, RS, I, RELU, MH, ML, IV, S, BE, D, H, M, X, MHV, MLV, IVV, SV, BEV, DV, HV, GV, O, OV, SIXV, NOT6V };
+  const setup = [...backParams(PP, J, l), ...param(PP, J, 5, C2, C2V), ...param(PP, J, 6, C3, C3V)];
   const perRow = [
-    ...backParams(PP, J, l), ...param(PP, J, 5, C2, C2V), ...param(PP, J, 6, C3, C3V),
     ...i32Const(0), ...set(I),
     ...whileLt(I, VEC, [
       ...backVec(l),
@@ -256,8 +271,36 @@ export function bnDx32Func(): number[] {
       ...inc(I, i32Const(1)),
     ]),
   ];
-  return [...locals([[5, I32], [11, 0x7d], [14, V128]]), ...sixes(SIXV), ...notSix(RELU, NOT6V), ...rows({ R, ROWS, J, NC, RS, T, VEC }, perRow), ...END];
+  return [...locals([[5, I32], [11, 0x7d], [14, V128]]), ...sixes(SIXV), ...notSix(RELU, NOT6V), ...rows({ R, ROWS, J, NC, RS, T, VEC }, setup, perRow), ...END];
 }
 
 /** The type of bnSum32 and bnNorm32 (7 i32, no results); the others share the GEMM module's 8-i32 type. */
 export const BN_SUM32_TYPE = i32FuncType(7);
+
+/**
+ * `bnDxKept32(mp, hp, dxp, rows, T, nc, pp)` (7 i32 parameters): bnDx32's dx = (s·m − c2) − h·c3
+ * from the m and h that bnGradSumsKeep32 stored, so the same bits without computing them again.
+ */
+export function bnDxKept32Func(): number[] {
+  const MP = 0, HP = 1, DXP = 2, ROWS = 3, T = 4, NC = 5, PP = 6;
+  const R = 7, J = 8, RS = 9, I = 10, VEC = 11;
+  const S = 12, C2 = 13, C3 = 14;
+  const SV = 15, C2V = 16, C3V = 17;
+  const setup = [...param(PP, J, 3, S, SV), ...param(PP, J, 5, C2, C2V), ...param(PP, J, 6, C3, C3V)];
+  const perRow = [
+    ...i32Const(0), ...set(I),
+    ...whileLt(I, VEC, [
+      ...elem(DXP, RS, I),
+      ...g(SV), ...elem(MP, RS, I), ...v128Load(0), ...F32X4_MUL, ...g(C2V), ...F32X4_SUB,
+      ...elem(HP, RS, I), ...v128Load(0), ...g(C3V), ...F32X4_MUL, ...F32X4_SUB, ...v128Store(0),
+      ...inc(I, i32Const(4)),
+    ]),
+    ...whileLt(I, T, [
+      ...elem(DXP, RS, I),
+      ...g(S), ...elem(MP, RS, I), ...F32_LOAD, ...F32_MUL, ...g(C2), ...F32_SUB,
+      ...elem(HP, RS, I), ...F32_LOAD, ...g(C3), ...F32_MUL, ...F32_SUB, ...F32_STORE,
+      ...inc(I, i32Const(1)),
+    ]),
+  ];
+  return [...locals([[5, I32], [3, 0x7d], [3, V128]]), ...rows({ R, ROWS, J, NC, RS, T, VEC }, setup, perRow), ...END];
+}

@@ -375,7 +375,8 @@ export function batchNormTasks(
         else {
           copyIn(gd, s0, n0, n1);
           copyIn(x, s1, n0, n1);
-          wasm.bnGradSums32(s0 * 4, s1 * 4, (n1 - n0) * nc, T, nc, accB, prB, relu);
+          // A block that stays in the scratch keeps m over g and h over x for the dx pass.
+          (resident ? wasm.bnGradSumsKeep32 : wasm.bnGradSums32)(s0 * 4, s1 * 4, (n1 - n0) * nc, T, nc, accB, prB, relu);
         }
       }
       for (let j = 0; j < nc; j++) {
@@ -405,11 +406,12 @@ export function batchNormTasks(
           }
           continue;
         }
-        if (!resident) {
+        if (resident) wasm.bnDxKept32(s0 * 4, s1 * 4, s2 * 4, (n1 - n0) * nc, T, nc, prB);
+        else {
           copyIn(gd, s0, n0, n1);
           copyIn(x, s1, n0, n1);
+          wasm.bnDx32(s0 * 4, s1 * 4, s2 * 4, (n1 - n0) * nc, T, nc, prB, relu);
         }
-        wasm.bnDx32(s0 * 4, s1 * 4, s2 * 4, (n1 - n0) * nc, T, nc, prB, relu);
         copyOut(dx, s2, n0, n1);
       }
     }
