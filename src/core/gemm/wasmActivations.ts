@@ -1,5 +1,5 @@
 import {
-  BITSELECT, END, F32, F32_LOAD, F32_STORE, F32X4_ADD, F32X4_MUL, F32X4_PMAX, F32X4_SPLAT, F32X4_SUB, I32, I32_ADD, I32_AND, I32_LT_U, I32_SHL, I32_SUB, i32Const, i32FuncType, inc, localGet, locals, localSet, simd, V128, v128Load, v128Store, vec, whileDo, whileLt, V128_OR,
+  BITSELECT, ELSE, END, F32, f32Const, F32_LOAD, I32_EQ, IF, F32_STORE, F32X4_ADD, F32X4_MUL, F32X4_PMAX, F32X4_SPLAT, F32X4_SUB, I32, I32_ADD, I32_AND, I32_LT_U, I32_SHL, I32_SUB, i32Const, i32FuncType, inc, localGet, locals, localSet, simd, V128, v128Load, v128Store, vec, whileDo, whileLt, V128_OR,
 } from './wasmAsm';
 
 /*
@@ -173,22 +173,37 @@ export const SIG4_TYPE = i32FuncType(4);
  */
 export function clampRows32Func(): number[] {
   const DST = 0, SRC = 1, LEN = 2, COUNT = 3, DS = 4, SS = 5, LO = 6, HI = 7;
-  const R = 8, I = 9, D = 10, S = 11, END4 = 12;
-  const LOV = 13, HIV = 14;
+  const R = 8, I = 9, D = 10, S = 11, END4 = 12, FAST = 13;
+  const LOV = 14, HIV = 15;
   const F32X4_MIN = simd(0xe8);
   const F32X4_MAX = simd(0xe9);
+  const F32X4_PMIN = simd(0xea);
   const F32_MIN = [0x96];
   const F32_MAX = [0x97];
+  const I32_REINTERPRET_F32 = [0xbc];
+  const F32_GT = [0x5e];
   const body = [
     ...g(LO), ...F32X4_SPLAT, ...set(LOV), ...g(HI), ...F32X4_SPLAT, ...set(HIV),
     ...g(LEN), ...g(LEN), ...i32Const(3), ...I32_AND, ...I32_SUB, ...set(END4),
+    // lo = +0 and hi > 0 (ReLU, ReLU6): the relu ops' pmax(x, 0) + 0 then pmin(·, hi), the same
+    // values as max then min (+0 for −0, NaN kept) in three instructions, where V8 spells
+    // f32x4.max and .min out in about eight each on x86 to order −0 and pass NaN: the clamp was
+    // 7 % of a MobileNet V2 eval forward's CPU time.
+    ...g(LO), ...I32_REINTERPRET_F32, ...i32Const(0), ...I32_EQ, ...g(HI), ...f32Const(0), ...F32_GT, ...I32_AND, ...set(FAST),
     ...i32Const(0), ...set(R),
     ...whileLt(R, COUNT, [
       ...g(DST), ...set(D), ...g(SRC), ...set(S), ...i32Const(0), ...set(I),
+      ...g(FAST), ...IF,
+      ...whileLt(I, END4, [
+        ...g(D), ...g(S), ...v128Load(0), ...g(LOV), ...F32X4_PMAX, ...g(LOV), ...F32X4_ADD, ...g(HIV), ...F32X4_PMIN, ...v128Store(0),
+        ...inc(D, i32Const(16)), ...inc(S, i32Const(16)), ...inc(I, i32Const(4)),
+      ]),
+      ...ELSE,
       ...whileLt(I, END4, [
         ...g(D), ...g(S), ...v128Load(0), ...g(LOV), ...F32X4_MAX, ...g(HIV), ...F32X4_MIN, ...v128Store(0),
         ...inc(D, i32Const(16)), ...inc(S, i32Const(16)), ...inc(I, i32Const(4)),
       ]),
+      ...END,
       ...whileLt(I, LEN, [
         ...g(D), ...g(S), ...F32_LOAD, ...g(LO), ...F32_MAX, ...g(HI), ...F32_MIN, ...F32_STORE,
         ...inc(D, i32Const(4)), ...inc(S, i32Const(4)), ...inc(I, i32Const(1)),
@@ -196,7 +211,7 @@ export function clampRows32Func(): number[] {
       ...inc(DST, g(DS)), ...inc(SRC, g(SS)), ...inc(R, i32Const(1)),
     ]),
   ];
-  return [...locals([[5, I32], [2, V128]]), ...body, ...END];
+  return [...locals([[6, I32], [2, V128]]), ...body, ...END];
 }
 
 /** `clampRows32`'s type: 6 i32 then 2 f32, no results. */
