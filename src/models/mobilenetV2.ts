@@ -2,6 +2,7 @@ import type { Tensor } from '../core/tensor';
 import { BatchNorm2d } from '../nn/batchNorm';
 import { Conv2d } from '../nn/conv2d';
 import { ConvNormActivation } from '../nn/convNormActivation';
+import { invertedResidualEval } from '../nn/invertedResidualEval';
 import { Linear } from '../nn/linear';
 import type { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
@@ -57,7 +58,17 @@ export class InvertedResidual extends Block {
   }
 
   protected run(x: Tensor, t: Tape): Tensor {
-    const y = t.call(this.conv, x);
+    // Under noGrad in eval mode: the whole block as one kernel, the same bits (nn/invertedResidualEval.ts).
+    const c = this.conv;
+    const [e, d] = c.length === 4 ? [c.at(0), c.at(1)] : [null, null];
+    if (e instanceof Sequential && d instanceof Sequential && e.length === 3 && d.length === 3) {
+      const fused = invertedResidualEval(x, {
+        expand: [e.at(0) as Conv2d, e.at(1) as BatchNorm2d, e.at(2)], depthwise: [d.at(0) as Conv2d, d.at(1) as BatchNorm2d, d.at(2)],
+        project: [c.at(2) as Conv2d, c.at(3) as BatchNorm2d], shortcut: this.useResConnect ? 'identity' : null,
+      });
+      if (fused !== null) return fused;
+    }
+    const y = t.call(c, x);
     return this.useResConnect ? t.add(y, x) : y;
   }
 }
@@ -129,6 +140,12 @@ export class CifarInvertedResidual extends Block {
   }
 
   protected run(x: Tensor, t: Tape): Tensor {
+    // Under noGrad in eval mode: the whole block as one kernel, the same bits (nn/invertedResidualEval.ts).
+    const fused = invertedResidualEval(x, {
+      expand: [this.conv1, this.bn1, this.relu], depthwise: [this.conv2, this.bn2, this.relu], project: [this.conv3, this.bn3],
+      shortcut: this.stride !== 1 ? null : this.shortcut ? [this.shortcut.at(0) as Conv2d, this.shortcut.at(1) as BatchNorm2d] : 'identity',
+    });
+    if (fused !== null) return fused;
     const out = t.seq(x, this.conv1, this.bn1, this.relu, this.conv2, this.bn2, this.relu, this.conv3, this.bn3);
     if (this.stride !== 1) return out;
     return t.add(out, this.shortcut ? t.call(this.shortcut, x) : x);

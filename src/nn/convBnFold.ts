@@ -1,6 +1,6 @@
 import ndarray from 'ndarray';
 import { recycleFloat } from '../core/bufferPool';
-import { allocFloatUninit } from '../core/dtype';
+import { allocFloatUninit, type FloatArray } from '../core/dtype';
 import { ascontiguous, dtypeOf, type Tensor } from '../core/tensor';
 import { conv2d } from '../ops/conv2d';
 import { runPlanes } from '../ops/kernels/planeTasks';
@@ -82,10 +82,10 @@ export function forwardFolded(ms: readonly Module[], i: number, x: Tensor): [Ten
 }
 
 /**
- * `bn.forward(conv.forward(x))` as one convolution (see the file comment), and with an
- * epilogue the activation after them too (see {@link epilogueOf}); requires {@link foldsWithBatchNorm}.
+ * The filters and bias of `conv` with `bn` folded in (see the file comment), as new stores of
+ * the conv's dtype (the caller gives them back with recycleFloat); requires {@link foldsWithBatchNorm}.
  */
-export function forwardConvBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor, epilogue: ConvEpilogue | null = null): Tensor {
+export function foldConvBatchNorm(conv: Conv2d, bn: BatchNorm2d): { w: FloatArray; b: FloatArray } {
   const w = ascontiguous(conv.weight.data);
   const dtype = dtypeOf(w);
   const F = conv.outChannels;
@@ -107,7 +107,16 @@ export function forwardConvBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor, e
   // a loop here was ~5 % of a MobileNet V1 eval forward (3.2 M weights folded per forward).
   runPlanes('scale', F, per, w.data.subarray(w.offset, w.offset + w.size), sf, wf);
   recycleFloat(sf);
-  const { out, cache } = conv2d.forward([x, ndarray(wf, w.shape.slice()), ndarray(bf, [F])], { ...conv.convAttrs(), ...epilogue });
+  return { w: wf, b: bf };
+}
+
+/**
+ * `bn.forward(conv.forward(x))` as one convolution (see the file comment), and with an
+ * epilogue the activation after them too (see {@link epilogueOf}); requires {@link foldsWithBatchNorm}.
+ */
+export function forwardConvBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor, epilogue: ConvEpilogue | null = null): Tensor {
+  const { w: wf, b: bf } = foldConvBatchNorm(conv, bn);
+  const { out, cache } = conv2d.forward([x, ndarray(wf, conv.weight.data.shape.slice()), ndarray(bf, [conv.outChannels])], { ...conv.convAttrs(), ...epilogue });
   conv2d.release?.(cache);
   recycleFloat(wf);
   recycleFloat(bf);

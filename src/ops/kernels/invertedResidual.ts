@@ -1,0 +1,263 @@
+import { isShared } from '../../core/bufferPool';
+import type { FloatArray } from '../../core/dtype';
+import { arenaTiles, getArena, wasmAvailable } from '../../core/gemm/arena';
+import { gemmFma, gemmKernel } from '../../core/gemm/gemm';
+import { gemmBlock } from '../../core/gemm/kernel';
+import { registerWorkerKernel, threadCount, tryThreaded, workersUsable, type WorkerJob } from '../../core/gemm/workers';
+
+/*
+ * An inverted residual block at inference — 1×1 expand (+ clamp) → 3×3 depthwise (+ clamp) →
+ * 1×1 project, plus the input or a 1×1 shortcut — run sample by sample in a thread's scratch,
+ * with batch norm already folded into the filters (nn/convBnFold.ts). Each step is the kernel
+ * the layers run one by one: the fused convolution's tile product over the unfolded block with
+ * the bias as column K (core/gemm/convTasks.ts), the unrolled depthwise planes
+ * (core/gemm/wasmDepthwiseK.ts), clampRows32, and the residual add as a float32 sum — so the
+ * block gives the bits of its layers run one by one, on any thread count.
+ *
+ * WHY: run layer by layer, the block's wide middle (6× the input's channels) crossed memory
+ * four times — written by the expansion, copied into the arena and out again by the
+ * depthwise, copied in again by the projection — and those copies, not the arithmetic, were
+ * most of what separated MobileNet V2's eval forward from PyTorch's. Here only the block's
+ * input and output cross; the middle stays in the scratch (≈ 1.4 MB a thread at 32×32 with
+ * 144 channels).
+ *
+ * WHY self-contained: the runner is shipped to the worker threads as source (see TaskRunner in
+ * core/gemm/workers.ts); it uses only its arguments and the thread's wasm exports.
+ */
+
+/** One inverted residual forward over `N` samples, `S` samples a task. Offsets count floats of the arena. */
+export interface InvResJob extends WorkerJob {
+  kind: 'invRes';
+  N: number;
+  S: number;
+  Cin: number;
+  H: number;
+  W: number;
+  planes: number;
+  Cout: number;
+  stride: number;
+  outH: number;
+  outW: number;
+  /** The expansion's and the depthwise's clamps [lo, hi]. */
+  lo1: number;
+  hi1: number;
+  lo2: number;
+  hi2: number;
+  /** 0: no residual; 1: the input itself (Cin = Cout); 2: a 1×1 shortcut (filters at w4Off). */
+  residual: number;
+  /** Filters with the bias in column K: expand (Fgp1 rows of Kp1), project (Fgp3 rows of Kp3), shortcut (Fgp3 rows of Kp1). */
+  w1Off: number;
+  w3Off: number;
+  w4Off: number;
+  Kp1: number;
+  Fgp1: number;
+  Kp3: number;
+  Fgp3: number;
+  /** The depthwise filters (planes × 9) and biases. */
+  wdOff: number;
+  bdOff: number;
+  /** Row strides of the expansion's and the projection's blocks (S·H·W and S·outH·outW, padded). */
+  ld1: number;
+  ld3: number;
+  /** Floats of the depthwise's padded plane. */
+  padLen: number;
+  /** Per-thread scratch: slot t at sOff + t·sLen. */
+  sOff: number;
+  sLen: number;
+  /** The block's input (N, Cin, H, W) and output (N, Cout, outH, outW). */
+  x: FloatArray;
+  out: FloatArray;
+}
+
+/** Runs tasks of an {@link InvResJob} until none are left (all of them when `ctl` is null). */
+export function invResTasks(
+  job: InvResJob, F: FloatArray, block: unknown, blockS: unknown, _r: unknown, gemmFn: typeof gemmBlock, ex: Record<string, unknown> | null,
+): void {
+  const ctl = job.ctl;
+  const { N, S, Cin, H, W, planes, Cout, stride, outH, outW, Kp1, Fgp1, Kp3, Fgp3, ld1, ld3, padLen } = job;
+  const HW = H * W;
+  const P = outH * outW;
+  const x = job.x;
+  const out = job.out;
+  const e = ex as Record<string, (...a: number[]) => void>;
+  const clamp = e.clampRows32;
+  const dw = e.dw3f32;
+  const nTasks = Math.ceil(N / S);
+  const product = (aOff: number, Kp: number, Fgp: number, bOff: number, ld: number, cOff: number, cols: number): void => {
+    gemmFn({
+      aOff, ars: Kp, acs: 1, aSlice: 0, aPanelK: 0, aPanel0: 4 * Kp,
+      bOff, brs: ld, bSlice: 0, bPanelK: 0, bPanel0: 4,
+      packed: false, slices: 1, kc: Kp, kcLast: Kp,
+      cOff, cStep: 0, ldc: ld, mp: Fgp >> 2, np: (cols + 3) >> 2, mcP: Fgp >> 2, ncP: (cols + 3) >> 2,
+      split: false, acc: false, stream: 0, unit: 1, colMajor: false,
+      wasm: true, f32: true, fma: job.fma, buf: null, ctl: null,
+    }, F, block as never, blockS as never);
+  };
+  let A1 = -1, P1 = 0, pad = 0, B3 = 0, P3 = 0, P4 = 0;
+  let next = 0;
+  for (;;) {
+    const t = ctl === null ? next++ : Atomics.add(ctl, 0, 1);
+    if (t >= nTasks) break;
+    if (A1 < 0) {
+      // This thread's slot, and the rows every block shares: the all-ones row K (the bias's
+      // column of the filters) and zero rows up to Kp, in both unfolded blocks.
+      A1 = job.sOff + (ctl === null ? 0 : Atomics.add(ctl, 7, 1)) * job.sLen;
+      P1 = A1 + Kp1 * ld1;
+      pad = P1 + Fgp1 * ld1;
+      B3 = pad + padLen;
+      P3 = B3 + Kp3 * ld3;
+      P4 = P3 + Fgp3 * ld3;
+      F.fill(0, A1 + Cin * ld1, A1 + Kp1 * ld1);
+      F.fill(1, A1 + Cin * ld1, A1 + (Cin + 1) * ld1);
+      F.fill(0, B3 + planes * ld3, B3 + Kp3 * ld3);
+      F.fill(1, B3 + planes * ld3, B3 + (planes + 1) * ld3);
+    }
+    const n = t * S;
+    const ns = Math.min(S, N - n);
+    // The samples' channels side by side: row c holds channel c of sample i at columns [i·HW, (i + 1)·HW).
+    for (let i = 0; i < ns; i++) {
+      for (let c = 0; c < Cin; c++) {
+        const src = ((n + i) * Cin + c) * HW;
+        const dst = A1 + c * ld1 + i * HW;
+        if (HW >= 64) F.set(x.subarray(src, src + HW), dst);
+        else for (let q = 0; q < HW; q++) F[dst + q] = x[src + q];
+      }
+    }
+    product(job.w1Off, Kp1, Fgp1, A1, ld1, P1, ns * HW);
+    clamp(4 * P1, 4 * P1, ns * HW, planes, 4 * ld1, 4 * ld1, job.lo1, job.hi1);
+    for (let i = 0; i < ns; i++) {
+      dw(4 * (P1 + i * HW), 4 * job.wdOff, 4 * job.bdOff, 4 * (B3 + i * P), planes, H, W, outH, outW, stride, 1, 1,
+        4 * pad, 4 * (W + 2), 4 * padLen, 4 * ld1, 4 * ld3, 1);
+    }
+    clamp(4 * B3, 4 * B3, ns * P, planes, 4 * ld3, 4 * ld3, job.lo2, job.hi2);
+    product(job.w3Off, Kp3, Fgp3, B3, ld3, P3, ns * P);
+    if (job.residual === 2) product(job.w4Off, Kp1, Fgp3, A1, ld1, P4, ns * HW);
+    // Out: the projection, plus the input (row f of the unfolded block is channel f) or the shortcut.
+    const R = job.residual === 1 ? A1 : P4;
+    const rs = job.residual === 1 ? ld1 : ld3;
+    for (let i = 0; i < ns; i++) {
+      for (let f = 0; f < Cout; f++) {
+        const o = ((n + i) * Cout + f) * P;
+        const p = P3 + f * ld3 + i * P;
+        if (job.residual === 0) {
+          if (P >= 64) out.set(F.subarray(p, p + P), o);
+          else for (let q = 0; q < P; q++) out[o + q] = F[p + q];
+          continue;
+        }
+        const r = R + f * rs + i * P;
+        for (let q = 0; q < P; q++) out[o + q] = F[p + q] + F[r + q];
+      }
+    }
+    if (ctl !== null) {
+      if (job.worker === true) Atomics.add(ctl, 3, 1);
+      Atomics.add(ctl, 1, 1);
+      if (Atomics.load(ctl, 6) !== 0) Atomics.notify(ctl, 1);
+    }
+  }
+}
+
+registerWorkerKernel('invRes', invResTasks as never, (job: InvResJob) => Math.ceil(job.N / job.S));
+
+/** The folded layers of one block: filters (F, C/groups, kh, kw) flattened, a bias per filter. */
+export interface FoldedConv {
+  w: FloatArray;
+  b: FloatArray;
+}
+
+/** What {@link invertedResidualForward} runs. */
+export interface InvResSpec {
+  N: number;
+  Cin: number;
+  H: number;
+  W: number;
+  planes: number;
+  Cout: number;
+  stride: number;
+  expand: FoldedConv;
+  depthwise: FoldedConv;
+  project: FoldedConv;
+  /** 'identity': out += x; a folded 1×1 conv: out += shortcut(x); null: no residual. */
+  residual: 'identity' | FoldedConv | null;
+  clamp1: readonly [number, number];
+  clamp2: readonly [number, number];
+}
+
+const ceil4 = (v: number): number => (v + 3) & ~3;
+/** Rows of whole 4-wide panels, and not a multiple of 4 KiB apart (see padLd in core/convFused.ts). */
+const padLd = (v: number): number => ((ceil4(v) * 4) % 4096 === 0 ? ceil4(v) + 4 : ceil4(v));
+/** Floats the arena may give one call (as the fused convolution's budget). */
+const BUDGET = (48 << 20) / 4;
+/**
+ * Most floats of one thread's scratch (4 MiB): the block's middle should stay in L2 between
+ * the steps; larger maps (ImageNet's 112×112 and 56×56 stages) run the layers one by one,
+ * which block their rows for the cache.
+ */
+const SCRATCH_MAX = 1 << 20;
+
+/** True when this process can run the fused block (float32 on the wasm tiles). */
+export function invertedResidualAvailable(): boolean {
+  return gemmKernel() === 'wasm' && wasmAvailable();
+}
+
+/**
+ * The block's eval forward into `out` (N, Cout, outH, outW), float32: the layers' bits (see the
+ * file comment). False, writing nothing, when its scratch does not fit the arena (the caller
+ * then runs the layers one by one).
+ */
+export function invertedResidualForward(spec: InvResSpec, x: Float32Array, out: Float32Array): boolean {
+  const { N, Cin, H, W, planes, Cout, stride } = spec;
+  const outH = Math.floor((H + 2 - 3) / stride) + 1;
+  const outW = Math.floor((W + 2 - 3) / stride) + 1;
+  const HW = H * W;
+  const P = outH * outW;
+  let threads = threadCount();
+  if (threads > 1 && (N < 2 || !workersUsable() || !isShared(x) || !isShared(out))) threads = 1;
+  // Small maps: several samples side by side, up to 64 columns, two tasks a thread at least.
+  const S = Math.max(1, Math.min(Math.ceil(64 / P), Math.floor(N / (2 * threads))));
+  const Kp1 = ceil4(Cin + 1);
+  const Fgp1 = ceil4(planes);
+  const Kp3 = ceil4(planes + 1);
+  const Fgp3 = ceil4(Cout);
+  const ld1 = padLd(S * HW);
+  const ld3 = padLd(S * P);
+  // The depthwise's padded plane (as the unrolled planes' driver sizes it), 16 floats of slack.
+  const padLen = ceil4((H + 2) * (W + 2) + 16);
+  const shortcut = spec.residual !== null && spec.residual !== 'identity' ? spec.residual : null;
+  const w1Off = 0;
+  const w3Off = w1Off + Fgp1 * Kp1;
+  const w4Off = w3Off + Fgp3 * Kp3;
+  const wdOff = w4Off + (shortcut ? Fgp3 * Kp1 : 0);
+  const bdOff = wdOff + planes * 9;
+  const sOff = ceil4(bdOff + planes);
+  const sLen = Kp1 * ld1 + Fgp1 * ld1 + padLen + Kp3 * ld3 + Fgp3 * ld3 + (shortcut ? Fgp3 * ld3 : 0);
+  if (sLen > SCRATCH_MAX || sOff + sLen > BUDGET) return false;
+  while (threads > 1 && sOff + threads * sLen > BUDGET) threads--;
+  const arena = getArena('wasm', Math.ceil((sOff + threads * sLen) / 2));
+  if (arena === null || arena.exports === null) return false;
+  if (threads > 1 && !arena.shared) threads = 1;
+  const A = arena.F32;
+  // Filters as rows of Kp with the bias in column K, zero elsewhere (core/convFused.ts's layout).
+  const rows = (at: number, f: FoldedConv, F: number, K: number, Fgp: number, Kp: number): void => {
+    A.fill(0, at, at + Fgp * Kp);
+    for (let r = 0; r < F; r++) {
+      A.set(f.w.subarray(r * K, (r + 1) * K), at + r * Kp);
+      A[at + r * Kp + K] = f.b[r];
+    }
+  };
+  rows(w1Off, spec.expand, planes, Cin, Fgp1, Kp1);
+  rows(w3Off, spec.project, Cout, planes, Fgp3, Kp3);
+  if (shortcut) rows(w4Off, shortcut, Cout, Cin, Fgp3, Kp1);
+  A.set(spec.depthwise.w.subarray(0, planes * 9), wdOff);
+  A.set(spec.depthwise.b.subarray(0, planes), bdOff);
+  const job: InvResJob = {
+    kind: 'invRes', ctl: null, f32: true, fma: gemmFma(), wasm: true, buf: null,
+    N, S, Cin, H, W, planes, Cout, stride, outH, outW,
+    lo1: spec.clamp1[0], hi1: spec.clamp1[1], lo2: spec.clamp2[0], hi2: spec.clamp2[1],
+    residual: spec.residual === null ? 0 : spec.residual === 'identity' ? 1 : 2,
+    w1Off, w3Off, w4Off, Kp1, Fgp1, Kp3, Fgp3, wdOff, bdOff, ld1, ld3, padLen, sOff, sLen, x, out,
+  };
+  if (threads > 1 && tryThreaded(job, threads, arena)) return true;
+  const { block, blockS } = arenaTiles(arena, true, job.fma);
+  invResTasks({ ...job, ctl: null }, A, block, blockS, null, gemmBlock, arena.exports);
+  return true;
+}
