@@ -9,7 +9,9 @@ import fc from 'fast-check';
 import { RandomState } from '../src/core/random';
 import { astype, type Tensor } from '../src/core/tensor';
 import { createModel } from '../src/models';
+import { DepthwiseSeparable } from '../src/models/mobilenetV1';
 import { CifarInvertedResidual, InvertedResidual } from '../src/models/mobilenetV2';
+import { ShuffleV2Unit } from '../src/models/shufflenetV2';
 import { noGrad, summary } from '../src/nn';
 import type { BatchNorm2d } from '../src/nn/batchNorm';
 import { invertedResidualCalls, setInvertedResidualFusion } from '../src/nn/invertedResidualEval';
@@ -131,6 +133,35 @@ describe('fused inverted residual (eval)', () => {
     expect(invertedResidualCalls().fused).toBe(c0);
     // Stem conv, 17 blocks × 3 convs, 4 projection shortcuts, the last conv: 57 convolutions.
     expect(sum.toString().match(/Conv2d/g)?.length).toBe(57);
+  });
+
+  it("gives the bits of MobileNet V1's depthwise-separable blocks and ShuffleNet V2's branches (no expansion; no activation after the depthwise; ReLU after the projection)", () => {
+    const rng = new RandomState(11);
+    for (const [cin, cout, stride, H, N] of [[8, 16, 1, 8, 3], [16, 16, 2, 9, 2], [32, 64, 2, 4, 16]]) {
+      const blk = new DepthwiseSeparable({ dtype: 'float32', rng, init: false }, cin, cout, stride);
+      randomize(blk, rng);
+      const r = both(blk, astype(rng.randn(N, cin, H, H), 'float32'));
+      expect(r.ran).toBe(1);
+      expect(bitDiffs([r.fused], [r.plain])).toBe(0);
+    }
+    for (const [inp, oup, stride, H] of [[16, 16, 1, 8], [16, 32, 2, 8], [24, 48, 2, 5]]) {
+      const unit = new ShuffleV2Unit({ dtype: 'float32', rng, init: false }, inp, oup, stride);
+      randomize(unit, rng);
+      const r = both(unit, astype(rng.randn(4, inp, H, H), 'float32'));
+      expect(r.ran).toBe(stride === 1 ? 1 : 2);
+      expect(bitDiffs([r.fused], [r.plain])).toBe(0);
+    }
+  });
+
+  it('runs the blocks of MobileNet V1 and ShuffleNet V2 (CIFAR) eval forwards with the same logits', () => {
+    for (const [name, blocks] of [['mobilenet_v1_cifar', 13], ['shufflenet_v2_cifar', 19]] as const) {
+      const rng = new RandomState(13);
+      const model = createModel(name, { dtype: 'float32', rng });
+      randomize(model, rng);
+      const r = both(model, astype(rng.randn(2, 3, 32, 32), 'float32'));
+      expect(r.ran).toBe(blocks);
+      expect(bitDiffs([r.fused], [r.plain])).toBe(0);
+    }
   });
 
   it('does not run in training mode, with autograd, in float64 or with unfoldable layers', () => {

@@ -1,6 +1,7 @@
 import type { Tensor } from '../core/tensor';
 import { BatchNorm2d } from '../nn/batchNorm';
 import { Conv2d } from '../nn/conv2d';
+import { invertedResidualEval } from '../nn/invertedResidualEval';
 import { Linear } from '../nn/linear';
 import type { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
@@ -42,7 +43,9 @@ export class DepthwiseSeparable extends Block {
   }
 
   protected run(x: Tensor, t: Tape): Tensor {
-    return t.seq(x, this.conv1, this.bn1, this.relu, this.conv2, this.bn2, this.relu);
+    // Under noGrad in eval mode: both convs as one kernel, the same bits (nn/invertedResidualEval.ts).
+    const fused = invertedResidualEval(x, { expand: null, depthwise: [this.conv1, this.bn1, this.relu], project: [this.conv2, this.bn2, this.relu], shortcut: null });
+    return fused ?? t.seq(x, this.conv1, this.bn1, this.relu, this.conv2, this.bn2, this.relu);
   }
 }
 

@@ -64,7 +64,7 @@ export class InvertedResidual extends Block {
     if (e instanceof Sequential && d instanceof Sequential && e.length === 3 && d.length === 3) {
       const fused = invertedResidualEval(x, {
         expand: [e.at(0) as Conv2d, e.at(1) as BatchNorm2d, e.at(2)], depthwise: [d.at(0) as Conv2d, d.at(1) as BatchNorm2d, d.at(2)],
-        project: [c.at(2) as Conv2d, c.at(3) as BatchNorm2d], shortcut: this.useResConnect ? 'identity' : null,
+        project: [c.at(2) as Conv2d, c.at(3) as BatchNorm2d, null], shortcut: this.useResConnect ? 'identity' : null,
       });
       if (fused !== null) return fused;
     }
@@ -142,7 +142,7 @@ export class CifarInvertedResidual extends Block {
   protected run(x: Tensor, t: Tape): Tensor {
     // Under noGrad in eval mode: the whole block as one kernel, the same bits (nn/invertedResidualEval.ts).
     const fused = invertedResidualEval(x, {
-      expand: [this.conv1, this.bn1, this.relu], depthwise: [this.conv2, this.bn2, this.relu], project: [this.conv3, this.bn3],
+      expand: [this.conv1, this.bn1, this.relu], depthwise: [this.conv2, this.bn2, this.relu], project: [this.conv3, this.bn3, null],
       shortcut: this.stride !== 1 ? null : this.shortcut ? [this.shortcut.at(0) as Conv2d, this.shortcut.at(1) as BatchNorm2d] : 'identity',
     });
     if (fused !== null) return fused;

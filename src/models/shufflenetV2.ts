@@ -1,6 +1,7 @@
 import type { Tensor } from '../core/tensor';
 import { BatchNorm2d } from '../nn/batchNorm';
 import { Conv2d } from '../nn/conv2d';
+import { invertedResidualEval } from '../nn/invertedResidualEval';
 import { Linear } from '../nn/linear';
 import type { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
@@ -49,14 +50,37 @@ export class ShuffleV2Unit extends Block {
 
   protected run(x: Tensor, t: Tape): Tensor {
     let parts: Tensor[];
-    if (this.branch1) parts = [t.call(this.branch1, x), t.call(this.branch2, x)];
+    if (this.branch1) parts = [this.branch(this.branch1, x, t), this.branch(this.branch2, x, t)];
     else {
       const c = x.shape[1] / 2;
       const [x1, x2] = t.split(x, [c, c]);
-      parts = [x1, t.call(this.branch2, x2)];
+      parts = [x1, this.branch(this.branch2, x2, t)];
     }
     // torch.cat then channel_shuffle(·, 2), as one pass.
     return t.op(catShuffle, parts, { groups: 2 });
+  }
+
+  /**
+   * A branch on x: under noGrad in eval mode its convs as one kernel, the same bits
+   * (nn/invertedResidualEval.ts): branch2 is 1×1-BN-ReLU → depthwise-BN → 1×1-BN-ReLU, branch1
+   * the same without the first 1×1.
+   */
+  private branch(b: Sequential, x: Tensor, t: Tape): Tensor {
+    const m = (i: number): Module => b.at(i);
+    const tail = b.length === 8 ? 3 : 0;
+    const fused = b.length === 8 || b.length === 5
+      ? invertedResidualEval(x, {
+        expand: tail > 0 ? [m(0) as Conv2d, m(1) as BatchNorm2d, m(2)] : null,
+        depthwise: [m(tail) as Conv2d, m(tail + 1) as BatchNorm2d, null],
+        project: [m(tail + 2) as Conv2d, m(tail + 3) as BatchNorm2d, m(tail + 4)],
+        shortcut: null,
+      })
+      : null;
+    if (fused === null) return t.call(b, x);
+    // Recorded so the unit gives its buffer back after the join (nothing plays it backwards under noGrad).
+    return t.multi([x], [fused], () => {
+      throw new Error('ShuffleV2Unit: a fused branch ran under noGrad and has no backward');
+    })[0];
   }
 }
 

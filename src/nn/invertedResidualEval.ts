@@ -10,18 +10,22 @@ import { forwardHooksActive, type Module } from './module';
 
 /*
  * An inverted residual block's eval forward as one fused kernel (ops/kernels/invertedResidual.ts)
- * when its layers allow it: under noGrad, batch norms in eval mode, float32, ReLU or ReLU6
- * after the expansion and the depthwise, a 1×1 expansion and projection, a 3×3 depthwise with
- * padding 1 and stride 1 or 2. The result has the bits of the layers run one by one (as Tape.seq
+ * when its layers allow it: under noGrad, batch norms in eval mode, float32, a 1×1 expansion (or
+ * none) and projection, a 3×3 depthwise with padding 1 and stride 1 or 2, each conv followed by
+ * ReLU, ReLU6 or nothing. The result has the bits of the layers run one by one (as Tape.seq
  * runs them under noGrad: each conv with its batch norm folded in and its activation as the
  * epilogue). Not while forward hooks are registered, so `nn.summary` still sees every layer.
  */
 
-/** The layers of an inverted residual block, in order. */
+/**
+ * The layers of an inverted residual block, in order; each conv with its batch norm and its
+ * activation (null: none). Without the expansion it is a depthwise-separable pair (MobileNet
+ * V1's block, ShuffleNet V2's stride-2 `branch1`).
+ */
 export interface InvertedResidualLayers {
-  expand: readonly [Conv2d, BatchNorm2d, Module];
-  depthwise: readonly [Conv2d, BatchNorm2d, Module];
-  project: readonly [Conv2d, BatchNorm2d];
+  expand: readonly [Conv2d, BatchNorm2d, Module | null] | null;
+  depthwise: readonly [Conv2d, BatchNorm2d, Module | null];
+  project: readonly [Conv2d, BatchNorm2d, Module | null];
   /** Added to the projection: the block's input, a 1×1 conv + batch norm of it, or nothing. */
   shortcut: 'identity' | readonly [Conv2d, BatchNorm2d] | null;
 }
@@ -46,10 +50,11 @@ export function invertedResidualCalls(): { fused: number; declined: number } {
 
 const pointwise = (c: Conv2d): boolean => c.kernelSize === 1 && c.stride === 1 && c.padding === 0 && c.groups === 1 && c.dilation === 1;
 
-/** The clamp an activation runs as (ReLU, ReLU6), or null. */
-function clampOf(act: Module): readonly [number, number] | null {
+/** The clamp an activation runs as (ReLU, ReLU6); null for none; undefined when it has none. */
+function clampOf(act: Module | null): readonly [number, number] | null | undefined {
+  if (act === null) return null;
   const e = epilogueOf(act);
-  return e !== null && 'clamp' in e ? e.clamp : null;
+  return e !== null && 'clamp' in e ? e.clamp : undefined;
 }
 
 /**
@@ -65,34 +70,40 @@ export function invertedResidualEval(x: Tensor, l: InvertedResidualLayers): Tens
 }
 
 function fusedOrNull(x: Tensor, l: InvertedResidualLayers): Tensor | null {
-  const [c1, b1, a1] = l.expand;
   const [c2, b2, a2] = l.depthwise;
-  const [c3, b3] = l.project;
+  const [c3, b3, a3] = l.project;
+  const ex = l.expand;
   const sc = l.shortcut;
   // foldsWithBatchNorm also asks for noGrad and eval-mode batch norms.
-  if (!foldsWithBatchNorm(c1, b1) || !foldsWithBatchNorm(c2, b2) || !foldsWithBatchNorm(c3, b3)) return null;
+  if ((ex !== null && !foldsWithBatchNorm(ex[0], ex[1])) || !foldsWithBatchNorm(c2, b2) || !foldsWithBatchNorm(c3, b3)) return null;
   if (sc !== null && sc !== 'identity' && (!foldsWithBatchNorm(sc[0], sc[1]) || !pointwise(sc[0]))) return null;
-  const clamp1 = clampOf(a1);
+  const clamp1 = ex === null ? null : clampOf(ex[2]);
   const clamp2 = clampOf(a2);
-  if (clamp1 === null || clamp2 === null) return null;
-  if (x.shape.length !== 4 || dtypeOf(x) !== 'float32' || dtypeOf(c1.weight.data) !== 'float32') return null;
+  const clamp3 = clampOf(a3);
+  if (clamp1 === undefined || clamp2 === undefined || clamp3 === undefined) return null;
+  if (x.shape.length !== 4 || dtypeOf(x) !== 'float32' || dtypeOf(c2.weight.data) !== 'float32') return null;
   const [N, Cin, H, W] = x.shape;
-  const planes = c1.outChannels;
+  const planes = c2.inChannels;
   const Cout = c3.outChannels;
-  if (!pointwise(c1) || !pointwise(c3) || c1.inChannels !== Cin || c3.inChannels !== planes) return null;
-  if (c2.kernelSize !== 3 || c2.padding !== 1 || c2.dilation !== 1 || c2.groups !== planes || c2.inChannels !== planes || c2.outChannels !== planes || c2.stride > 2) return null;
+  if (ex !== null && (!pointwise(ex[0]) || ex[0].inChannels !== Cin || ex[0].outChannels !== planes)) return null;
+  if (ex === null && planes !== Cin) return null;
+  if (!pointwise(c3) || c3.inChannels !== planes) return null;
+  if (c2.kernelSize !== 3 || c2.padding !== 1 || c2.dilation !== 1 || c2.groups !== planes || c2.outChannels !== planes || c2.stride > 2) return null;
   if (sc === 'identity' && (Cin !== Cout || c2.stride !== 1)) return null;
   if (sc !== null && sc !== 'identity' && (sc[0].inChannels !== Cin || sc[0].outChannels !== Cout || c2.stride !== 1)) return null;
   const stride = c2.stride;
   const outH = Math.floor((H - 1) / stride) + 1;
   const outW = Math.floor((W - 1) / stride) + 1;
-  const folded: FoldedConv[] = [foldConvBatchNorm(c1, b1), foldConvBatchNorm(c2, b2), foldConvBatchNorm(c3, b3)];
-  if (sc !== null && sc !== 'identity') folded.push(foldConvBatchNorm(sc[0], sc[1]));
+  const expand = ex === null ? null : foldConvBatchNorm(ex[0], ex[1]);
+  const folded: FoldedConv[] = [foldConvBatchNorm(c2, b2), foldConvBatchNorm(c3, b3)];
+  const shortcut = sc !== null && sc !== 'identity' ? foldConvBatchNorm(sc[0], sc[1]) : null;
+  if (expand) folded.push(expand);
+  if (shortcut) folded.push(shortcut);
   const xd = ascontiguous(x);
   const out = allocFloatUninit('float32', N * Cout * outH * outW) as Float32Array;
   const ran = invertedResidualForward({
-    N, Cin, H, W, planes, Cout, stride, expand: folded[0], depthwise: folded[1], project: folded[2],
-    residual: sc === null ? null : sc === 'identity' ? 'identity' : folded[3], clamp1, clamp2,
+    N, Cin, H, W, planes, Cout, stride, expand, depthwise: folded[0], project: folded[1],
+    residual: sc === 'identity' ? 'identity' : shortcut, clamp1, clamp2, clamp3,
   }, (xd.data as Float32Array).subarray(xd.offset, xd.offset + xd.size), out);
   for (const f of folded) {
     recycleFloat(f.w);

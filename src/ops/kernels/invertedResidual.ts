@@ -38,11 +38,18 @@ export interface InvResJob extends WorkerJob {
   stride: number;
   outH: number;
   outW: number;
-  /** The expansion's and the depthwise's clamps [lo, hi]. */
+  /** 1 when the block has the 1×1 expansion (else the depthwise reads the input, planes = Cin). */
+  expand: number;
+  /** Clamps [lo, hi] after the expansion, the depthwise and the projection, where on1/2/3 is 1. */
+  on1: number;
   lo1: number;
   hi1: number;
+  on2: number;
   lo2: number;
   hi2: number;
+  on3: number;
+  lo3: number;
+  hi3: number;
   /** 0: no residual; 1: the input itself (Cin = Cout); 2: a 1×1 shortcut (filters at w4Off). */
   residual: number;
   /** Filters with the bias in column K: expand (Fgp1 rows of Kp1), project (Fgp3 rows of Kp3), shortcut (Fgp3 rows of Kp1). */
@@ -103,7 +110,7 @@ export function invResTasks(
       // column of the filters) and zero rows up to Kp, in both unfolded blocks.
       A1 = job.sOff + (ctl === null ? 0 : Atomics.add(ctl, 7, 1)) * job.sLen;
       P1 = A1 + Kp1 * ld1;
-      pad = P1 + Fgp1 * ld1;
+      pad = P1 + (job.expand === 1 ? Fgp1 * ld1 : 0);
       B3 = pad + padLen;
       P3 = B3 + Kp3 * ld3;
       P4 = P3 + Fgp3 * ld3;
@@ -123,14 +130,19 @@ export function invResTasks(
         else for (let q = 0; q < HW; q++) F[dst + q] = x[src + q];
       }
     }
-    product(job.w1Off, Kp1, Fgp1, A1, ld1, P1, ns * HW);
-    clamp(4 * P1, 4 * P1, ns * HW, planes, 4 * ld1, 4 * ld1, job.lo1, job.hi1);
+    // The depthwise's input: the expansion's product, or the input's own rows.
+    const D = job.expand === 1 ? P1 : A1;
+    if (job.expand === 1) {
+      product(job.w1Off, Kp1, Fgp1, A1, ld1, P1, ns * HW);
+      if (job.on1 === 1) clamp(4 * P1, 4 * P1, ns * HW, planes, 4 * ld1, 4 * ld1, job.lo1, job.hi1);
+    }
     for (let i = 0; i < ns; i++) {
-      dw(4 * (P1 + i * HW), 4 * job.wdOff, 4 * job.bdOff, 4 * (B3 + i * P), planes, H, W, outH, outW, stride, 1, 1,
+      dw(4 * (D + i * HW), 4 * job.wdOff, 4 * job.bdOff, 4 * (B3 + i * P), planes, H, W, outH, outW, stride, 1, 1,
         4 * pad, 4 * (W + 2), 4 * padLen, 4 * ld1, 4 * ld3, 1);
     }
-    clamp(4 * B3, 4 * B3, ns * P, planes, 4 * ld3, 4 * ld3, job.lo2, job.hi2);
+    if (job.on2 === 1) clamp(4 * B3, 4 * B3, ns * P, planes, 4 * ld3, 4 * ld3, job.lo2, job.hi2);
     product(job.w3Off, Kp3, Fgp3, B3, ld3, P3, ns * P);
+    if (job.on3 === 1) clamp(4 * P3, 4 * P3, ns * P, Cout, 4 * ld3, 4 * ld3, job.lo3, job.hi3);
     if (job.residual === 2) product(job.w4Off, Kp1, Fgp3, A1, ld1, P4, ns * HW);
     // Out: the projection, plus the input (row f of the unfolded block is channel f) or the shortcut.
     const R = job.residual === 1 ? A1 : P4;
@@ -173,13 +185,16 @@ export interface InvResSpec {
   planes: number;
   Cout: number;
   stride: number;
-  expand: FoldedConv;
+  /** The 1×1 expansion, or null (then planes = Cin: the depthwise reads the input). */
+  expand: FoldedConv | null;
   depthwise: FoldedConv;
   project: FoldedConv;
   /** 'identity': out += x; a folded 1×1 conv: out += shortcut(x); null: no residual. */
   residual: 'identity' | FoldedConv | null;
-  clamp1: readonly [number, number];
-  clamp2: readonly [number, number];
+  /** The clamps after the expansion, the depthwise and the projection (before the residual); null: none. */
+  clamp1: readonly [number, number] | null;
+  clamp2: readonly [number, number] | null;
+  clamp3: readonly [number, number] | null;
 }
 
 const ceil4 = (v: number): number => (v + 3) & ~3;
@@ -206,6 +221,7 @@ export function invertedResidualAvailable(): boolean {
  */
 export function invertedResidualForward(spec: InvResSpec, x: Float32Array, out: Float32Array): boolean {
   const { N, Cin, H, W, planes, Cout, stride } = spec;
+  if (!spec.expand && planes !== Cin) throw new RangeError(`planes: a block without expansion keeps its Cin = ${Cin} channels, got ${planes}`);
   const outH = Math.floor((H + 2 - 3) / stride) + 1;
   const outW = Math.floor((W + 2 - 3) / stride) + 1;
   const HW = H * W;
@@ -229,7 +245,7 @@ export function invertedResidualForward(spec: InvResSpec, x: Float32Array, out: 
   const wdOff = w4Off + (shortcut ? Fgp3 * Kp1 : 0);
   const bdOff = wdOff + planes * 9;
   const sOff = ceil4(bdOff + planes);
-  const sLen = Kp1 * ld1 + Fgp1 * ld1 + padLen + Kp3 * ld3 + Fgp3 * ld3 + (shortcut ? Fgp3 * ld3 : 0);
+  const sLen = Kp1 * ld1 + (spec.expand ? Fgp1 * ld1 : 0) + padLen + Kp3 * ld3 + Fgp3 * ld3 + (shortcut ? Fgp3 * ld3 : 0);
   if (sLen > SCRATCH_MAX || sOff + sLen > BUDGET) return false;
   while (threads > 1 && sOff + threads * sLen > BUDGET) threads--;
   const arena = getArena('wasm', Math.ceil((sOff + threads * sLen) / 2));
@@ -244,7 +260,7 @@ export function invertedResidualForward(spec: InvResSpec, x: Float32Array, out: 
       A[at + r * Kp + K] = f.b[r];
     }
   };
-  rows(w1Off, spec.expand, planes, Cin, Fgp1, Kp1);
+  if (spec.expand) rows(w1Off, spec.expand, planes, Cin, Fgp1, Kp1);
   rows(w3Off, spec.project, Cout, planes, Fgp3, Kp3);
   if (shortcut) rows(w4Off, shortcut, Cout, Cin, Fgp3, Kp1);
   A.set(spec.depthwise.w.subarray(0, planes * 9), wdOff);
@@ -252,7 +268,10 @@ export function invertedResidualForward(spec: InvResSpec, x: Float32Array, out: 
   const job: InvResJob = {
     kind: 'invRes', ctl: null, f32: true, fma: gemmFma(), wasm: true, buf: null,
     N, S, Cin, H, W, planes, Cout, stride, outH, outW,
-    lo1: spec.clamp1[0], hi1: spec.clamp1[1], lo2: spec.clamp2[0], hi2: spec.clamp2[1],
+    expand: spec.expand ? 1 : 0,
+    on1: spec.clamp1 ? 1 : 0, lo1: spec.clamp1?.[0] ?? 0, hi1: spec.clamp1?.[1] ?? 0,
+    on2: spec.clamp2 ? 1 : 0, lo2: spec.clamp2?.[0] ?? 0, hi2: spec.clamp2?.[1] ?? 0,
+    on3: spec.clamp3 ? 1 : 0, lo3: spec.clamp3?.[0] ?? 0, hi3: spec.clamp3?.[1] ?? 0,
     residual: spec.residual === null ? 0 : spec.residual === 'identity' ? 1 : 2,
     w1Off, w3Off, w4Off, Kp1, Fgp1, Kp3, Fgp3, wdOff, bdOff, ld1, ld3, padLen, sOff, sLen, x, out,
   };
