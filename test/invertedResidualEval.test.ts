@@ -7,14 +7,15 @@
  */
 import fc from 'fast-check';
 import { RandomState } from '../src/core/random';
-import { astype, type Tensor } from '../src/core/tensor';
+import { astype, zeros, type Tensor } from '../src/core/tensor';
 import { createModel } from '../src/models';
 import { DepthwiseSeparable } from '../src/models/mobilenetV1';
 import { CifarInvertedResidual, InvertedResidual } from '../src/models/mobilenetV2';
 import { ShuffleV2Unit } from '../src/models/shufflenetV2';
 import { noGrad, summary } from '../src/nn';
 import type { BatchNorm2d } from '../src/nn/batchNorm';
-import { invertedResidualCalls, setInvertedResidualFusion } from '../src/nn/invertedResidualEval';
+import type { Conv2d } from '../src/nn/conv2d';
+import { invertedResidualCalls, invertedResidualEval, setInvertedResidualFusion, type InvertedResidualLayers } from '../src/nn/invertedResidualEval';
 import type { Module } from '../src/nn/module';
 import { workerStats } from '../src/core/gemm/workers';
 import { bitDiffs, withThreads } from './threads';
@@ -151,6 +152,42 @@ describe('fused inverted residual (eval)', () => {
       expect(r.ran).toBe(stride === 1 ? 1 : 2);
       expect(bitDiffs([r.fused], [r.plain])).toBe(0);
     }
+  });
+
+  it('writes ShuffleNet V2 units straight into their shuffled channels on the worker pool: the same bits on 1, 2 and 4 threads', () => {
+    const rng = new RandomState(17);
+    for (const [inp, oup, stride, H, N] of [[116, 116, 1, 8, 16], [58, 116, 2, 16, 16]]) {
+      const unit = new ShuffleV2Unit({ dtype: 'float32', rng, init: false }, inp, oup, stride);
+      randomize(unit, rng);
+      const x = astype(rng.randn(N, inp, H, H), 'float32');
+      const runs = ['1', '2', '4'].map((th) => withThreads(th, () => both(unit, x)));
+      expect(runs.map((r) => r.pooled)).toEqual(stride === 1 ? [0, 1, 1] : [0, 2, 2]);
+      for (const r of runs) {
+        expect(bitDiffs([r.fused], [r.plain])).toBe(0);
+        expect(bitDiffs([r.fused], [runs[0].fused])).toBe(0);
+      }
+    }
+  });
+
+  it('declines a placement that does not fit its output, writing nothing', () => {
+    const rng = new RandomState(19);
+    const unit = new ShuffleV2Unit({ dtype: 'float32', rng, init: false }, 16, 16, 1);
+    randomize(unit, rng);
+    const b = unit.branch2;
+    const layers: InvertedResidualLayers = {
+      expand: [b.at(0) as Conv2d, b.at(1) as BatchNorm2d, b.at(2)], depthwise: [b.at(3) as Conv2d, b.at(4) as BatchNorm2d, null],
+      project: [b.at(5) as Conv2d, b.at(6) as BatchNorm2d, b.at(7)], shortcut: null,
+    };
+    const x = astype(rng.randn(2, 16, 4, 4), 'float32');
+    for (const out of [zeros([2, 16, 4, 4], 'float32'), zeros([2, 8, 4, 4], 'float32'), zeros([2, 16, 2, 2], 'float32')]) {
+      // Channel 1 + 7·2 = 15 fits 16 channels; 8 channels or a 2×2 map do not.
+      const fits = out.shape[1] === 16 && out.shape[2] === 4;
+      const r = noGrad(() => invertedResidualEval(x, layers, { out, inC0: 8, outC0: 1, outStep: 2, pass: 8, passC0: 0 }));
+      expect(r !== null).toBe(fits);
+      if (!fits) expect(out.data.every((v) => v === 0)).toBe(true);
+    }
+    // Reading past x's channels.
+    expect(noGrad(() => invertedResidualEval(x, layers, { out: zeros([2, 16, 4, 4], 'float32'), inC0: 9, outC0: 1, outStep: 2 }))).toBeNull();
   });
 
   it('runs the blocks of MobileNet V1 and ShuffleNet V2 (CIFAR) eval forwards with the same logits', () => {

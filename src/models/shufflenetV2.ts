@@ -1,7 +1,11 @@
-import type { Tensor } from '../core/tensor';
+import ndarray from 'ndarray';
+import { recycleFloat } from '../core/bufferPool';
+import { allocFloatUninit } from '../core/dtype';
+import { dtypeOf, type Tensor } from '../core/tensor';
 import { BatchNorm2d } from '../nn/batchNorm';
 import { Conv2d } from '../nn/conv2d';
-import { invertedResidualEval } from '../nn/invertedResidualEval';
+import { isGradEnabled } from '../nn/gradMode';
+import { invertedResidualEval, type InvertedResidualLayers } from '../nn/invertedResidualEval';
 import { Linear } from '../nn/linear';
 import type { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
@@ -49,38 +53,52 @@ export class ShuffleV2Unit extends Block {
   }
 
   protected run(x: Tensor, t: Tape): Tensor {
+    const fused = this.fusedEval(x);
+    if (fused !== null) return fused;
     let parts: Tensor[];
-    if (this.branch1) parts = [this.branch(this.branch1, x, t), this.branch(this.branch2, x, t)];
+    if (this.branch1) parts = [t.call(this.branch1, x), t.call(this.branch2, x)];
     else {
       const c = x.shape[1] / 2;
       const [x1, x2] = t.split(x, [c, c]);
-      parts = [x1, this.branch(this.branch2, x2, t)];
+      parts = [x1, t.call(this.branch2, x2)];
     }
     // torch.cat then channel_shuffle(·, 2), as one pass.
     return t.op(catShuffle, parts, { groups: 2 });
   }
 
   /**
-   * A branch on x: under noGrad in eval mode its convs as one kernel, the same bits
-   * (nn/invertedResidualEval.ts): branch2 is 1×1-BN-ReLU → depthwise-BN → 1×1-BN-ReLU, branch1
-   * the same without the first 1×1.
+   * Under noGrad in eval mode: each branch's convs as one kernel that reads its half of x and
+   * writes its channels straight to their shuffled places (branch 1 / the passed-through half
+   * to the even channels, branch 2 to the odd ones), with no split, concatenation or shuffle
+   * pass — the same bits (nn/invertedResidualEval.ts). Null when the kernel does not apply.
    */
-  private branch(b: Sequential, x: Tensor, t: Tape): Tensor {
-    const m = (i: number): Module => b.at(i);
-    const tail = b.length === 8 ? 3 : 0;
-    const fused = b.length === 8 || b.length === 5
-      ? invertedResidualEval(x, {
-        expand: tail > 0 ? [m(0) as Conv2d, m(1) as BatchNorm2d, m(2)] : null,
-        depthwise: [m(tail) as Conv2d, m(tail + 1) as BatchNorm2d, null],
-        project: [m(tail + 2) as Conv2d, m(tail + 3) as BatchNorm2d, m(tail + 4)],
+  private fusedEval(x: Tensor): Tensor | null {
+    if (isGradEnabled() || x.shape.length !== 4 || dtypeOf(x) !== 'float32') return null;
+    const [N, C, H, W] = x.shape;
+    const layers = (b: Sequential): InvertedResidualLayers | null => {
+      if (b.length !== 8 && b.length !== 5) return null;
+      const m = (i: number): Module => b.at(i);
+      const k = b.length === 8 ? 3 : 0;
+      return {
+        expand: k > 0 ? [m(0) as Conv2d, m(1) as BatchNorm2d, m(2)] : null,
+        depthwise: [m(k) as Conv2d, m(k + 1) as BatchNorm2d, null],
+        project: [m(k + 2) as Conv2d, m(k + 3) as BatchNorm2d, m(k + 4)],
         shortcut: null,
-      })
-      : null;
-    if (fused === null) return t.call(b, x);
-    // Recorded so the unit gives its buffer back after the join (nothing plays it backwards under noGrad).
-    return t.multi([x], [fused], () => {
-      throw new Error('ShuffleV2Unit: a fused branch ran under noGrad and has no backward');
-    })[0];
+      };
+    };
+    const l2 = layers(this.branch2);
+    const l1 = this.branch1 ? layers(this.branch1) : null;
+    if (l2 === null || (this.branch1 && l1 === null)) return null;
+    const half = (l2.project[0] as Conv2d).outChannels;
+    const oh = Math.floor((H - 1) / this.stride) + 1;
+    const ow = Math.floor((W - 1) / this.stride) + 1;
+    const out = ndarray(allocFloatUninit('float32', N * 2 * half * oh * ow), [N, 2 * half, oh, ow]);
+    const ran = l1 !== null
+      ? invertedResidualEval(x, l1, { out, inC0: 0, outC0: 0, outStep: 2 }) !== null && invertedResidualEval(x, l2, { out, inC0: 0, outC0: 1, outStep: 2 }) !== null
+      : C === 2 * half && invertedResidualEval(x, l2, { out, inC0: half, outC0: 1, outStep: 2, pass: half, passC0: 0 }) !== null;
+    if (ran) return out;
+    recycleFloat(out.data);
+    return null;
   }
 }
 

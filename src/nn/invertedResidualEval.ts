@@ -2,7 +2,7 @@ import ndarray from 'ndarray';
 import { recycleFloat } from '../core/bufferPool';
 import { allocFloatUninit } from '../core/dtype';
 import { ascontiguous, dtypeOf, type Tensor } from '../core/tensor';
-import { invertedResidualAvailable, invertedResidualForward, type FoldedConv } from '../ops/kernels/invertedResidual';
+import { invertedResidualAvailable, invertedResidualForward, type FoldedConv, type InvResPlacement } from '../ops/kernels/invertedResidual';
 import type { BatchNorm2d } from './batchNorm';
 import type { Conv2d } from './conv2d';
 import { epilogueOf, foldConvBatchNorm, foldsWithBatchNorm } from './convBnFold';
@@ -58,18 +58,33 @@ function clampOf(act: Module | null): readonly [number, number] | null | undefin
 }
 
 /**
- * The block's output for `x` by the fused kernel, or null when it does not apply here (then
- * nothing ran and the caller runs the layers).
+ * Where the block reads and writes when it is part of a larger join (ShuffleNet V2): it reads
+ * x's channels [inC0, inC0 + Cin) and writes its channel f as channel outC0 + f·outStep of
+ * `out`; `pass` more channels of x (from 0) go as they are to channels passC0 + k·outStep.
  */
-export function invertedResidualEval(x: Tensor, l: InvertedResidualLayers): Tensor | null {
+export interface BlockPlacement {
+  out: Tensor;
+  inC0: number;
+  outC0: number;
+  outStep: number;
+  pass?: number;
+  passC0?: number;
+}
+
+/**
+ * The block's output for `x` by the fused kernel, or null when it does not apply here (then
+ * nothing ran and the caller runs the layers). With `place`, the block writes into
+ * `place.out` (see {@link BlockPlacement}) and returns it.
+ */
+export function invertedResidualEval(x: Tensor, l: InvertedResidualLayers, place?: BlockPlacement): Tensor | null {
   if (!enabled || forwardHooksActive() || !invertedResidualAvailable()) return null;
-  const y = fusedOrNull(x, l);
+  const y = fusedOrNull(x, l, place);
   if (y === null) calls.declined++;
   else calls.fused++;
   return y;
 }
 
-function fusedOrNull(x: Tensor, l: InvertedResidualLayers): Tensor | null {
+function fusedOrNull(x: Tensor, l: InvertedResidualLayers, place?: BlockPlacement): Tensor | null {
   const [c2, b2, a2] = l.depthwise;
   const [c3, b3, a3] = l.project;
   const ex = l.expand;
@@ -82,9 +97,12 @@ function fusedOrNull(x: Tensor, l: InvertedResidualLayers): Tensor | null {
   const clamp3 = clampOf(a3);
   if (clamp1 === undefined || clamp2 === undefined || clamp3 === undefined) return null;
   if (x.shape.length !== 4 || dtypeOf(x) !== 'float32' || dtypeOf(c2.weight.data) !== 'float32') return null;
-  const [N, Cin, H, W] = x.shape;
+  const [N, xC, H, W] = x.shape;
+  const Cin = ex !== null ? ex[0].inChannels : c2.inChannels;
   const planes = c2.inChannels;
   const Cout = c3.outChannels;
+  const inC0 = place?.inC0 ?? 0;
+  if (inC0 + Cin > xC || (place === undefined && Cin !== xC)) return null;
   if (ex !== null && (!pointwise(ex[0]) || ex[0].inChannels !== Cin || ex[0].outChannels !== planes)) return null;
   if (ex === null && planes !== Cin) return null;
   if (!pointwise(c3) || c3.inChannels !== planes) return null;
@@ -94,24 +112,34 @@ function fusedOrNull(x: Tensor, l: InvertedResidualLayers): Tensor | null {
   const stride = c2.stride;
   const outH = Math.floor((H - 1) / stride) + 1;
   const outW = Math.floor((W - 1) / stride) + 1;
+  let placement: InvResPlacement | undefined;
+  let target: Tensor;
+  if (place !== undefined) {
+    const o = place.out;
+    const pass = place.pass ?? 0;
+    const last = Math.max(place.outC0 + (Cout - 1) * place.outStep, pass > 0 ? (place.passC0 ?? 0) + (pass - 1) * place.outStep : 0);
+    const ok = o.shape.length === 4 && o.shape[0] === N && o.shape[2] === outH && o.shape[3] === outW && last < o.shape[1] && dtypeOf(o) === 'float32' && (pass === 0 || stride === 1) && pass <= xC;
+    if (!ok || o.offset !== 0 || o.size !== o.data.length) return null;
+    placement = { xC, xC0: inC0, outC: o.shape[1], outC0: place.outC0, outStep: place.outStep, pass, passC0: place.passC0 ?? 0 };
+    target = o;
+  } else target = ndarray(allocFloatUninit('float32', N * Cout * outH * outW), [N, Cout, outH, outW]);
   const expand = ex === null ? null : foldConvBatchNorm(ex[0], ex[1]);
   const folded: FoldedConv[] = [foldConvBatchNorm(c2, b2), foldConvBatchNorm(c3, b3)];
   const shortcut = sc !== null && sc !== 'identity' ? foldConvBatchNorm(sc[0], sc[1]) : null;
   if (expand) folded.push(expand);
   if (shortcut) folded.push(shortcut);
   const xd = ascontiguous(x);
-  const out = allocFloatUninit('float32', N * Cout * outH * outW) as Float32Array;
   const ran = invertedResidualForward({
     N, Cin, H, W, planes, Cout, stride, expand, depthwise: folded[0], project: folded[1],
     residual: sc === 'identity' ? 'identity' : shortcut, clamp1, clamp2, clamp3,
-  }, (xd.data as Float32Array).subarray(xd.offset, xd.offset + xd.size), out);
+  }, (xd.data as Float32Array).subarray(xd.offset, xd.offset + xd.size), target.data as Float32Array, placement);
   for (const f of folded) {
     recycleFloat(f.w);
     recycleFloat(f.b);
   }
   if (!ran) {
-    recycleFloat(out);
+    if (place === undefined) recycleFloat(target.data);
     return null;
   }
-  return ndarray(out, [N, Cout, outH, outW]);
+  return target;
 }

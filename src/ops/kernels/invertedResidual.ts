@@ -71,9 +71,18 @@ export interface InvResJob extends WorkerJob {
   /** Per-thread scratch: slot t at sOff + t·sLen. */
   sOff: number;
   sLen: number;
-  /** The block's input (N, Cin, H, W) and output (N, Cout, outH, outW). */
+  /** The block's input (N, xC, H, W), of which it reads channels [xC0, xC0 + Cin). */
   x: FloatArray;
+  xC: number;
+  xC0: number;
+  /** The output (N, outC, outH, outW): the block's channel f is channel outC0 + f·outStep. */
   out: FloatArray;
+  outC: number;
+  outC0: number;
+  outStep: number;
+  /** Input channels k < pass copied as they are to output channels passC0 + k·outStep (stride 1). */
+  pass: number;
+  passC0: number;
 }
 
 /** Runs tasks of an {@link InvResJob} until none are left (all of them when `ctl` is null). */
@@ -124,7 +133,7 @@ export function invResTasks(
     // The samples' channels side by side: row c holds channel c of sample i at columns [i·HW, (i + 1)·HW).
     for (let i = 0; i < ns; i++) {
       for (let c = 0; c < Cin; c++) {
-        const src = ((n + i) * Cin + c) * HW;
+        const src = ((n + i) * job.xC + job.xC0 + c) * HW;
         const dst = A1 + c * ld1 + i * HW;
         if (HW >= 64) F.set(x.subarray(src, src + HW), dst);
         else for (let q = 0; q < HW; q++) F[dst + q] = x[src + q];
@@ -148,8 +157,14 @@ export function invResTasks(
     const R = job.residual === 1 ? A1 : P4;
     const rs = job.residual === 1 ? ld1 : ld3;
     for (let i = 0; i < ns; i++) {
+      for (let k = 0; k < job.pass; k++) {
+        const o = ((n + i) * job.outC + job.passC0 + k * job.outStep) * P;
+        const src = ((n + i) * job.xC + k) * HW;
+        if (P >= 64) out.set(x.subarray(src, src + P), o);
+        else for (let q = 0; q < P; q++) out[o + q] = x[src + q];
+      }
       for (let f = 0; f < Cout; f++) {
-        const o = ((n + i) * Cout + f) * P;
+        const o = ((n + i) * job.outC + job.outC0 + f * job.outStep) * P;
         const p = P3 + f * ld3 + i * P;
         if (job.residual === 0) {
           if (P >= 64) out.set(F.subarray(p, p + P), o);
@@ -215,11 +230,26 @@ export function invertedResidualAvailable(): boolean {
 }
 
 /**
- * The block's eval forward into `out` (N, Cout, outH, outW), float32: the layers' bits (see the
- * file comment). False, writing nothing, when its scratch does not fit the arena (the caller
- * then runs the layers one by one).
+ * Where a block reads and writes in larger tensors: ShuffleNet V2's units read half of x and
+ * write every other channel of the shuffled output (see {@link InvResJob}).
  */
-export function invertedResidualForward(spec: InvResSpec, x: Float32Array, out: Float32Array): boolean {
+export interface InvResPlacement {
+  xC: number;
+  xC0: number;
+  outC: number;
+  outC0: number;
+  outStep: number;
+  pass: number;
+  passC0: number;
+}
+
+/**
+ * The block's eval forward into `out` (N, Cout, outH, outW) — or, with `place`, into its
+ * channels of a larger output — float32: the layers' bits (see the file comment). False,
+ * writing nothing, when its scratch does not fit the arena (the caller then runs the layers
+ * one by one).
+ */
+export function invertedResidualForward(spec: InvResSpec, x: Float32Array, out: Float32Array, place?: InvResPlacement): boolean {
   const { N, Cin, H, W, planes, Cout, stride } = spec;
   if (!spec.expand && planes !== Cin) throw new RangeError(`planes: a block without expansion keeps its Cin = ${Cin} channels, got ${planes}`);
   const outH = Math.floor((H + 2 - 3) / stride) + 1;
@@ -274,7 +304,9 @@ export function invertedResidualForward(spec: InvResSpec, x: Float32Array, out: 
     on3: spec.clamp3 ? 1 : 0, lo3: spec.clamp3?.[0] ?? 0, hi3: spec.clamp3?.[1] ?? 0,
     residual: spec.residual === null ? 0 : spec.residual === 'identity' ? 1 : 2,
     w1Off, w3Off, w4Off, Kp1, Fgp1, Kp3, Fgp3, wdOff, bdOff, ld1, ld3, padLen, sOff, sLen, x, out,
+    ...(place ?? { xC: Cin, xC0: 0, outC: Cout, outC0: 0, outStep: 1, pass: 0, passC0: 0 }),
   };
+  if (job.pass > 0 && P !== HW) throw new RangeError(`place.pass: channels pass through only at stride 1, got stride ${stride}`);
   if (threads > 1 && tryThreaded(job, threads, arena)) return true;
   const { block, blockS } = arenaTiles(arena, true, job.fma);
   invResTasks({ ...job, ctl: null }, A, block, blockS, null, gemmBlock, arena.exports);
