@@ -23,3 +23,5 @@ export * from './pooling';
 export * from './channel';
 export * from './dropout';
 export * from './loss';
+export { invertedResidualEval, setInvertedResidualFusion, invertedResidualCalls } from './invertedResidualEval';
+export type { InvertedResidualLayers, BlockPlacement } from './invertedResidualEval';
