@@ -25,17 +25,38 @@ import { registerWorkerKernel, threadCount, tryThreaded, workersUsable, type Wor
  * core/gemm/workers.ts); it uses only its arguments and the thread's wasm exports.
  */
 
-/** One inverted residual forward over `N` samples, `S` samples a task. Offsets count floats of the arena. */
-export interface InvResJob extends WorkerJob {
-  kind: 'invRes';
+/** A block's shape: N samples of (Cin, H, W) in, Cout channels out, `planes` in the middle, the depthwise's stride. */
+export interface InvResGeometry {
   N: number;
-  S: number;
   Cin: number;
   H: number;
   W: number;
   planes: number;
   Cout: number;
   stride: number;
+}
+
+/**
+ * Where a block reads and writes in larger tensors (ShuffleNet V2's units read half of x and
+ * write every other channel of the shuffled output): x is (N, xC, H, W), of which the block
+ * reads channels [xC0, xC0 + Cin); the output is (N, outC, outH, outW), the block's channel f
+ * being channel outC0 + f·outStep; input channels k < pass are copied as they are to output
+ * channels passC0 + k·outStep (stride 1).
+ */
+export interface InvResPlacement {
+  xC: number;
+  xC0: number;
+  outC: number;
+  outC0: number;
+  outStep: number;
+  pass: number;
+  passC0: number;
+}
+
+/** One inverted residual forward over `N` samples, `S` samples a task. Offsets count floats of the arena. */
+export interface InvResJob extends WorkerJob, InvResGeometry, InvResPlacement {
+  kind: 'invRes';
+  S: number;
   outH: number;
   outW: number;
   /** 1 when the block has the 1×1 expansion (else the depthwise reads the input, planes = Cin). */
@@ -71,18 +92,9 @@ export interface InvResJob extends WorkerJob {
   /** Per-thread scratch: slot t at sOff + t·sLen. */
   sOff: number;
   sLen: number;
-  /** The block's input (N, xC, H, W), of which it reads channels [xC0, xC0 + Cin). */
+  /** The block's input and output (see {@link InvResPlacement}). */
   x: FloatArray;
-  xC: number;
-  xC0: number;
-  /** The output (N, outC, outH, outW): the block's channel f is channel outC0 + f·outStep. */
   out: FloatArray;
-  outC: number;
-  outC0: number;
-  outStep: number;
-  /** Input channels k < pass copied as they are to output channels passC0 + k·outStep (stride 1). */
-  pass: number;
-  passC0: number;
 }
 
 /** Runs tasks of an {@link InvResJob} until none are left (all of them when `ctl` is null). */
@@ -192,14 +204,7 @@ export interface FoldedConv {
 }
 
 /** What {@link invertedResidualForward} runs. */
-export interface InvResSpec {
-  N: number;
-  Cin: number;
-  H: number;
-  W: number;
-  planes: number;
-  Cout: number;
-  stride: number;
+export interface InvResSpec extends InvResGeometry {
   /** The 1×1 expansion, or null (then planes = Cin: the depthwise reads the input). */
   expand: FoldedConv | null;
   depthwise: FoldedConv;
@@ -227,20 +232,6 @@ const SCRATCH_MAX = 1 << 20;
 /** True when this process can run the fused block (float32 on the wasm tiles). */
 export function invertedResidualAvailable(): boolean {
   return gemmKernel() === 'wasm' && wasmAvailable();
-}
-
-/**
- * Where a block reads and writes in larger tensors: ShuffleNet V2's units read half of x and
- * write every other channel of the shuffled output (see {@link InvResJob}).
- */
-export interface InvResPlacement {
-  xC: number;
-  xC0: number;
-  outC: number;
-  outC0: number;
-  outStep: number;
-  pass: number;
-  passC0: number;
 }
 
 /**
