@@ -9,11 +9,12 @@ import fc from 'fast-check';
 import { RandomState } from '../src/core/random';
 import { astype, zeros, type Tensor } from '../src/core/tensor';
 import { createModel } from '../src/models';
+import { MBConv } from '../src/models/efficientnet';
 import { DepthwiseSeparable } from '../src/models/mobilenetV1';
 import { CifarInvertedResidual, InvertedResidual } from '../src/models/mobilenetV2';
 import { ShuffleV2Unit } from '../src/models/shufflenetV2';
 import { noGrad, summary } from '../src/nn';
-import type { BatchNorm2d } from '../src/nn/batchNorm';
+import { BatchNorm2d } from '../src/nn/batchNorm';
 import type { Conv2d } from '../src/nn/conv2d';
 import { invertedResidualCalls, invertedResidualEval, setInvertedResidualFusion, type InvertedResidualLayers } from '../src/nn/invertedResidualEval';
 import type { Module } from '../src/nn/module';
@@ -75,6 +76,8 @@ describe('fused inverted residual (eval)', () => {
           randomize(blk, rng);
           const x = input(rng, [s.N, s.cin, s.H, s.H], s.specials);
           const runs = ['1', '2', '4'].map((th) => withThreads(th, () => both(blk, x)));
+          // Small tensors are not shared: they go through the arena, and the block still runs on the pool.
+          expect(runs.map((r) => r.pooled)).toEqual(s.N >= 2 ? [0, 1, 1] : [0, 0, 0]);
           for (const r of runs) {
             expect(r.ran).toBe(1);
             expect(bitDiffs([r.fused], [r.plain])).toBe(0);
@@ -199,6 +202,30 @@ describe('fused inverted residual (eval)', () => {
       expect(r.ran).toBe(blocks);
       expect(bitDiffs([r.fused], [r.plain])).toBe(0);
     }
+  });
+
+  it("gives the bits of EfficientNet's MBConv blocks (SiLU, 3×3 and 5×5 depthwise, squeeze-and-excitation), on the pool too", () => {
+    const rng = new RandomState(23);
+    const m = { dtype: 'float32' as const, rng, init: false as const, norm: (c: number) => new BatchNorm2d(c, { dtype: 'float32', eps: 1e-3 }) };
+    // (expand ratio, kernel, stride, in, out, H, N): with and without the expansion and the residual; the last on the pool.
+    for (const [t, k, stride, inp, oup, H, N] of [[1, 3, 1, 16, 16, 8, 3], [6, 3, 2, 16, 24, 9, 2], [6, 5, 1, 24, 24, 5, 4], [6, 5, 2, 24, 40, 8, 3], [6, 3, 1, 16, 16, 16, 16]]) {
+      const blk = new MBConv(m, t, k, stride, inp, oup, 0.1);
+      randomize(blk, rng);
+      const x = input(rng, [N, inp, H, H], N === 3);
+      const runs = ['1', '2', '4'].map((th) => withThreads(th, () => both(blk, x)));
+      for (const r of runs) {
+        expect(r.ran).toBe(1);
+        expect(bitDiffs([r.fused], [r.plain])).toBe(0);
+        expect(bitDiffs([r.fused], [runs[0].fused])).toBe(0);
+      }
+      if (N === 16) expect(runs.map((r) => r.pooled)).toEqual([0, 1, 1]);
+    }
+    // The whole EfficientNet-B0 (CIFAR): its 16 blocks fused, the same logits.
+    const model = createModel('efficientnet_b0_cifar', { dtype: 'float32', rng });
+    randomize(model, rng);
+    const r = both(model, astype(rng.randn(2, 3, 32, 32), 'float32'));
+    expect(r.ran).toBe(16);
+    expect(bitDiffs([r.fused], [r.plain])).toBe(0);
   });
 
   it('does not run in training mode, with autograd, in float64 or with unfoldable layers', () => {

@@ -1,6 +1,8 @@
 import type { Tensor } from '../core/tensor';
 import { BatchNorm2d } from '../nn/batchNorm';
+import type { Conv2d } from '../nn/conv2d';
 import { ConvNormActivation } from '../nn/convNormActivation';
+import { invertedResidualEval } from '../nn/invertedResidualEval';
 import { Linear } from '../nn/linear';
 import type { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
@@ -61,8 +63,31 @@ export class MBConv extends Block {
   }
 
   protected run(x: Tensor, t: Tape): Tensor {
+    const fused = this.stochasticDepth.training ? null : this.fusedEval(x);
+    if (fused !== null) return fused;
     const y = t.call(this.block, x);
     return this.useResConnect ? t.add(t.call(this.stochasticDepth, y), x) : y;
+  }
+
+  /**
+   * Under noGrad in eval mode: the whole block as one kernel, squeeze-and-excitation included,
+   * the same bits (nn/invertedResidualEval.ts); null when it does not apply.
+   */
+  private fusedEval(x: Tensor): Tensor | null {
+    const b = this.block;
+    const e = b.length === 4 ? 1 : 0;
+    if (b.length !== 3 + e) return null;
+    const [ex, dw, se, pr] = [e ? b.at(0) : null, b.at(e), b.at(e + 1), b.at(e + 2)];
+    const cna = (m: Module | null, n: number): m is Sequential => m instanceof Sequential && m.length === n;
+    if ((ex !== null && !cna(ex, 3)) || !cna(dw, 3) || !(se instanceof SqueezeExcitation) || !cna(pr, 2)) return null;
+    const exs = ex as Sequential | null;
+    return invertedResidualEval(x, {
+      expand: exs ? [exs.at(0) as Conv2d, exs.at(1) as BatchNorm2d, exs.at(2)] : null,
+      depthwise: [dw.at(0) as Conv2d, dw.at(1) as BatchNorm2d, dw.at(2)],
+      se,
+      project: [pr.at(0) as Conv2d, pr.at(1) as BatchNorm2d, null],
+      shortcut: this.useResConnect ? 'identity' : null,
+    });
   }
 }
 

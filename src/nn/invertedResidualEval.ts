@@ -1,8 +1,11 @@
 import ndarray from 'ndarray';
 import { recycleFloat } from '../core/bufferPool';
-import { allocFloatUninit } from '../core/dtype';
+import { allocFloatUninit, type FloatArray } from '../core/dtype';
 import { ascontiguous, dtypeOf, type Tensor } from '../core/tensor';
-import { invertedResidualAvailable, invertedResidualForward, type FoldedConv, type InvResPlacement } from '../ops/kernels/invertedResidual';
+import { invertedResidualAvailable, invertedResidualForward, type BlockActivation, type FoldedConv, type InvResPlacement, type InvResSpec } from '../ops/kernels/invertedResidual';
+import { Sigmoid } from './activation';
+import { AdaptiveAvgPool2d } from './pooling';
+import type { SqueezeExcitation } from './squeezeExcitation';
 import type { BatchNorm2d } from './batchNorm';
 import type { Conv2d } from './conv2d';
 import { epilogueOf, foldConvBatchNorm, foldsWithBatchNorm } from './convBnFold';
@@ -11,8 +14,9 @@ import { forwardHooksActive, type Module } from './module';
 /*
  * An inverted residual block's eval forward as one fused kernel (ops/kernels/invertedResidual.ts)
  * when its layers allow it: under noGrad, batch norms in eval mode, float32, a 1×1 expansion (or
- * none) and projection, a 3×3 depthwise with padding 1 and stride 1 or 2, each conv followed by
- * ReLU, ReLU6 or nothing. The result has the bits of the layers run one by one (as Tape.seq
+ * none) and projection, a 3×3 or 5×5 depthwise with padding k >> 1 and stride 1 or 2, each conv
+ * followed by ReLU, ReLU6, SiLU or nothing, and optionally squeeze-and-excitation (global average,
+ * 1×1 convs, Sigmoid gate) after the depthwise (EfficientNet's MBConv). The result has the bits of the layers run one by one (as Tape.seq
  * runs them under noGrad: each conv with its batch norm folded in and its activation as the
  * epilogue). Not while forward hooks are registered, so `nn.summary` still sees every layer.
  */
@@ -26,6 +30,8 @@ export interface InvertedResidualLayers {
   expand: readonly [Conv2d, BatchNorm2d, Module | null] | null;
   depthwise: readonly [Conv2d, BatchNorm2d, Module | null];
   project: readonly [Conv2d, BatchNorm2d, Module | null];
+  /** Squeeze-and-excitation after the depthwise (EfficientNet's MBConv): global average, fc1, SiLU or ReLU, fc2, Sigmoid. */
+  se?: SqueezeExcitation | null;
   /** Added to the projection: the block's input, a 1×1 conv + batch norm of it, or nothing. */
   shortcut: 'identity' | readonly [Conv2d, BatchNorm2d] | null;
 }
@@ -50,11 +56,20 @@ export function invertedResidualCalls(): { fused: number; declined: number } {
 
 const pointwise = (c: Conv2d): boolean => c.kernelSize === 1 && c.stride === 1 && c.padding === 0 && c.groups === 1 && c.dilation === 1;
 
-/** The clamp an activation runs as (ReLU, ReLU6); null for none; undefined when it has none. */
-function clampOf(act: Module | null): readonly [number, number] | null | undefined {
+/** A conv's own filters and bias (zeros without one), not copies: for layers with no batch norm to fold. */
+function unfolded(c: Conv2d): FoldedConv {
+  const w = ascontiguous(c.weight.data);
+  const b = c.bias ? ascontiguous(c.bias.data) : null;
+  return {
+    w: w.data.subarray(w.offset, w.offset + w.size) as FloatArray,
+    b: b ? (b.data.subarray(b.offset, b.offset + b.size) as FloatArray) : new Float32Array(c.outChannels),
+  };
+}
+
+/** What the kernel runs `act` as (ReLU, ReLU6: a clamp; SiLU); null for none; undefined when it cannot. */
+function activationOf(act: Module | null): BlockActivation | null | undefined {
   if (act === null) return null;
-  const e = epilogueOf(act);
-  return e !== null && 'clamp' in e ? e.clamp : undefined;
+  return epilogueOf(act) ?? undefined;
 }
 
 /**
@@ -92,10 +107,10 @@ function fusedOrNull(x: Tensor, l: InvertedResidualLayers, place?: BlockPlacemen
   // foldsWithBatchNorm also asks for noGrad and eval-mode batch norms.
   if ((ex !== null && !foldsWithBatchNorm(ex[0], ex[1])) || !foldsWithBatchNorm(c2, b2) || !foldsWithBatchNorm(c3, b3)) return null;
   if (sc !== null && sc !== 'identity' && (!foldsWithBatchNorm(sc[0], sc[1]) || !pointwise(sc[0]))) return null;
-  const clamp1 = ex === null ? null : clampOf(ex[2]);
-  const clamp2 = clampOf(a2);
-  const clamp3 = clampOf(a3);
-  if (clamp1 === undefined || clamp2 === undefined || clamp3 === undefined) return null;
+  const act1 = ex === null ? null : activationOf(ex[2]);
+  const act2 = activationOf(a2);
+  const act3 = activationOf(a3);
+  if (act1 === undefined || act2 === undefined || act3 === undefined) return null;
   if (x.shape.length !== 4 || dtypeOf(x) !== 'float32' || dtypeOf(c2.weight.data) !== 'float32') return null;
   const [N, xC, H, W] = x.shape;
   const Cin = ex !== null ? ex[0].inChannels : c2.inChannels;
@@ -106,7 +121,20 @@ function fusedOrNull(x: Tensor, l: InvertedResidualLayers, place?: BlockPlacemen
   if (ex !== null && (!pointwise(ex[0]) || ex[0].inChannels !== Cin || ex[0].outChannels !== planes)) return null;
   if (ex === null && planes !== Cin) return null;
   if (!pointwise(c3) || c3.inChannels !== planes) return null;
-  if (c2.kernelSize !== 3 || c2.padding !== 1 || c2.dilation !== 1 || c2.groups !== planes || c2.outChannels !== planes || c2.stride > 2) return null;
+  const k = c2.kernelSize;
+  if ((k !== 3 && k !== 5) || c2.padding !== k >> 1 || c2.dilation !== 1 || c2.groups !== planes || c2.outChannels !== planes || c2.stride > 2) return null;
+  const se = l.se ?? null;
+  let seSpec: InvResSpec['se'] = null;
+  if (se !== null) {
+    const pool = se.avgpool;
+    const size = pool instanceof AdaptiveAvgPool2d ? pool.outputSize : null;
+    const act = activationOf(se.activation);
+    const sq = se.fc1.outChannels;
+    const fcOk = (c: Conv2d, cin: number, cout: number): boolean => pointwise(c) && c.inChannels === cin && c.outChannels === cout && dtypeOf(c.weight.data) === 'float32';
+    if ((size !== 1 && !(Array.isArray(size) && size[0] === 1 && size[1] === 1)) || act === undefined || act === null) return null;
+    if (se.scaleActivation.constructor !== Sigmoid || !fcOk(se.fc1, planes, sq) || !fcOk(se.fc2, sq, planes)) return null;
+    seSpec = { fc1: unfolded(se.fc1), fc2: unfolded(se.fc2), squeeze: sq, act };
+  }
   if (sc === 'identity' && (Cin !== Cout || c2.stride !== 1)) return null;
   if (sc !== null && sc !== 'identity' && (sc[0].inChannels !== Cin || sc[0].outChannels !== Cout || c2.stride !== 1)) return null;
   const stride = c2.stride;
@@ -131,7 +159,7 @@ function fusedOrNull(x: Tensor, l: InvertedResidualLayers, place?: BlockPlacemen
   const xd = ascontiguous(x);
   const ran = invertedResidualForward({
     N, Cin, H, W, planes, Cout, stride, expand, depthwise: folded[0], project: folded[1],
-    residual: sc === 'identity' ? 'identity' : shortcut, clamp1, clamp2, clamp3,
+    residual: sc === 'identity' ? 'identity' : shortcut, act1, act2, act3, k, se: seSpec,
   }, (xd.data as Float32Array).subarray(xd.offset, xd.offset + xd.size), target.data as Float32Array, placement);
   for (const f of folded) {
     recycleFloat(f.w);
