@@ -1,8 +1,7 @@
 import type { Tensor } from '../core/tensor';
 import { BatchNorm2d } from '../nn/batchNorm';
-import type { Conv2d } from '../nn/conv2d';
 import { ConvNormActivation } from '../nn/convNormActivation';
-import { invertedResidualEval } from '../nn/invertedResidualEval';
+import { convNormActLayers, invertedResidualEval } from '../nn/invertedResidualEval';
 import { Linear } from '../nn/linear';
 import type { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
@@ -77,17 +76,12 @@ export class MBConv extends Block {
     const b = this.block;
     const e = b.length === 4 ? 1 : 0;
     if (b.length !== 3 + e) return null;
-    const [ex, dw, se, pr] = [e ? b.at(0) : null, b.at(e), b.at(e + 1), b.at(e + 2)];
-    const cna = (m: Module | null, n: number): m is Sequential => m instanceof Sequential && m.length === n;
-    if ((ex !== null && !cna(ex, 3)) || !cna(dw, 3) || !(se instanceof SqueezeExcitation) || !cna(pr, 2)) return null;
-    const exs = ex as Sequential | null;
-    return invertedResidualEval(x, {
-      expand: exs ? [exs.at(0) as Conv2d, exs.at(1) as BatchNorm2d, exs.at(2)] : null,
-      depthwise: [dw.at(0) as Conv2d, dw.at(1) as BatchNorm2d, dw.at(2)],
-      se,
-      project: [pr.at(0) as Conv2d, pr.at(1) as BatchNorm2d, null],
-      shortcut: this.useResConnect ? 'identity' : null,
-    });
+    const expand = e ? convNormActLayers(b.at(0)) : null;
+    const depthwise = convNormActLayers(b.at(e));
+    const se = b.at(e + 1);
+    const project = convNormActLayers(b.at(e + 2));
+    if ((e && expand === null) || depthwise === null || project === null || !(se instanceof SqueezeExcitation)) return null;
+    return invertedResidualEval(x, { expand, depthwise, se, project, shortcut: this.useResConnect ? 'identity' : null });
   }
 }
 

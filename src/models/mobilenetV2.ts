@@ -2,7 +2,7 @@ import type { Tensor } from '../core/tensor';
 import { BatchNorm2d } from '../nn/batchNorm';
 import { Conv2d } from '../nn/conv2d';
 import { ConvNormActivation } from '../nn/convNormActivation';
-import { invertedResidualEval } from '../nn/invertedResidualEval';
+import { convNormActLayers, invertedResidualEval } from '../nn/invertedResidualEval';
 import { Linear } from '../nn/linear';
 import type { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
@@ -60,11 +60,11 @@ export class InvertedResidual extends Block {
   protected run(x: Tensor, t: Tape): Tensor {
     // Under noGrad in eval mode: the whole block as one kernel, the same bits (nn/invertedResidualEval.ts).
     const c = this.conv;
-    const [e, d] = c.length === 4 ? [c.at(0), c.at(1)] : [null, null];
-    if (e instanceof Sequential && d instanceof Sequential && e.length === 3 && d.length === 3) {
+    const expand = c.length === 4 ? convNormActLayers(c.at(0)) : null;
+    const depthwise = c.length === 4 ? convNormActLayers(c.at(1)) : null;
+    if (expand !== null && depthwise !== null) {
       const fused = invertedResidualEval(x, {
-        expand: [e.at(0) as Conv2d, e.at(1) as BatchNorm2d, e.at(2)], depthwise: [d.at(0) as Conv2d, d.at(1) as BatchNorm2d, d.at(2)],
-        project: [c.at(2) as Conv2d, c.at(3) as BatchNorm2d, null], shortcut: this.useResConnect ? 'identity' : null,
+        expand, depthwise, project: [c.at(2) as Conv2d, c.at(3) as BatchNorm2d, null], shortcut: this.useResConnect ? 'identity' : null,
       });
       if (fused !== null) return fused;
     }

@@ -73,6 +73,7 @@ export class ShuffleV2Unit extends Block {
    * pass — the same bits (nn/invertedResidualEval.ts). Null when the kernel does not apply.
    */
   private fusedEval(x: Tensor): Tensor | null {
+    // The kernel checks these too, but only after the output below is allocated.
     if (isGradEnabled() || x.shape.length !== 4 || dtypeOf(x) !== 'float32') return null;
     const [N, C, H, W] = x.shape;
     const layers = (b: Sequential): InvertedResidualLayers | null => {

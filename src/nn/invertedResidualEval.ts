@@ -6,10 +6,11 @@ import { invertedResidualAvailable, invertedResidualForward, type BlockActivatio
 import { Sigmoid } from './activation';
 import { AdaptiveAvgPool2d } from './pooling';
 import type { SqueezeExcitation } from './squeezeExcitation';
-import type { BatchNorm2d } from './batchNorm';
-import type { Conv2d } from './conv2d';
+import { BatchNorm2d } from './batchNorm';
+import { Conv2d } from './conv2d';
 import { epilogueOf, foldConvBatchNorm, foldsWithBatchNorm } from './convBnFold';
 import { forwardHooksActive, type Module } from './module';
+import { Sequential } from './sequential';
 
 /*
  * An inverted residual block's eval forward as one fused kernel (ops/kernels/invertedResidual.ts)
@@ -54,10 +55,21 @@ export function invertedResidualCalls(): { fused: number; declined: number } {
   return { ...calls };
 }
 
+/**
+ * A conv → batch norm (→ activation) Sequential (`nn.ConvNormActivation`, as torchvision's
+ * MobileNet V2 and EfficientNet blocks hold their layers) as one entry of
+ * {@link InvertedResidualLayers}; null when `m` is not exactly that.
+ */
+export function convNormActLayers(m: Module | null): readonly [Conv2d, BatchNorm2d, Module | null] | null {
+  if (!(m instanceof Sequential) || (m.length !== 2 && m.length !== 3)) return null;
+  const [c, b] = [m.at(0), m.at(1)];
+  return c instanceof Conv2d && b instanceof BatchNorm2d ? [c, b, m.length === 3 ? m.at(2) : null] : null;
+}
+
 const pointwise = (c: Conv2d): boolean => c.kernelSize === 1 && c.stride === 1 && c.padding === 0 && c.groups === 1 && c.dilation === 1;
 
 /** A conv's own filters and bias (zeros without one), not copies: for layers with no batch norm to fold. */
-function unfolded(c: Conv2d): FoldedConv {
+function filtersOf(c: Conv2d): FoldedConv {
   const w = ascontiguous(c.weight.data);
   const b = c.bias ? ascontiguous(c.bias.data) : null;
   return {
@@ -133,7 +145,7 @@ function fusedOrNull(x: Tensor, l: InvertedResidualLayers, place?: BlockPlacemen
     const fcOk = (c: Conv2d, cin: number, cout: number): boolean => pointwise(c) && c.inChannels === cin && c.outChannels === cout && dtypeOf(c.weight.data) === 'float32';
     if ((size !== 1 && !(Array.isArray(size) && size[0] === 1 && size[1] === 1)) || act === undefined || act === null) return null;
     if (se.scaleActivation.constructor !== Sigmoid || !fcOk(se.fc1, planes, sq) || !fcOk(se.fc2, sq, planes)) return null;
-    seSpec = { fc1: unfolded(se.fc1), fc2: unfolded(se.fc2), squeeze: sq, act };
+    seSpec = { fc1: filtersOf(se.fc1), fc2: filtersOf(se.fc2), squeeze: sq, act };
   }
   if (sc === 'identity' && (Cin !== Cout || c2.stride !== 1)) return null;
   if (sc !== null && sc !== 'identity' && (sc[0].inChannels !== Cin || sc[0].outChannels !== Cout || c2.stride !== 1)) return null;
