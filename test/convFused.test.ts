@@ -269,7 +269,9 @@ const diffBits = (a: Results, b: Results): number[] => a.map((arr, t) => {
 function expectWithinFloat32Bounds(got: Results, exact: Results, mag: Results, L: Layer): void {
   const { g, F, groups } = L;
   const u = 2 ** -24;
-  const factors = [(g.C / groups) * g.fh * g.fw + 2, F / groups + g.fh * g.fw + 1, g.outH * g.outW + 2, g.outH * g.outW + 2];
+  // dW and db sum P positions per sample, or all N·P in float32 where the backward takes them batch-wide.
+  const sums = (convFusedPlan(g, F, groups, 'float32', 'backward')!.batchDw ? g.N : 1) * g.outH * g.outW + 2;
+  const factors = [(g.C / groups) * g.fh * g.fw + 2, F / groups + g.fh * g.fw + 1, sums, sums];
   got.forEach((arr, t) => {
     let worst = 0;
     for (let i = 0; i < arr.length; i++) worst = Math.max(worst, Math.abs(arr[i] - exact[t][i]) / (1.01 * factors[t] * u * mag[t][i] + 1e-300));
@@ -325,6 +327,42 @@ describe('fused conv in float32', () => {
       }
       expect(diffBits(withThreads('2', () => runFused(L, dtype, undefined, 60_000)), runs[0])).toEqual([0, 0, 0, 0]);
     }
+  });
+
+  test('small pointwise maps (dW as one product over the batch): unfused values, float32 bounds, the same bits on 1/2/4 threads, chunked and with the JS tile', () => {
+    for (const [H, W, groups] of [[4, 4, 1], [3, 5, 2], [1, 1, 1], [2, 2, 3]]) {
+      const L = layer(24, 36, H, W, 48, 1, 1, 0, groups, 7 + H);
+      const P = H * W;
+      expect(convFusedPlan(L.g, L.F, groups, 'float32', 'backward')!.batchDw).toBe(true);
+      // Float64 against the unfused path (independent code: im2col, two GEMMs, col2im).
+      const exact = runFused(L, 'float64');
+      const ref = { dx: new Float64Array(L.x.length), dw: new Float64Array(L.w.length), db: new Float64Array(L.F) };
+      im2colBackward(L.dout, undefined, L.x, L.w, L.g, L.F, groups, ref.dx, ref.dw, ref.db);
+      [ref.dx, ref.dw, ref.db].forEach((e, t) => {
+        for (let i = 0; i < e.length; i++) expect(Math.abs(exact[t + 1][i] - e[i])).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(e[i])));
+      });
+      for (const dtype of ['float32', 'float64'] as const) {
+        const before = workerStats().threadedJobs;
+        const runs = ['1', '2', '4'].map((t) => withThreads(t, () => runFused(L, dtype)));
+        if (2 * 24 * 48 * (36 / groups) * P >= 1e6) expect(workerStats().threadedJobs).toBeGreaterThan(before);
+        for (const r of runs.slice(1)) expect(diffBits(r, runs[0])).toEqual([0, 0, 0, 0]);
+        // Chunks of a few samples: each chunk's product adds onto the last one's dW.
+        const whole = convFusedPlan(L.g, L.F, groups, dtype, 'backward')!.elements;
+        const budget = Math.ceil(0.8 * whole);
+        const small = convFusedPlan(L.g, L.F, groups, dtype, 'backward', budget)!;
+        expect(small.batchDw && small.chunk < 24).toBe(true);
+        expect(diffBits(withThreads('2', () => runFused(L, dtype, undefined, budget)), runs[0])).toEqual([0, 0, 0, 0]);
+        setGemmKernel('js');
+        try {
+          expect(diffBits(withThreads('2', () => runFused(L, dtype)), runs[0])).toEqual([0, 0, 0, 0]);
+        } finally {
+          setGemmKernel(null);
+        }
+        if (dtype === 'float32') expectWithinFloat32Bounds(runs[0], exact, runFused(L, 'float64', Math.abs), L);
+      }
+    }
+    // 8×8 keeps the per-sample parts.
+    expect(convFusedPlan(windowGeometry([24, 36, 8, 8], 1, 1, 1, 0), 48, 1, 'float32', 'backward')!.batchDw).toBe(false);
   });
 
   test('a 64-channel 56×56 layer fits the budget at 1, 2, 4 and 64 threads (blocks of output rows)', () => {

@@ -119,6 +119,15 @@ export interface ConvBwdJob extends ConvJobBase {
   /** Weight gradient only: dx_n is neither zeroed nor computed (steps 3 and 4 are skipped). */
   noDx: boolean;
   /**
+   * Pointwise convolutions whose samples are one block each: step 1 writes the patches of
+   * sample n, group g to patchOff + (n·groups + g)·P·Kp (P rows of Kp, column K all ones,
+   * columns past it zero) and step 2 is left to one product over the whole chunk afterwards
+   * (dW_g (+)= Σ_n dout_n,g · patches_n,g, the samples as k-slices: ../convFused.ts), so no
+   * per-sample dW parts are written and summed. pOff is unused then.
+   */
+  batchDw: boolean;
+  patchOff: number;
+  /**
    * The dx tensor itself (dense (N, C, H, W)), into which each task copies its sample's group
    * channels once they are whole — when it is shared with the workers or the job runs on one
    * thread; null: dx_n stays in the arena at dxOff for the caller.
@@ -233,7 +242,19 @@ export function convTasks(
     const dBase = fwd ? 0 : bj.dOff + (n * job.F + g * Fg) * ldP;
     const dxBase = fwd ? 0 : bj.dxOff + (n * C + g * Cg) * plane;
     const wantDx = !fwd && !bj.noDx;
-    if (wantDx) F.fill(0, dxBase, dxBase + Cg * plane);
+    const pwRows = pointwise && rows !== null;
+    // Where this task's unfolded block goes: the thread's scratch, or (batchDw) the sample's patches.
+    const batchDw = !fwd && bj.batchDw;
+    const uOff = batchDw ? bj.patchOff + (n * groups + g) * P * Kp : colsOff;
+    if (batchDw) {
+      // The patches' column K (ones: dW's column K is db) and the zero columns after it.
+      for (let q = 0, e = uOff + K; q < P; q++, e += Kp) {
+        F[e] = 1;
+        for (let c = 1; c < Kp - K; c++) F[e + c] = 0;
+      }
+    }
+    // A pointwise fold writes every dx element once (below): nothing to add onto.
+    if (wantDx && !pointwise) F.fill(0, dxBase, dxBase + Cg * plane);
 
     for (let ohA = 0; ohA < outH; ohA += R) {
       const ohB = Math.min(outH, ohA + R);
@@ -246,10 +267,11 @@ export function convTasks(
       // where the window is in the padding.
       for (let i = 0; i < ns; i++) {
         const xBase = job.xOff + ((n + i) * C + g * Cg) * plane;
-        if (pointwise && fwd && rows !== null) {
-          // A 1×1 stride-1 unpadded forward block is the sample's Cg channel rows as they are:
-          // one strided copy rather than one call per channel.
-          rows((colsOff + i * Pb1) * eb, (xBase + p0) * eb, Pb1, Cg, eb, eb, ldB * eb, plane * eb, 0);
+        if (pwRows) {
+          // A 1×1 stride-1 unpadded block is the sample's Cg channel rows as they are (forward),
+          // or their transpose, one position a row (backward): one strided copy, not a call per channel.
+          if (fwd) rows((colsOff + i * Pb1) * eb, (xBase + p0) * eb, Pb1, Cg, eb, eb, ldB * eb, plane * eb, 0);
+          else rows(uOff * eb, (xBase + p0) * eb, Cg, Pb1, eb, plane * eb, Kp * eb, eb, 0);
           continue;
         }
         for (let r = 0; r < K; r++) {
@@ -257,7 +279,7 @@ export function convTasks(
           const ohE = Math.min(runs[5 * r + 2], ohB);
           const ow0 = runs[5 * r + 3];
           const ow1 = runs[5 * r + 4];
-          const rowBase = colsOff + r * rStep + i * Pb1 * pStep;
+          const rowBase = uOff + r * rStep + i * Pb1 * pStep;
           // Padding entries: block rows outside the run, where another block may have left
           // data (top and bottom blocks differ from the middle ones), are zeroed every time.
           // Columns outside [ow0, ow1) are the same for every block and never written: they
@@ -327,7 +349,7 @@ export function convTasks(
         continue;
       }
       // dW part (Fgp × Kp) (+)= dout_n,g[:, block] · patches; rows past Fg read the next rows (ignored).
-      gemmFn({
+      if (!batchDw) gemmFn({
         aOff: dBase + p0, ars: ldP, acs: 1, aSlice: 0, aPanelK: 0, aPanel0: 4 * ldP,
         bOff: colsOff, brs: Kp, bSlice: 0, bPanelK: 0, bPanel0: 4,
         packed: false, slices: 1, kc: Pb, kcLast: Pb,
@@ -345,6 +367,13 @@ export function convTasks(
         split: false, acc: false, stream: 0, unit: 1, colMajor: false,
         wasm: job.wasm, f32: job.f32, fma: job.fma, buf: job.buf, ctl: null,
       }, F, block, blockS);
+      if (pointwise) {
+        // The block's dcols rows are dx's, position for position (the tiles never give −0, so
+        // a copy has the bits of an add onto zeros).
+        if (rows !== null) rows((dxBase + p0) * eb, secondOff * eb, Pb1, Cg, eb, eb, plane * eb, ldB * eb, 0);
+        else for (let c = 0; c < Cg; c++) F.copyWithin(dxBase + c * plane + p0, secondOff + c * ldB, secondOff + c * ldB + Pb1);
+        continue;
+      }
       // Fold: the adjoint of the unfold, from dcols (k-major) onto dx_n's group channels.
       for (let r = 0; r < K; r++) {
         const ohS = Math.max(runs[5 * r + 1], ohA);
