@@ -425,15 +425,17 @@ function backwardFill(A: FloatArray, x: FloatArray, dout: FloatArray, plane: num
  * k-slices keeps each tile of dW in registers and cache across the whole batch, on every thread.
  */
 export function batchDwWins(P: number): boolean {
-  return P <= BATCH_DW_MAX_P;
+  return P >= BATCH_DW_P[0] && P <= BATCH_DW_P[1];
 }
 /**
- * Largest map (outH·outW) the batch-wide dW takes. Measured (batch 64, float32, 2 threads,
- * backward ms, per-sample parts → batch-wide): 232→232 at 4×4 4.45 → 3.6, 160→960 at 4×4
- * 16.7 → 8.7; at 8×8 no change (116→116 3.4, 96→576 12.8 → 12.2–12.8); at 16×16 slower
- * (58→58 3.9 → 5.2).
+ * The maps (outH·outW positions) the batch-wide dW takes. Measured (batch 64, float32, 2
+ * threads, backward ms, per-sample parts or the unfused path → batch-wide): at 4×4 232→232
+ * 4.5–5.3 → 3.6, 160→960 9.5 → 8.7, 480→80 4.7–4.9 → 3.1–3.3, 80→480 3.7 → 2.8; at 8×8 no
+ * change (116→116 3.4, 96→576 12.3–12.8 → 12.1–12.8); at 16×16 slower (58→58 3.9 → 5.2);
+ * below, with few positions a k-slice, mixed to slower (3×3: 480→80 3.3–3.4 → 2.7, 80→480
+ * 2.4 → 3.0; 2×2: 192→1152 4.4 → 6.3; 1×1: 48→1152 0.9–1.3 → 4.4–4.9).
  */
-const BATCH_DW_MAX_P = 16;
+const BATCH_DW_P = [12, 16];
 
 /**
  * The backward with dW over the whole chunk (ConvBwdJob.batchDw): the sample tasks unfold
