@@ -1,7 +1,10 @@
 import ndarray from 'ndarray';
+import { allocFloat } from '../src/core/dtype';
+import { workerStats } from '../src/core/gemm/workers';
 import { Parameter } from '../src/nn/parameter';
 import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer } from '../src/training';
 import fixture from './fixtures/training/optimizers.json';
+import { withThreads } from './threads';
 
 type Case = (typeof fixture.cases)[number];
 const CLASSES = { SGD, Adam, AdamW, RMSprop, Adagrad } as const;
@@ -196,6 +199,45 @@ describe('optimizer behaviour', () => {
     expect(store[0]).toBe(Math.fround(Math.fround(1 - 0.1 * 0.5) - 0.1 * Math.fround(0.9 * 0.5 + 0.5)));
     const buf = opt.stateDict().state[0].momentum_buffer as ndarray.NdArray<Float32Array>;
     expect(buf.data).toBeInstanceOf(Float32Array);
+  });
+
+  test('the momentum step of a large parameter runs on every thread with the bits of one, in both dtypes', () => {
+    // 600k elements: above the pool's threshold, so the update is cut into ranges across threads.
+    const n = 600_000;
+    for (const dtype of ['float32', 'float64'] as const) {
+      const run = (threads: string) => withThreads(threads, () => {
+        const w0 = allocFloat(dtype, n);
+        for (let i = 0; i < n; i++) w0[i] = Math.sin(i) * 3;
+        const a = new Parameter(ndarray(w0, [n]));
+        const opt = new SGD([a], { lr: 0.05, momentum: 0.9 });
+        const before = workerStats().threadedJobs;
+        for (let step = 0; step < 3; step++) {
+          const g = allocFloat(dtype, n);
+          for (let i = 0; i < n; i++) g[i] = Math.cos(i * (step + 1)) + (i % 7 === 0 ? 1e-30 : 0);
+          a.grad = ndarray(g, [n]);
+          opt.step();
+        }
+        const buf = (opt.stateDict().state[0].momentum_buffer as ndarray.NdArray<Float32Array | Float64Array>).data;
+        return { w: Array.from(a.data.data), b: Array.from(buf), jobs: workerStats().threadedJobs - before };
+      });
+      const one = run('1');
+      const two = run('2');
+      expect(one.jobs).toBe(0);
+      // Steps 2 and 3 take the plain momentum loop, each one pooled job.
+      expect(two.jobs).toBeGreaterThanOrEqual(2);
+      expect(two.w).toEqual(one.w);
+      expect(two.b).toEqual(one.b);
+      // The loop's arithmetic: element 5 by hand, in the dtype.
+      const r = dtype === 'float32' ? Math.fround : (v: number) => v;
+      let w = r(Math.sin(5) * 3), b = 0;
+      for (let step = 0; step < 3; step++) {
+        const g = r(Math.cos(5 * (step + 1)));
+        b = step === 0 ? g : r(b * 0.9 + g);
+        w = r(w - 0.05 * b);
+      }
+      expect(one.w[5]).toBe(w);
+      expect(one.b[5]).toBe(b);
+    }
   });
 
   test('loadStateDict refuses a dict that does not fit, and changes nothing', () => {

@@ -1,5 +1,6 @@
 import ndarray from 'ndarray';
 import { shapeStr } from '../core/check';
+import { allocFloat } from '../core/dtype';
 import { dtypeOf, isContiguous, type Tensor } from '../core/tensor';
 import { Parameter } from '../nn/parameter';
 
@@ -292,10 +293,12 @@ export function cloneTensor(t: Tensor, like: Tensor = t): Tensor {
   return ndarray(out, like.shape.slice());
 }
 
-/** A zero tensor (or one filled with `value`) shaped and typed like the parameter. */
+/**
+ * A zero tensor (or one filled with `value`) shaped and typed like the parameter; a large one
+ * in shared memory (allocFloat), so an update can run on every thread.
+ */
 export function stateLike(p: Parameter, value = 0): Tensor {
-  const Ctor = p.data.data instanceof Float32Array ? Float32Array : Float64Array;
-  const out = new Ctor(p.data.size);
+  const out = allocFloat(p.data.data instanceof Float32Array ? 'float32' : 'float64', p.data.size);
   if (value !== 0) out.fill(value);
   return ndarray(out, p.data.shape.slice());
 }

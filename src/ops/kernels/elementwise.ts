@@ -76,11 +76,11 @@ export function elementwiseMath(): ElementwiseMath {
 
 /**
  * A loop over [i0, i1) of two stores (`o[i] = f(x[i])`) or three (`dx[i] = f(g[i], s[i])`),
- * with the helpers last.
+ * with the helpers, then the call's scalars (an optimizer's rates), last.
  */
 export type ElementwiseLoop =
-  | ((a: FloatArray, b: FloatArray, i0: number, i1: number, math: ElementwiseMath) => void)
-  | ((a: FloatArray, b: FloatArray, c: FloatArray, i0: number, i1: number, math: ElementwiseMath) => void);
+  | ((a: FloatArray, b: FloatArray, i0: number, i1: number, math: ElementwiseMath, scalars: readonly number[]) => void)
+  | ((a: FloatArray, b: FloatArray, c: FloatArray, i0: number, i1: number, math: ElementwiseMath, scalars: readonly number[]) => void);
 
 /** One pass of a registered loop over `n` elements in ranges of `chunk`. */
 interface ElementwiseJob extends WorkerJob {
@@ -90,6 +90,8 @@ interface ElementwiseJob extends WorkerJob {
   a: FloatArray;
   b: FloatArray;
   c: FloatArray | null;
+  /** The call's scalars, handed to the loop after the helpers. */
+  s: number[];
   /**
    * Float32 with a wasm counterpart (else −1): per-thread scratch in the arena, float32 offsets
    * — slot s at sOff + 3·s·span holds three arrays of `span` floats.
@@ -98,8 +100,8 @@ interface ElementwiseJob extends WorkerJob {
   span: number;
 }
 
-/** A registered loop, callable on any store (threaded when it pays). */
-export type ElementwiseRun = (n: number, a: FloatArray, b: FloatArray, c?: FloatArray) => void;
+/** A registered loop, callable on any store (threaded when it pays), with optional scalars for the loop. */
+export type ElementwiseRun = (n: number, a: FloatArray, b: FloatArray, c?: FloatArray, scalars?: readonly number[]) => void;
 
 /**
  * The task runner around `loop`, as the source of an expression: the loop and the helpers are
@@ -139,8 +141,8 @@ function runnerSource(loop: ElementwiseLoop, wasmName: string | null): string {
             job.c.set(F.subarray(slot + 2 * span, slot + 2 * span + m), p);
           }
         }
-      } else if (job.c === null) loop(job.a, job.b, i0, i1, math);
-      else loop(job.a, job.b, job.c, i0, i1, math);
+      } else if (job.c === null) loop(job.a, job.b, i0, i1, math, job.s);
+      else loop(job.a, job.b, job.c, i0, i1, math, job.s);
       if (ctl !== null) {
         if (worker) Atomics.add(ctl, 3, 1);
         Atomics.add(ctl, 1, 1);
@@ -173,8 +175,10 @@ export function registerElementwise(name: string, loop: ElementwiseLoop, cost = 
   // tsx/esbuild may wrap named functions in __name(); the workers define it the same way.
   const run = new Function('__name', `return ${source}`)((f: unknown) => f) as TaskRunner;
   registerWorkerKernel(kind, run, (job: ElementwiseJob) => Math.ceil(job.n / job.chunk), source);
-  return (n, a, b, c) => {
-    const job: ElementwiseJob = { kind, n, chunk: Math.max(n, 1), a, b, c: c ?? null, ctl: null, f32: false, fma: false, wasm: false, buf: null, sOff: -1, span: 0 };
+  return (n, a, b, c, scalars) => {
+    const job: ElementwiseJob = {
+      kind, n, chunk: Math.max(n, 1), a, b, c: c ?? null, s: scalars ? [...scalars] : [], ctl: null, f32: false, fma: false, wasm: false, buf: null, sOff: -1, span: 0,
+    };
     let threads = threadCount();
     if (threads > 1 && (n * cost < THREAD_MIN_WORK || !workersUsable() || !isShared(a) || !isShared(b) || (c !== undefined && !isShared(c)))) threads = 1;
     const viaWasm = wasmName !== null && a instanceof Float32Array && n > 0 && gemmKernel() === 'wasm';
