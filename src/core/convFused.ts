@@ -420,9 +420,10 @@ function backwardFill(A: FloatArray, x: FloatArray, dout: FloatArray, plane: num
 /**
  * WHY a batch-wide dW for small pointwise maps: the per-sample backward writes one Fg × Kp dW
  * part per sample from only P products per entry, and the main thread then adds the parts up
- * alone — at 4×4 and 8×8 (ShuffleNet V2's and MobileNet's deep stages) that traffic and the
- * serial sum rival the sample's own arithmetic. One product with the chunk's samples as its
- * k-slices keeps each tile of dW in registers and cache across the whole batch, on every thread.
+ * alone — at 4×4 (the deepest stages of ShuffleNet V2, MobileNet V2 and EfficientNet on CIFAR)
+ * that traffic and the serial sum rival the sample's own arithmetic. One product with the
+ * chunk's samples as its k-slices keeps each tile of dW in registers and cache across the
+ * whole batch, on every thread. Smaller maps give k-slices too short for it (see BATCH_DW_P).
  */
 export function batchDwWins(P: number): boolean {
   return P >= BATCH_DW_P[0] && P <= BATCH_DW_P[1];
