@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { allocFloat } from '../src/core/dtype';
 import type { Tensor } from '../src/core/tensor';
-import { catChannels, catShuffle, channelShuffle, narrowChannels } from '../src/ops/channels';
+import { catChannels, catShuffle, channelShuffle, narrowChannels, shuffleSplit, shuffleSplitBackward } from '../src/ops/channels';
 import { copyCalls } from '../src/ops/kernels/copyTasks';
 import { withThreads } from './threads';
 
@@ -102,5 +102,60 @@ describe('channel copies as tasks', () => {
       if (t !== '1') expect(copyCalls().threaded).toBeGreaterThan(before);
       got.forEach((a, k) => expect(Buffer.compare(Buffer.from(a.buffer), Buffer.from(want[k].buffer))).toBe(0));
     }
+  });
+});
+
+describe('shuffleSplit (ShuffleNet V2\'s join and the next split in one pass)', () => {
+  /** p, q = the halves of catShuffle([a, b]) and the composite's backward, by the ops themselves. */
+  function composite(a: Tensor, b: Tensor, dp: Tensor, dq: Tensor): Float32Array[] {
+    const c = a.shape[1];
+    const joined = catShuffle.forward([a, b], { groups: 2 });
+    const p = narrowChannels.forward([joined.out], { start: 0, length: c }).out;
+    const q = narrowChannels.forward([joined.out], { start: c, length: c }).out;
+    const [da, db] = catShuffle.backward(catChannels.forward([dp, dq], {}).out, joined.cache) as Tensor[];
+    return [p, q, da, db].map((t) => t.data as Float32Array);
+  }
+
+  it('equals catShuffle then the split, forward and backward, on random shapes (odd halves too)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 40 }), (N, c, inner) => {
+        const t = (from: number) => ndarray(iota(N * c * inner, false, from), [N, c, inner]);
+        const [a, b, dp, dq] = [t(0), t(1e6), t(2e6), t(3e6)];
+        const [p, q] = shuffleSplit(a, b);
+        const [da, db] = shuffleSplitBackward(dp, dq);
+        const want = composite(a, b, dp, dq);
+        [p, q, da, db].forEach((x, k) => expect(Array.from(x.data)).toEqual(Array.from(want[k])));
+      }),
+      { numRuns: 80, seed: 7 },
+    );
+  });
+
+  it('backward is the adjoint of forward in float64: <F(a, b), (dp, dq)> = <(a, b), Fᵀ(dp, dq)>', () => {
+    const N = 2, c = 7, inner = 5;
+    const rnd = (seed: number) => ndarray(Float64Array.from({ length: N * c * inner }, (_, i) => Math.sin(seed * 1000 + i * 1.7)), [N, c, inner]);
+    const [a, b, dp, dq] = [rnd(1), rnd(2), rnd(3), rnd(4)];
+    const [p, q] = shuffleSplit(a, b);
+    const [da, db] = shuffleSplitBackward(dp, dq);
+    expect(p.data).toBeInstanceOf(Float64Array);
+    const dot = (x: Tensor, y: Tensor) => (x.data as Float64Array).reduce((s, v, i) => s + v * (y.data as Float64Array)[i], 0);
+    expect(Math.abs(dot(p, dp) + dot(q, dq) - (dot(a, da) + dot(b, db)))).toBeLessThan(1e-12);
+  });
+
+  it.each([[116, 8 * 8], [232, 4 * 4]])('the same bits on 1, 2 and 4 threads for 64 samples of 2 × %i channels of %i (pool used)', (c, inner) => {
+    const t = (from: number) => ndarray(iota(64 * c * inner, true, from), [64, c, inner]);
+    const [a, b, dp, dq] = [t(0), t(1e7), t(2e7), t(3e7)];
+    const want = composite(a, b, dp, dq);
+    for (const th of ['1', '2', '4']) {
+      const before = copyCalls().threaded;
+      const got = withThreads(th, () => [...shuffleSplit(a, b), ...shuffleSplitBackward(dp, dq)]);
+      if (th !== '1') expect(copyCalls().threaded).toBeGreaterThan(before);
+      got.forEach((x, k) => expect(Buffer.compare(Buffer.from((x.data as Float32Array).buffer), Buffer.from(want[k].buffer))).toBe(0));
+    }
+  });
+
+  it('refuses inputs of different shapes or dtypes, naming them', () => {
+    const a = ndarray(new Float32Array(12), [1, 3, 4]);
+    expect(() => shuffleSplit(a, ndarray(new Float32Array(16), [1, 4, 4]))).toThrow(/b/);
+    expect(() => shuffleSplit(a, ndarray(new Float64Array(12), [1, 3, 4]))).toThrow(/b: expected dtype float32/);
   });
 });

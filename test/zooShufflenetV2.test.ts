@@ -1,5 +1,8 @@
-import { createModel } from '../src/models';
+import { copy } from '../src/core/tensor';
+import { createModel, setShuffleStageFusion } from '../src/models';
 import { summary } from '../src/nn';
+import { copyCalls } from '../src/ops/kernels/copyTasks';
+import { zooInput, zooStateDict } from './zooWeights';
 import { checkZooFixture, loadZooFixture } from './zooHarness';
 import { checkForwardBackward } from './zooSmoke';
 
@@ -44,6 +47,38 @@ describe('ShuffleNet V2', () => {
     ['shufflenet_v2_cifar', { widthMult: 0.5 }, [2, 3, 16, 16]],
   ] as const)('%s %j: runs forward and backward in float32 and float64', (name, opts, shape) => {
     checkForwardBackward(name, opts, [...shape]);
+  });
+
+  it('training with each unit\'s join fused into the next split gives the bits of the units one by one (float32, float64)', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const run = (fused: boolean) => {
+        const prev = setShuffleStageFusion(fused);
+        try {
+          const m = createModel('shufflenet_v2_cifar', { widthMult: 0.5, numClasses: 10, dtype, init: false });
+          m.loadStateDict(zooStateDict(m), { strict: true });
+          m.train();
+          const before = copyCalls().shuffleSplit;
+          const x = copy(zooInput([3, 3, 16, 16]), dtype);
+          const y = m.forward(x);
+          m.zeroGrad();
+          const dx = m.backward(copy(zooInput(y.shape, 'dout'), dtype));
+          const grads = [...m.namedParameters()].map(([, p]) => Array.from(p.grad!.data));
+          const stats = Object.entries(m.stateDict()).filter(([k]) => k.includes('running')).map(([, v]) => Array.from(v.data));
+          return { y: Array.from(y.data), dx: Array.from(dx.data), grads, stats, joins: copyCalls().shuffleSplit - before };
+        } finally {
+          setShuffleStageFusion(prev);
+        }
+      };
+      const fused = run(true);
+      const units = run(false);
+      // 4 + 8 + 4 units: 13 joins fused into the next split, each forward and backward.
+      expect(fused.joins).toBe(2 * 13);
+      expect(units.joins).toBe(0);
+      expect(fused.y).toEqual(units.y);
+      expect(fused.dx).toEqual(units.dx);
+      expect(fused.grads).toEqual(units.grads);
+      expect(fused.stats).toEqual(units.stats);
+    }
   });
 
   it('rejects widths it does not have, naming the option', () => {

@@ -7,10 +7,10 @@ import { Conv2d } from '../nn/conv2d';
 import { isGradEnabled } from '../nn/gradMode';
 import { invertedResidualEval, type InvertedResidualLayers } from '../nn/invertedResidualEval';
 import { Linear } from '../nn/linear';
-import type { Module } from '../nn/module';
+import { forwardHooksActive, type Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
 import { Block, type Tape } from '../nn/tape';
-import { catShuffle } from '../ops/channels';
+import { catShuffle, shuffleSplit, shuffleSplitBackward } from '../ops/channels';
 import { initModel, type LayerOptions } from './init';
 import { adaptiveAvgPool, maxPool, reluLayer } from './layers';
 import { registerModel, type ModelOptions } from './registry';
@@ -147,10 +147,65 @@ export class ShuffleNetV2 extends Block {
   protected run(x: Tensor, t: Tape): Tensor {
     let h = t.call(this.conv1, x);
     if (this.maxpool) h = t.call(this.maxpool, h);
+    const joined = stageFusion && isGradEnabled() && !forwardHooksActive();
+    for (const stage of this.stages) h = joined ? runStageJoined(stage, h, t) : t.call(stage, h);
     // torchvision's x.mean([2, 3]): the same average as a 1×1 adaptive pool.
-    h = t.seq(h, ...this.stages, this.conv5, this.pool);
+    h = t.seq(h, this.conv5, this.pool);
     return t.call(this.fc, t.flatten(h));
   }
+}
+
+let stageFusion = true;
+
+/**
+ * Turns off (false) or on (true, the default) running ShuffleNet V2's stages with each unit's
+ * join fused into the next unit's split while training (for comparisons: the same bits either
+ * way). Returns the previous setting.
+ */
+export function setShuffleStageFusion(on: boolean): boolean {
+  const prev = stageFusion;
+  stageFusion = on;
+  return prev;
+}
+
+/**
+ * A stage's units with autograd on, on the model's tape: a unit's join (concatenate, shuffle)
+ * and the next unit's split run as one pass (ops/channels.ts `shuffleSplit`), so between units
+ * of a stage the activation stays as its two halves and is never written whole; only the
+ * stage's last unit joins. The same values, and the same bits, as the units one by one.
+ * WHY: the split (two copies) and its backward (a concatenation) were ~3% of a ShuffleNet V2
+ * (CIFAR) training step, a pass over each activation each way that PyTorch's views avoid.
+ * Not under noGrad (the units' fused inference kernel writes the shuffled join directly) nor
+ * while forward hooks are registered (a hook on a unit must see its output).
+ */
+function runStageJoined(stage: Sequential, x: Tensor, t: Tape): Tensor {
+  const units: ShuffleV2Unit[] = [];
+  for (let i = 0; i < stage.length; i++) {
+    const u = stage.at(i);
+    if (!(u instanceof ShuffleV2Unit)) return t.call(stage, x);
+    units.push(u);
+  }
+  let full: Tensor = x;
+  let halves: Tensor[] | null = null;
+  units.forEach((u, i) => {
+    let parts: Tensor[];
+    if (u.branch1) {
+      // A downsampling unit reads the whole activation (torchvision's come first in a stage).
+      if (halves !== null) full = t.concat(halves);
+      halves = null;
+      parts = [t.call(u.branch1, full), t.call(u.branch2, full)];
+    } else {
+      const c = full.shape[1] / 2;
+      const [x1, x2] = halves ?? t.split(full, [c, c]);
+      parts = [x1, t.call(u.branch2, x2)];
+    }
+    if (i === units.length - 1) {
+      full = t.op(catShuffle, parts, { groups: 2 });
+      return;
+    }
+    halves = t.multi(parts, shuffleSplit(parts[0], parts[1]), ([dp, dq]) => shuffleSplitBackward(dp, dq));
+  });
+  return full;
 }
 
 const SHUFFLE = { options: [] as string[], numClasses: 1000, input: [3, 224, 224] as [number, number, number] };

@@ -4,7 +4,7 @@ import { recycleFloat } from '../core/bufferPool';
 import { allocFloat, allocFloatUninit, type DType, type FloatArray } from '../core/dtype';
 import { dtypeOf, type Tensor } from '../core/tensor';
 import { dense, denseAs } from '../layers/layerArgs';
-import { copyRows } from './kernels/copyTasks';
+import { copyRows, shuffleSplitRows } from './kernels/copyTasks';
 import { defineOp } from './op';
 
 /*
@@ -183,6 +183,35 @@ export const catShuffle = defineOp<ChannelShuffleAttrs, CatShuffleCache>({
     });
   },
 });
+
+/**
+ * ShuffleNet V2's join and the next unit's split in one pass: the two halves [0, c) and
+ * [c, 2c) of `channel_shuffle(torch.cat([a, b], 1), 2)`, for a and b of one shape (N, c, …)
+ * and dtype — channel k of the join is a's channel k/2 (k even) or b's (k − 1)/2 (k odd).
+ * The same values as catShuffle then a split, with one pass instead of two (the join is never
+ * written whole); {@link shuffleSplitBackward} is its adjoint.
+ */
+export function shuffleSplit(a: Tensor, b: Tensor): [Tensor, Tensor] {
+  const { N, C, inner } = checkRank('a', a);
+  assertSameShape('a', a, 'b', b);
+  const dtype = dtypeOf(a);
+  if (dtypeOf(b) !== dtype) throw new TypeError(`b: expected dtype ${dtype} (as a), got ${dtypeOf(b)}`);
+  const p = allocFloatUninit(dtype, N * C * inner);
+  const q = allocFloatUninit(dtype, N * C * inner);
+  shuffleSplitRows(true, N, C, inner, dense('a', a).data, dense('b', b).data, p, q);
+  return [ndarray(p, a.shape.slice()), ndarray(q, a.shape.slice())];
+}
+
+/** The gradients of {@link shuffleSplit}'s inputs from those of its two outputs (its adjoint: the same moves back). */
+export function shuffleSplitBackward(dp: Tensor, dq: Tensor): [Tensor, Tensor] {
+  const { N, C, inner } = checkRank('dp', dp);
+  assertSameShape('dp', dp, 'dq', dq);
+  const dtype = dtypeOf(dp);
+  const da = allocFloatUninit(dtype, N * C * inner);
+  const db = allocFloatUninit(dtype, N * C * inner);
+  shuffleSplitRows(false, N, C, inner, da, db, denseAs('dp', dp, dtype).data, denseAs('dq', dq, dtype).data);
+  return [ndarray(da, dp.shape.slice()), ndarray(db, dp.shape.slice())];
+}
 
 /** Attributes of {@link narrowChannels}: channels [start, start + length). */
 export interface NarrowAttrs {

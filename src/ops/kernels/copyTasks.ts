@@ -88,9 +88,9 @@ export function copyTasks(job: CopyJob): void {
 
 registerWorkerKernel('copyRows', copyTasks as never, (job: CopyJob) => Math.ceil(job.rows / job.rb));
 
-const calls = { threaded: 0, here: 0 };
-/** Copies so far that ran on the worker pool and on this thread alone (for tests). */
-export function copyCalls(): { threaded: number; here: number } {
+const calls = { threaded: 0, here: 0, shuffleSplit: 0 };
+/** Copies so far that ran on the worker pool and on this thread alone, and of those the shuffle-splits (for tests). */
+export function copyCalls(): { threaded: number; here: number; shuffleSplit: number } {
   return { ...calls };
 }
 
@@ -114,4 +114,82 @@ export function copyRows(
   }
   calls.here++;
   copyTasks(job);
+}
+
+/**
+ * ShuffleNet V2's join and the next unit's split as one pass over two pairs of (N, c, inner)
+ * stores: (p, q) are the halves [0, c) and [c, 2c) of channel_shuffle(cat(a, b), 2), whose
+ * channel k is a's channel k/2 (k even) or b's (k − 1)/2 (k odd). Forward copies a, b into p,
+ * q; backward (`fwd` false) copies p, q back into a, b. A task is `rb` rows (n, k) of `inner`.
+ */
+export interface ShuffleSplitJob extends WorkerJob {
+  kind: 'shuffleSplit';
+  fwd: boolean;
+  N: number;
+  c: number;
+  inner: number;
+  a: FloatArray;
+  b: FloatArray;
+  p: FloatArray;
+  q: FloatArray;
+  rb: number;
+}
+
+/** Runs tasks of a {@link ShuffleSplitJob} until none are left (all of them when `ctl` is null). */
+export function shuffleSplitTasks(job: ShuffleSplitJob): void {
+  const ctl = job.ctl;
+  const worker = job.worker === true;
+  const { fwd, c, inner, rb } = job;
+  const rows = job.N * 2 * c;
+  const nTasks = Math.ceil(rows / rb);
+  const short = inner < 32;
+  let next = 0;
+  for (;;) {
+    const t = ctl === null ? next++ : Atomics.add(ctl, 0, 1);
+    if (t >= nTasks) break;
+    for (let r = t * rb; r < Math.min(rows, (t + 1) * rb); r++) {
+      const n = Math.floor(r / (2 * c));
+      const k = r - n * 2 * c;
+      const ab = (k & 1) === 0 ? job.a : job.b;
+      const abOff = (n * c + (k >> 1)) * inner;
+      const pq = k < c ? job.p : job.q;
+      const pqOff = (n * c + (k < c ? k : k - c)) * inner;
+      const src = fwd ? ab : pq, s0 = fwd ? abOff : pqOff;
+      const dst = fwd ? pq : ab, d0 = fwd ? pqOff : abOff;
+      if (!short) {
+        dst.set(src.subarray(s0, s0 + inner), d0);
+        continue;
+      }
+      // Short planes four floats a step (see copyTasks).
+      let s = s0, d = d0;
+      for (const e = s0 + (inner & ~3); s < e; s += 4, d += 4) {
+        dst[d] = src[s]; dst[d + 1] = src[s + 1]; dst[d + 2] = src[s + 2]; dst[d + 3] = src[s + 3];
+      }
+      for (; s < s0 + inner; s++, d++) dst[d] = src[s];
+    }
+    if (ctl !== null) {
+      if (worker) Atomics.add(ctl, 3, 1);
+      Atomics.add(ctl, 1, 1);
+      if (Atomics.load(ctl, 6) !== 0) Atomics.notify(ctl, 1);
+    }
+  }
+}
+
+registerWorkerKernel('shuffleSplit', shuffleSplitTasks as never, (job: ShuffleSplitJob) => Math.ceil((job.N * 2 * job.c) / job.rb));
+
+/**
+ * The copies of a {@link ShuffleSplitJob}: on every thread when the four stores are shared and
+ * the copy is large, else here.
+ */
+export function shuffleSplitRows(fwd: boolean, N: number, c: number, inner: number, a: FloatArray, b: FloatArray, p: FloatArray, q: FloatArray): void {
+  const rows = N * 2 * c;
+  if (rows === 0 || inner === 0) return;
+  calls.shuffleSplit++;
+  const job: ShuffleSplitJob = { kind: 'shuffleSplit', fwd, N, c, inner, a, b, p, q, rb: rows, ctl: null, f32: false, fma: false, wasm: false, buf: null };
+  if (tryTensorJob(rows, rows * inner, [a, b, p, q], (threads) => ({ ...job, rb: Math.max(1, Math.ceil(rows / (4 * threads))) }))) {
+    calls.threaded++;
+    return;
+  }
+  calls.here++;
+  shuffleSplitTasks(job);
 }
