@@ -32,50 +32,66 @@ export interface CopyJob extends WorkerJob {
   rb: number;
 }
 
-/** Runs tasks of a {@link CopyJob} until none are left (all of them when `ctl` is null). */
-export function copyTasks(job: CopyJob): void {
+/**
+ * Runs tasks of a {@link CopyJob} or a {@link ShuffleSplitJob} until none are left (all of
+ * them when `ctl` is null). One runner for both, so both use the one block copy below.
+ */
+export function copyTasks(job: CopyJob | ShuffleSplitJob): void {
   const ctl = job.ctl;
   const worker = job.worker === true;
-  const { rows, len, a, aOff, aRow, b, bOff, bRow, shuffle, rb } = job;
+  // A block of `len` elements from src at s0 to dst at d0. A subarray and a set cost more
+  // than copying a short block (a 4×4 map) by hand, four elements a step. Measured (64 × 116
+  // rows of shared float32, ns an element, set / loop / loop by fours): 4×4 1.9 / 1.0 / 0.55,
+  // 8×8 0.64 / 1.0 / 0.66, 16×16 0.44 / 1.0 / 0.76.
+  function block(src: FloatArray, s0: number, dst: FloatArray, d0: number, len: number): void {
+    if (len >= 32) {
+      dst.set(src.subarray(s0, s0 + len), d0);
+      return;
+    }
+    let s = s0, d = d0;
+    for (const e = s0 + (len & ~3); s < e; s += 4, d += 4) {
+      dst[d] = src[s]; dst[d + 1] = src[s + 1]; dst[d + 2] = src[s + 2]; dst[d + 3] = src[s + 3];
+    }
+    for (; s < s0 + len; s++, d++) dst[d] = src[s];
+  }
+  const split = job.kind === 'shuffleSplit';
+  const sj = job as ShuffleSplitJob;
+  const cj = job as CopyJob;
+  const rows = split ? sj.N * 2 * sj.c : cj.rows;
+  const rb = job.rb;
+  // The job's fields as locals, read once (rows of 16 floats make per-row loads count).
+  const { c, inner: sInner, fwd } = sj;
+  const { a, aOff, aRow, b, bOff, bRow, len, shuffle } = cj;
+  const g = shuffle === null || shuffle === undefined ? 0 : shuffle[0];
+  const gn = shuffle === null || shuffle === undefined ? 0 : shuffle[1];
+  const inner = split ? sInner : g > 0 ? len / (g * gn) : len;
   const nTasks = Math.ceil(rows / rb);
   let next = 0;
   for (;;) {
     const t = ctl === null ? next++ : Atomics.add(ctl, 0, 1);
     if (t >= nTasks) break;
     for (let r = t * rb; r < Math.min(rows, (t + 1) * rb); r++) {
-      const s0 = aOff + r * aRow;
-      const d0 = bOff + r * bRow;
-      // A subarray and a set cost more than copying a short block (a 4×4 map) by hand, four
-      // elements a step. Measured (64 × 116 rows of shared float32, ns an element, set / loop /
-      // loop by fours): 4×4 1.9 / 1.0 / 0.55, 8×8 0.64 / 1.0 / 0.66, 16×16 0.44 / 1.0 / 0.76.
-      if (shuffle === null) {
-        if (len < 32) {
-          let s = s0, d = d0;
-          for (const e = s0 + (len & ~3); s < e; s += 4, d += 4) {
-            b[d] = a[s]; b[d + 1] = a[s + 1]; b[d + 2] = a[s + 2]; b[d + 3] = a[s + 3];
-          }
-          for (; s < s0 + len; s++, d++) b[d] = a[s];
-        } else b.set(a.subarray(s0, s0 + len), d0);
+      if (split) {
+        // Row r = (sample n, channel k of the join): a's channel k/2 or b's (k − 1)/2, the
+        // first half's channel k or the second's k − c.
+        const n = Math.floor(r / (2 * c));
+        const k = r - n * 2 * c;
+        const ab = (k & 1) === 0 ? sj.a : sj.b;
+        const abOff = (n * c + (k >> 1)) * inner;
+        const pq = k < c ? sj.p : sj.q;
+        const pqOff = (n * c + (k < c ? k : k - c)) * inner;
+        if (fwd) block(ab, abOff, pq, pqOff, inner);
+        else block(pq, pqOff, ab, abOff, inner);
         continue;
       }
-      const g = shuffle[0], n = shuffle[1];
-      const inner = len / (g * n);
-      const short = inner < 32;
-      const quads = inner & ~3;
+      const s0 = aOff + r * aRow;
+      const d0 = bOff + r * bRow;
+      if (g === 0) {
+        block(a, s0, b, d0, len);
+        continue;
+      }
       for (let i = 0; i < g; i++) {
-        for (let j = 0; j < n; j++) {
-          const from = s0 + (i * n + j) * inner;
-          const to = d0 + (j * g + i) * inner;
-          if (!short) {
-            b.set(a.subarray(from, from + inner), to);
-            continue;
-          }
-          let s = from, d = to;
-          for (const e = from + quads; s < e; s += 4, d += 4) {
-            b[d] = a[s]; b[d + 1] = a[s + 1]; b[d + 2] = a[s + 2]; b[d + 3] = a[s + 3];
-          }
-          for (; s < from + inner; s++, d++) b[d] = a[s];
-        }
+        for (let j = 0; j < gn; j++) block(a, s0 + (i * gn + j) * inner, b, d0 + (j * g + i) * inner, inner);
       }
     }
     if (ctl !== null) {
@@ -135,47 +151,7 @@ export interface ShuffleSplitJob extends WorkerJob {
   rb: number;
 }
 
-/** Runs tasks of a {@link ShuffleSplitJob} until none are left (all of them when `ctl` is null). */
-export function shuffleSplitTasks(job: ShuffleSplitJob): void {
-  const ctl = job.ctl;
-  const worker = job.worker === true;
-  const { fwd, c, inner, rb } = job;
-  const rows = job.N * 2 * c;
-  const nTasks = Math.ceil(rows / rb);
-  const short = inner < 32;
-  let next = 0;
-  for (;;) {
-    const t = ctl === null ? next++ : Atomics.add(ctl, 0, 1);
-    if (t >= nTasks) break;
-    for (let r = t * rb; r < Math.min(rows, (t + 1) * rb); r++) {
-      const n = Math.floor(r / (2 * c));
-      const k = r - n * 2 * c;
-      const ab = (k & 1) === 0 ? job.a : job.b;
-      const abOff = (n * c + (k >> 1)) * inner;
-      const pq = k < c ? job.p : job.q;
-      const pqOff = (n * c + (k < c ? k : k - c)) * inner;
-      const src = fwd ? ab : pq, s0 = fwd ? abOff : pqOff;
-      const dst = fwd ? pq : ab, d0 = fwd ? pqOff : abOff;
-      if (!short) {
-        dst.set(src.subarray(s0, s0 + inner), d0);
-        continue;
-      }
-      // Short planes four floats a step (see copyTasks).
-      let s = s0, d = d0;
-      for (const e = s0 + (inner & ~3); s < e; s += 4, d += 4) {
-        dst[d] = src[s]; dst[d + 1] = src[s + 1]; dst[d + 2] = src[s + 2]; dst[d + 3] = src[s + 3];
-      }
-      for (; s < s0 + inner; s++, d++) dst[d] = src[s];
-    }
-    if (ctl !== null) {
-      if (worker) Atomics.add(ctl, 3, 1);
-      Atomics.add(ctl, 1, 1);
-      if (Atomics.load(ctl, 6) !== 0) Atomics.notify(ctl, 1);
-    }
-  }
-}
-
-registerWorkerKernel('shuffleSplit', shuffleSplitTasks as never, (job: ShuffleSplitJob) => Math.ceil((job.N * 2 * job.c) / job.rb));
+registerWorkerKernel('shuffleSplit', copyTasks as never, (job: ShuffleSplitJob) => Math.ceil((job.N * 2 * job.c) / job.rb));
 
 /**
  * The copies of a {@link ShuffleSplitJob}: on every thread when the four stores are shared and
@@ -191,5 +167,5 @@ export function shuffleSplitRows(fwd: boolean, N: number, c: number, inner: numb
     return;
   }
   calls.here++;
-  shuffleSplitTasks(job);
+  copyTasks(job);
 }
