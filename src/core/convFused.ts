@@ -252,6 +252,22 @@ const newCtl = (): Int32Array =>
 const allF32 = (...arrays: FloatArray[]): boolean => arrays.every((a) => a instanceof Float32Array);
 
 /**
+ * Filters as the fused forward's tile operand: F rows of Kp at `at` — a filter's K weights,
+ * its bias in column K, zeros after — and zero rows up to Fgp. Also the fused inverted-residual
+ * block's layout (ops/kernels/invertedResidual.ts), which must give these products' bits.
+ * A typed-array set per filter, not an element loop: the loop was ~6 % of a MobileNet V1 eval forward.
+ */
+export function packFiltersWithBias(A: FloatArray, at: number, w: FloatArray, b: FloatArray, F: number, K: number, Fgp: number, Kp: number): void {
+  for (let f = 0; f < F; f++) {
+    const dst = at + f * Kp;
+    A.set(w.subarray(f * K, f * K + K), dst);
+    A[dst + K] = b[f];
+    A.fill(0, dst + K + 1, dst + Kp);
+  }
+  A.fill(0, at + F * Kp, at + Fgp * Kp);
+}
+
+/**
  * Fused convolution forward: out `(N, F, outH, outW)` = conv(x `(N, C, H, W)`, w
  * `(F, C/groups, fh, fw)`) + b, written into the dense `out`. All float32: computed in float32
  * (float32 tiles; each output is one dot product over K = C/groups·fh·fw plus the bias, so
@@ -275,18 +291,7 @@ export function convForwardFused(
   const wbOff = 0;
   const xOff = pl.free;
   const oOff = xOff + chunk * plane;
-  // Filters of each group as rows of Kp with the bias in column K; padding rows and columns zero.
-  // A typed-array set per filter, not an element loop: the loop was ~6 % of a MobileNet V1 eval forward.
-  for (let gi = 0; gi < groups; gi++) {
-    for (let f = 0; f < Fg; f++) {
-      const fo = gi * Fg + f;
-      const dst = wbOff + (gi * Fgp + f) * Kp;
-      A.set(w.subarray(fo * K, fo * K + K), dst);
-      A[dst + K] = b[fo];
-      A.fill(0, dst + K + 1, dst + Kp);
-    }
-    A.fill(0, wbOff + (gi * Fgp + Fg) * Kp, wbOff + (gi + 1) * Fgp * Kp);
-  }
+  for (let gi = 0; gi < groups; gi++) packFiltersWithBias(A, wbOff + gi * Fgp * Kp, w.subarray(gi * Fg * K), b.subarray(gi * Fg), Fg, K, Fgp, Kp);
   const P = outH * outW;
   let threads = pl.threads;
   // The clamp runs in any job; SiLU needs the wasm exports (its bits are siluFwd32's).
@@ -353,13 +358,13 @@ export function convBackwardFused(
   }
   // The per-sample dW / db partials are summed in float64 in sample order (then group), so the
   // sum does not depend on the schedule: float32 wasm jobs with accRows32 into the arena's
-  // float64 rows (row fo: K dW values, then db at column K), others in a JS loop.
-  if (batchDw) return backwardBatchDw(pl, x, dout, g, F, groups, dx, dw, db, { wtOff, xOff, dxOff, pOff, dOff });
-  const accRows = base.f32 && base.wasm && arena.exports ? (arena.exports.accRows32 as (...a: number[]) => void) : null;
+  // float64 rows (row fo: K dW values, then db at column K), others in a JS loop. With batchDw
+  // there are no partials: each chunk's dW product adds onto the last (batchDwProducts).
+  const accRows = !batchDw && base.f32 && base.wasm && arena.exports ? (arena.exports.accRows32 as (...a: number[]) => void) : null;
   const acc64 = base.f32 ? dwSumsOff(groups, Kp, Fg) / 2 : 0;
   if (accRows !== null) arena.F.fill(0, acc64, acc64 + F * Kp);
-  const dwAcc = accRows === null ? new Float64Array(F * K) : null;
-  const dbAcc = accRows === null ? new Float64Array(F) : null;
+  const dwAcc = accRows === null && !batchDw ? new Float64Array(F * K) : null;
+  const dbAcc = accRows === null && !batchDw ? new Float64Array(F) : null;
   let threads = pl.threads;
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const samples = Math.min(chunk, N - n0);
@@ -367,10 +372,17 @@ export function convBackwardFused(
     const direct = dx !== null && (threads === 1 || isShared(dx));
     const job: ConvBwdJob = {
       ...base, kind: 'convBwd', samples, xOff, dOff, wtOff, pOff, dxOff, noDx: dx === null, ctl: newCtl(), dxOut: direct ? dx : null, dxN0: n0,
-      batchDw: false, patchOff: 0,
+      batchDw, patchOff: pOff,
     };
     threads = runSampleChunk(job, threads, arena, backwardFill(A, x, dout, plane, F, P, ldP, n0, xOff, dOff), convTasks);
     if (dx !== null && !direct) dx.set(A.subarray(dxOff, dxOff + samples * plane), n0 * plane);
+    if (batchDw) {
+      if (!batchDwProducts(pl, threads, samples, n0 > 0, groups, F, P, dOff, pOff)) {
+        // The pool failed with this chunk's dW tiles half added (and is retired): again from the start, on this thread.
+        return convBackwardFused(x, w, dout, g, F, groups, dx, dw, db, budget);
+      }
+      continue;
+    }
     if (accRows !== null) {
       for (let gi = 0; gi < groups; gi++) {
         accRows(8 * (acc64 + gi * Fg * Kp), 4 * (pOff + gi * Fgp * Kp), K + 1, samples, 4 * groups * Fgp * Kp, Fg, 8 * Kp, 4 * Kp);
@@ -387,6 +399,18 @@ export function convBackwardFused(
         dbAcc![fo] += A[src + K];
       }
     }
+  }
+  if (batchDw) {
+    // dW_g's rows, db in column K (the float32 products, after Wᵀ).
+    const cOff = dwSumsOff(groups, Kp, Fg);
+    for (let gi = 0; gi < groups; gi++) {
+      for (let f = 0; f < Fg; f++) {
+        const src = cOff + (gi * Fgp + f) * Kp;
+        dw.set(A.subarray(src, src + K), (gi * Fg + f) * K);
+        db[gi * Fg + f] = A[src + K];
+      }
+    }
+    return true;
   }
   if (accRows !== null) {
     const S = arena.F;
@@ -439,65 +463,36 @@ export function batchDwWins(P: number): boolean {
 const BATCH_DW_P = [12, 16];
 
 /**
- * The backward with dW over the whole chunk (ConvBwdJob.batchDw): the sample tasks unfold
- * (transpose) each sample into its patches and compute dx; then per group one GEMM job,
- * dW_g (+)= Σ_n dout_n,g (Fg × P) · patches_n,g (P × Kp), the chunk's samples in order as
- * k-slices, each tile of dW computed by one task over all of them — so the sum's order, and
- * the bits, do not depend on the thread count (nor on the chunks: each slice is added to the
- * tile as the slices of one chunk are). Column K of the patches is all ones: dW's column K is db.
+ * The batch-wide dW of one chunk (ConvBwdJob.batchDw), after its sample tasks have written
+ * each sample's patches and computed dx: per group one GEMM job, dW_g (+)= Σ_n dout_n,g (Fg × P)
+ * · patches_n,g (P × Kp), the chunk's samples in order as k-slices, each tile of dW computed by
+ * one task over all of them — so the sum's order, and the bits, do not depend on the thread
+ * count (nor on the chunks: each slice is added to the tile as the slices of one chunk are).
+ * Column K of the patches is all ones: dW's column K is db. The products go after Wᵀ (the
+ * backward sizes' weights region). False when the pool failed halfway (the caller starts over).
  */
-function backwardBatchDw(
-  pl: ConvPlan, x: FloatArray, dout: FloatArray, g: ConvGeometry, F: number, groups: number,
-  dx: FloatArray | null, dw: FloatArray, db: FloatArray, off: { wtOff: number; xOff: number; dxOff: number; pOff: number; dOff: number },
-): boolean {
-  const { base, arena, chunk, A } = pl;
+function batchDwProducts(pl: ConvPlan, threads: number, samples: number, acc: boolean, groups: number, F: number, P: number, dOff: number, pOff: number): boolean {
+  const { base, arena } = pl;
   const { Kp, Fgp, Fg, ldP } = base;
-  const { N, C, H, W } = g;
-  const plane = C * H * W;
-  const P = base.outH * base.outW;
-  const K = C / groups;
-  // dW products per group: Fgp rows of Kp after Wᵀ (the backward sizes' weights region).
   const cOff = dwSumsOff(groups, Kp, Fg);
-  const { block, blockS } = arenaTiles(arena, base.f32, base.fma);
-  let threads = pl.threads;
-  for (let n0 = 0; n0 < N; n0 += chunk) {
-    const samples = Math.min(chunk, N - n0);
-    const direct = dx !== null && (threads === 1 || isShared(dx));
-    const job: ConvBwdJob = {
-      ...base, kind: 'convBwd', samples, xOff: off.xOff, dOff: off.dOff, wtOff: off.wtOff, pOff: off.pOff, dxOff: off.dxOff,
-      noDx: dx === null, ctl: newCtl(), dxOut: direct ? dx : null, dxN0: n0, batchDw: true, patchOff: off.pOff,
-    };
-    threads = runSampleChunk(job, threads, arena, backwardFill(A, x, dout, plane, F, P, ldP, n0, off.xOff, off.dOff), convTasks);
-    if (dx !== null && !direct) dx.set(A.subarray(off.dxOff, off.dxOff + samples * plane), n0 * plane);
-    for (let gi = 0; gi < groups; gi++) {
-      const mp = Fgp >> 2;
-      const np = Kp >> 2;
-      // Tiles of up to 64 × 64: few calls per slice, and still several tasks a thread.
-      const mcP = Math.min(mp, 16);
-      const ncP = Math.min(np, 16);
-      const gj: GemmJob = {
-        aOff: off.dOff + gi * Fg * ldP, ars: ldP, acs: 1, aSlice: F * ldP, aPanelK: 0, aPanel0: 4 * ldP,
-        bOff: off.pOff + gi * P * Kp, brs: Kp, bSlice: groups * P * Kp, bPanelK: 0, bPanel0: 4,
-        packed: false, slices: samples, kc: P, kcLast: P,
-        cOff: cOff + gi * Fgp * Kp, cStep: 0, ldc: Kp, mp, np, mcP, ncP,
-        split: false, acc: n0 > 0, stream: STREAM_NONE, unit: 1, colMajor: false,
-        wasm: base.wasm, f32: base.f32, fma: base.fma, buf: base.buf, ctl: null,
-      };
-      if (threads > 1 && jobTasks(gj) > 1) {
-        if (tryThreaded(gj, threads, arena)) continue;
-        // The pool failed with this chunk's tiles half added: start over on this thread.
-        return backwardBatchDw({ ...pl, threads: 1 }, x, dout, g, F, groups, dx, dw, db, off);
-      }
-      gemmBlock(gj, pl.A, block, blockS);
-    }
-  }
+  const mp = Fgp >> 2;
+  const np = Kp >> 2;
   for (let gi = 0; gi < groups; gi++) {
-    for (let f = 0; f < Fg; f++) {
-      const fo = gi * Fg + f;
-      const src = cOff + (gi * Fgp + f) * Kp;
-      dw.set(A.subarray(src, src + K), fo * K);
-      db[fo] = A[src + K];
+    const gj: GemmJob = {
+      aOff: dOff + gi * Fg * ldP, ars: ldP, acs: 1, aSlice: F * ldP, aPanelK: 0, aPanel0: 4 * ldP,
+      bOff: pOff + gi * P * Kp, brs: Kp, bSlice: groups * P * Kp, bPanelK: 0, bPanel0: 4,
+      packed: false, slices: samples, kc: P, kcLast: P,
+      // Tiles of up to 64 × 64: few calls per slice, and still several tasks a thread.
+      cOff: cOff + gi * Fgp * Kp, cStep: 0, ldc: Kp, mp, np, mcP: Math.min(mp, 16), ncP: Math.min(np, 16),
+      split: false, acc, stream: STREAM_NONE, unit: 1, colMajor: false,
+      wasm: base.wasm, f32: base.f32, fma: base.fma, buf: base.buf, ctl: null,
+    };
+    if (threads > 1 && jobTasks(gj) > 1) {
+      if (!tryThreaded(gj, threads, arena)) return false;
+      continue;
     }
+    const { block, blockS } = arenaTiles(arena, base.f32, base.fma);
+    gemmBlock(gj, pl.A, block, blockS);
   }
   return true;
 }

@@ -1,4 +1,5 @@
 import { isShared } from '../../core/bufferPool';
+import { packFiltersWithBias } from '../../core/convFused';
 import type { FloatArray } from '../../core/dtype';
 import { arenaTiles, getArena, wasmAvailable } from '../../core/gemm/arena';
 import { gemmFma, gemmKernel } from '../../core/gemm/gemm';
@@ -396,14 +397,8 @@ export function invertedResidualForward(spec: InvResSpec, x: Float32Array, out: 
     os = A.subarray(end + stageX, end + stageX + stageOut);
     os.set(out);
   }
-  // Filters as rows of Kp with the bias in column K, zero elsewhere (core/convFused.ts's layout).
-  const rows = (at: number, f: FoldedConv, F: number, K: number, Fgp: number, Kp: number): void => {
-    A.fill(0, at, at + Fgp * Kp);
-    for (let r = 0; r < F; r++) {
-      A.set(f.w.subarray(r * K, (r + 1) * K), at + r * Kp);
-      A[at + r * Kp + K] = f.b[r];
-    }
-  };
+  // Filters as rows of Kp with the bias in column K, zero elsewhere: the fused convolution's layout.
+  const rows = (at: number, f: FoldedConv, F: number, K: number, Fgp: number, Kp: number): void => packFiltersWithBias(A, at, f.w, f.b, F, K, Fgp, Kp);
   if (spec.expand) rows(w1Off, spec.expand, planes, Cin, Fgp1, Kp1);
   rows(w3Off, spec.project, Cout, planes, Fgp3, Kp3);
   if (shortcut) rows(w4Off, shortcut, Cout, Cin, Fgp3, Kp1);
