@@ -10,6 +10,7 @@ import { allocFloat } from '../src/core/dtype';
 import type { Tensor } from '../src/core/tensor';
 import { catChannels, catShuffle, channelShuffle, narrowChannels, shuffleSplit, shuffleSplitBackward } from '../src/ops/channels';
 import { copyCalls } from '../src/ops/kernels/copyTasks';
+import { evalNumericalGradient, relError } from '../src/gradientCheck';
 import { withThreads } from './threads';
 
 /** A store of n distinct values (shared when `big`). */
@@ -139,6 +140,21 @@ describe('shuffleSplit (ShuffleNet V2\'s join and the next split in one pass)', 
     expect(p.data).toBeInstanceOf(Float64Array);
     const dot = (x: Tensor, y: Tensor) => (x.data as Float64Array).reduce((s, v, i) => s + v * (y.data as Float64Array)[i], 0);
     expect(Math.abs(dot(p, dp) + dot(q, dq) - (dot(a, da) + dot(b, db)))).toBeLessThan(1e-12);
+  });
+
+  it('passes a Float64 gradient check of both inputs (numerical gradients of <p, dp> + <q, dq>)', () => {
+    const N = 2, c = 5, inner = 3;
+    const rnd = (seed: number) => ndarray(Float64Array.from({ length: N * c * inner }, (_, i) => Math.cos(seed * 100 + i * 0.9)), [N, c, inner]);
+    const [a, b, dp, dq] = [rnd(1), rnd(2), rnd(3), rnd(4)];
+    const loss = (x: Tensor, y: Tensor): number => {
+      const [p, q] = shuffleSplit(x, y);
+      let s = 0;
+      for (let i = 0; i < p.size; i++) s += p.data[i] * dp.data[i] + q.data[i] * dq.data[i];
+      return s;
+    };
+    const [da, db] = shuffleSplitBackward(dp, dq);
+    expect(relError(evalNumericalGradient((x) => loss(x, b), a), da)).toBeLessThan(1e-9);
+    expect(relError(evalNumericalGradient((y) => loss(a, y), b), db)).toBeLessThan(1e-9);
   });
 
   it.each([[116, 8 * 8], [232, 4 * 4]])('the same bits on 1, 2 and 4 threads for 64 samples of 2 × %i channels of %i (pool used)', (c, inner) => {
