@@ -45,6 +45,29 @@ describe('worker pool kernels', () => {
     expect(workerStats().workers).toBeGreaterThanOrEqual(1);
   });
 
+  it('wakes a worker that went to sleep on its bell', async () => {
+    registerWorkerKernel('test-squares', squaresRunner as never, (j: SquaresJob) => Math.ceil(j.n / j.per));
+    const arena = getArena('js', 1 << 18);
+    if (!arena || !arena.shared) throw new Error('no shared arena');
+    // 4000 tasks, milliseconds of work: far longer than a wake-up.
+    const n = 200000;
+    const run = (): number => {
+      arena.F.fill(-1, 0, n);
+      const before = workerStats().workerTasks;
+      const job: SquaresJob = { kind: 'test-squares', n, per: 50, ctl: null, f32: false, fma: false, wasm: false, buf: arena.F.buffer };
+      finishThreaded(startThreaded(job, 2, arena));
+      for (let i = 0; i < n; i++) if (arena.F[i] !== i * i) throw new Error(`element ${i}: ${arena.F[i]}`);
+      return workerStats().workerTasks - before;
+    };
+    run();
+    // Idle for far longer than the workers watch for work: they sleep on their bell.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(workerStats().asleep).toBe(workerStats().workers);
+    // A job posted now rings the bell and wakes the worker, which takes some of its tasks.
+    expect(run()).toBeGreaterThan(0);
+    expect(run()).toBeGreaterThan(0);
+  });
+
   it('refuses a job of an unregistered kind, naming it', () => {
     const arena = getArena('js', 1024)!;
     const job = { kind: 'no-such-kind', ctl: null, f32: false, fma: false, wasm: false, buf: arena.F.buffer };

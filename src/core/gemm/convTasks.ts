@@ -205,6 +205,9 @@ export function convTasks(
     const n = nb * S;
     const ns = Math.min(S, job.samples - n);
     const nLast = n + ns - 1;
+    // The main thread copies samples in a few microseconds apiece: watch before sleeping (a
+    // wake-up costs ~40 µs, see SPIN_MS in workers.ts).
+    for (let i = 0; i < 1 << 16 && Atomics.load(ctl, 4) <= nLast; i++);
     if (Atomics.load(ctl, 4) <= nLast) {
       Atomics.add(ctl, 5, 1);
       for (;;) {

@@ -148,6 +148,8 @@ export function gemmBlock(job: GemmJob, F: FloatArray, block: BlockFn | null, bl
     const jp1 = Math.min(job.np, jp0 + ncP);
     if (stream === 2 || stream === 3) {
       const need = Math.ceil((stream === 2 ? ip1 : jp1) / job.unit);
+      // Watch before sleeping: a wake-up costs ~40 µs (SPIN_MS in core/gemm/workers.ts).
+      for (let i = 0; i < 1 << 16 && Atomics.load(ctl as Int32Array, 4) < need; i++);
       if (Atomics.load(ctl as Int32Array, 4) < need) {
         Atomics.add(ctl as Int32Array, 5, 1);
         for (;;) {
@@ -161,6 +163,8 @@ export function gemmBlock(job: GemmJob, F: FloatArray, block: BlockFn | null, bl
     for (let s = s0; s < s1; s++) {
       if (stream === 1) {
         const need = ((s / job.unit) | 0) + 1;
+        // Watch before sleeping: a wake-up costs ~40 µs (SPIN_MS in core/gemm/workers.ts).
+        for (let i = 0; i < 1 << 16 && Atomics.load(ctl as Int32Array, 4) < need; i++);
         if (Atomics.load(ctl as Int32Array, 4) < need) {
           Atomics.add(ctl as Int32Array, 5, 1);
           for (;;) {

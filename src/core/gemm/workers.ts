@@ -1,5 +1,5 @@
 import os from 'os';
-import { Worker } from 'worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'worker_threads';
 import { arenaTiles, type Arena } from './arena';
 import type { FloatArray } from '../dtype';
 import type { BlockFn, BlockSFn, RowsFn, WasmMemory } from './wasm';
@@ -60,7 +60,7 @@ const kernels = new Map<string, WorkerKernel>();
  */
 export function registerWorkerKernel(kind: string, run: TaskRunner, tasks: (job: any) => number, source: string = run.toString()): void {
   kernels.set(kind, { run, tasks, source });
-  for (const w of workers) w.postMessage({ type: 'kernel', kind, source });
+  for (const w of workers) send(w, { type: 'kernel', kind, source });
 }
 
 function kernelOf(job: WorkerJob): WorkerKernel {
@@ -84,6 +84,25 @@ function runTasks(job: WorkerJob, arena: Arena): void {
 export const MAX_THREADS = 64;
 /** A job whose finished-task count does not move for this long is declared lost. */
 const STALL_MS = 60_000;
+/**
+ * Milliseconds a thread that has run out of work watches for more before it sleeps: a worker
+ * for its next message, the main thread for the workers' last tasks.
+ *
+ * WHY: waking a sleeping thread is a futex or event-loop wake-up, measured at ~40 µs for the
+ * thread that posts or notifies on the dev VMs (an inter-processor interrupt through the
+ * hypervisor) and more before the sleeper runs; a ShuffleNet V2 training step posts ~250 jobs,
+ * most of them under a millisecond, so sleeping workers cost more time than the short jobs
+ * themselves. Jobs of a step come a few milliseconds apart, so a worker that watches for
+ * SPIN_MS is awake for the next one; an idle pool goes to sleep after SPIN_MS.
+ */
+const SPIN_MS = 2;
+
+/** Queues `msg` for worker `w` and rings its bell (waking it only if it sleeps). */
+function send(w: PoolWorker, msg: unknown): void {
+  w.port.postMessage(msg);
+  Atomics.add(w.bell, 0, 1);
+  if (Atomics.load(w.bell, 1) !== 0) Atomics.notify(w.bell, 0);
+}
 
 /** Thrown when the worker pool failed mid-product; the caller redoes the work on one thread. */
 export class WorkerFailure extends Error {
@@ -105,12 +124,13 @@ export class WorkerFailure extends Error {
  */
 const WORKER_SOURCE = `'use strict';
 var __name = function (f) { return f; };
-const { parentPort } = require('worker_threads');
+const { workerData, receiveMessageOnPort } = require('worker_threads');
+const { port, bell, spinMs } = workerData;
 const gemmBlock = (${gemmBlock.toString()});
 const runners = {};
 let memory = null;
 let ex = null;
-parentPort.on('message', function (msg) {
+function handle(msg) {
   if (msg.type === 'kernel') {
     runners[msg.kind] = new Function('__name', 'return (' + msg.source + ')')(__name);
     return;
@@ -145,10 +165,35 @@ parentPort.on('message', function (msg) {
     Atomics.add(job.ctl, 1, 1);
     Atomics.notify(job.ctl, 1);
   }
-});
+}
+// Messages arrive on the port; the bell's count says one is there. The thread never returns to
+// its event loop: it takes what is queued, then watches the bell for spinMs before it sleeps.
+let seen = 0;
+for (;;) {
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) handle(m.message);
+  let v = Atomics.load(bell, 0);
+  if (v === seen) {
+    const until = performance.now() + spinMs;
+    for (let i = 1; (v = Atomics.load(bell, 0)) === seen; i++) {
+      if ((i & 255) === 0 && performance.now() > until) {
+        Atomics.store(bell, 1, 1);
+        Atomics.wait(bell, 0, seen);
+        Atomics.store(bell, 1, 0);
+      }
+    }
+  }
+  seen = v;
+}
 `;
 
-const workers: Worker[] = [];
+/** A started worker, the port its messages go through and its bell (see {@link send}). */
+interface PoolWorker {
+  thread: Worker;
+  port: MessagePort;
+  /** [0]: messages sent, [1]: 1 while the worker sleeps on [0]. */
+  bell: Int32Array;
+}
+const workers: PoolWorker[] = [];
 /** The wasm memory each worker has been given (index-aligned with `workers`). */
 const wasmSent: Array<WasmMemory | null> = [];
 let broken = false;
@@ -157,10 +202,12 @@ let workerTasks = 0;
 
 /**
  * Diagnostics (tests use them to prove the threaded path ran): jobs sent through the pool,
- * tiles of C computed by workers rather than the main thread, workers started.
+ * tiles of C computed by workers rather than the main thread, workers started, and workers
+ * asleep now (idle for longer than SPIN_MS).
  */
-export function workerStats(): { threadedJobs: number; workerTasks: number; workers: number; usable: boolean } {
-  return { threadedJobs, workerTasks, workers: workers.length, usable: workersUsable() };
+export function workerStats(): { threadedJobs: number; workerTasks: number; workers: number; usable: boolean; asleep: number } {
+  const asleep = workers.reduce((k, w) => k + (Atomics.load(w.bell, 1) !== 0 ? 1 : 0), 0);
+  return { threadedJobs, workerTasks, workers: workers.length, usable: workersUsable(), asleep };
 }
 
 /**
@@ -189,21 +236,25 @@ export function workersUsable(): boolean {
  * are started lazily, once, and unref()ed: an idle pool never keeps the process alive.
  * Returns null (and disables the pool) if a worker cannot be created.
  */
-function ensureWorkers(count: number, arena: Arena): Worker[] | null {
+function ensureWorkers(count: number, arena: Arena): PoolWorker[] | null {
   try {
     while (workers.length < count) {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
-      w.unref();
+      const { port1, port2 } = new MessageChannel();
+      const bell = new Int32Array(new SharedArrayBuffer(8));
+      const thread = new Worker(WORKER_SOURCE, { eval: true, workerData: { port: port2, bell, spinMs: SPIN_MS }, transferList: [port2] });
+      thread.unref();
+      port1.unref();
       // Seen only when the main event loop runs, i.e. between products; it retires the pool.
-      w.on('error', () => { broken = true; });
-      w.on('exit', () => { broken = true; });
-      for (const [kind, k] of kernels) w.postMessage({ type: 'kernel', kind, source: k.source });
+      thread.on('error', () => { broken = true; });
+      thread.on('exit', () => { broken = true; });
+      const w: PoolWorker = { thread, port: port1, bell };
+      for (const [kind, k] of kernels) send(w, { type: 'kernel', kind, source: k.source });
       workers.push(w);
       wasmSent.push(null);
     }
     for (let i = 0; i < count; i++) {
       if (arena.memory !== null && wasmSent[i] !== arena.memory) {
-        workers[i].postMessage({ type: 'wasm', memory: arena.memory, module: arena.module });
+        send(workers[i], { type: 'wasm', memory: arena.memory, module: arena.module });
         wasmSent[i] = arena.memory;
       }
     }
@@ -236,7 +287,7 @@ export function startThreaded<J extends WorkerJob>(job: J, threads: number, aren
   const ctl = new Int32Array(new SharedArrayBuffer(4 * CTL_LEN));
   threadedJobs++;
   const shared: J = { ...job, ctl };
-  for (const w of ws) w.postMessage(shared);
+  for (const w of ws) send(w, shared);
   return { job: shared, arena, total: kernelOf(job).tasks(job) };
 }
 
@@ -268,6 +319,12 @@ export function finishThreaded(run: ThreadedRun): void {
   const ctl = job.ctl as Int32Array;
   publish(run, 0x3fffffff);
   runTasks(job, arena);
+  // The workers' last tasks are usually moments from done: watch (no wake-up to pay on either
+  // side, see SPIN_MS) before asking them to notify and sleeping.
+  if (Atomics.load(ctl, 1) < total) {
+    const until = performance.now() + SPIN_MS;
+    for (let i = 1; Atomics.load(ctl, 1) < total; i++) if ((i & 255) === 0 && performance.now() > until) break;
+  }
   let seen = Atomics.load(ctl, 1);
   let since = Date.now();
   // From here on workers notify each finished task (see the ctl layout in kernel.ts).

@@ -108,6 +108,8 @@ export function winogradGradTasks(
       }, F, block, blockS);
     } else {
       const n = t;
+      // Watch before sleeping: a wake-up costs ~40 µs (SPIN_MS in core/gemm/workers.ts).
+      for (let i = 0; i < 1 << 16 && Atomics.load(ctl, 4) <= n; i++);
       if (Atomics.load(ctl, 4) <= n) {
         Atomics.add(ctl, 5, 1);
         for (;;) {
