@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { convBackwardFused, convForwardFused, convFusedPlan, type ConvGeometry } from '../src/core/convFused';
+import { accRowsJobs } from '../src/core/gemm/accRowsTasks';
 import { setGemmFma, setGemmKernel } from '../src/core/gemm/gemm';
 import { workerStats } from '../src/core/gemm/workers';
 import { RandomState } from '../src/core/random';
@@ -327,6 +328,27 @@ describe('fused conv in float32', () => {
       }
       expect(diffBits(withThreads('2', () => runFused(L, dtype, undefined, 60_000)), runs[0])).toEqual([0, 0, 0, 0]);
     }
+  });
+
+  test('per-sample dW parts summed on every thread (accRows jobs): the same bits on 1, 2 and 4 threads, chunked and with the JS loop', () => {
+    // Pointwise at 8×8 keeps per-sample parts; 64 rows of 65 over 40 samples is a pool job.
+    const L = layer(40, 64, 8, 8, 64, 1, 1, 0, 1, 7);
+    expect(convFusedPlan(L.g, L.F, 1, 'float32', 'backward')!.batchDw).toBe(false);
+    const one = withThreads('1', () => runFused(L, 'float32'));
+    for (const t of ['2', '4']) {
+      const before = accRowsJobs();
+      expect(diffBits(withThreads(t, () => runFused(L, 'float32')), one)).toEqual([0, 0, 0, 0]);
+      expect(accRowsJobs()).toBeGreaterThan(before);
+    }
+    expect(diffBits(withThreads('2', () => runFused(L, 'float32', undefined, 120_000)), one)).toEqual([0, 0, 0, 0]);
+    setGemmKernel('js');
+    try {
+      expect(diffBits(withThreads('2', () => runFused(L, 'float32')), one)).toEqual([0, 0, 0, 0]);
+    } finally {
+      setGemmKernel(null);
+    }
+    const exact = runFused(L, 'float64');
+    expectWithinFloat32Bounds(one, exact, runFused(L, 'float64', Math.abs), L);
   });
 
   test('small pointwise maps (dW as one product over the batch): unfused values, float32 bounds, the same bits on 1/2/4 threads, chunked and with the JS tile', () => {

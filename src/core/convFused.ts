@@ -1,6 +1,7 @@
 import { isShared } from './bufferPool';
 import type { FloatArray } from './dtype';
 import { arenaTiles, getArena, type Arena } from './gemm/arena';
+import { accRowsOnThreads } from './gemm/accRowsTasks';
 import { convTasks, type ConvBwdJob, type ConvFwdJob, type ConvJobBase, type WindowShape } from './gemm/convTasks';
 import { gemmFma, gemmKernel, THREAD_MIN_WORK } from './gemm/gemm';
 import { CTL_LEN, gemmBlock, jobTasks, STREAM_NONE, type GemmJob } from './gemm/kernel';
@@ -360,11 +361,11 @@ export function convBackwardFused(
   // sum does not depend on the schedule: float32 wasm jobs with accRows32 into the arena's
   // float64 rows (row fo: K dW values, then db at column K), others in a JS loop. With batchDw
   // there are no partials: each chunk's dW product adds onto the last (batchDwProducts).
-  const accRows = !batchDw && base.f32 && base.wasm && arena.exports ? (arena.exports.accRows32 as (...a: number[]) => void) : null;
+  const accRows = !batchDw && base.f32 && base.wasm && arena.exports !== null;
   const acc64 = base.f32 ? dwSumsOff(groups, Kp, Fg) / 2 : 0;
-  if (accRows !== null) arena.F.fill(0, acc64, acc64 + F * Kp);
-  const dwAcc = accRows === null && !batchDw ? new Float64Array(F * K) : null;
-  const dbAcc = accRows === null && !batchDw ? new Float64Array(F) : null;
+  if (accRows) arena.F.fill(0, acc64, acc64 + F * Kp);
+  const dwAcc = !accRows && !batchDw ? new Float64Array(F * K) : null;
+  const dbAcc = !accRows && !batchDw ? new Float64Array(F) : null;
   let threads = pl.threads;
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const samples = Math.min(chunk, N - n0);
@@ -383,9 +384,12 @@ export function convBackwardFused(
       }
       continue;
     }
-    if (accRows !== null) {
+    if (accRows) {
       for (let gi = 0; gi < groups; gi++) {
-        accRows(8 * (acc64 + gi * Fg * Kp), 4 * (pOff + gi * Fgp * Kp), K + 1, samples, 4 * groups * Fgp * Kp, Fg, 8 * Kp, 4 * Kp);
+        if (!accRowsOnThreads(arena, threads, 8 * (acc64 + gi * Fg * Kp), 4 * (pOff + gi * Fgp * Kp), K + 1, samples, 4 * groups * Fgp * Kp, Fg, 8 * Kp, 4 * Kp)) {
+          // The pool failed with the sums half added (and is retired): again from the start, on this thread.
+          return convBackwardFused(x, w, dout, g, F, groups, dx, dw, db, budget);
+        }
       }
       continue;
     }
@@ -412,7 +416,7 @@ export function convBackwardFused(
     }
     return true;
   }
-  if (accRows !== null) {
+  if (accRows) {
     const S = arena.F;
     for (let fo = 0; fo < F; fo++) {
       for (let kk = 0; kk < K; kk++) dw[fo * K + kk] = S[acc64 + fo * Kp + kk];
