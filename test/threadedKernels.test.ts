@@ -98,7 +98,7 @@ describe('batch norm on several threads', () => {
           const one = withThreads('1', run);
           expect(one.every((t) => t.every(Number.isFinite))).toBe(true);
           for (const t of ['2', '3']) expect(sameBits(withThreads(t, run), one)).toBe(true);
-          if (s.N * s.C * s.H * s.H * 4 >= 1e6 && isShared(x.data) && isShared(dout.data)) big += 4;
+          if (s.N * s.C * s.H * s.H * 16 >= 1e6 && isShared(x.data) && isShared(dout.data)) big += 4;
         },
       ),
       { numRuns: 25 },
