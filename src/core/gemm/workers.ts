@@ -93,12 +93,23 @@ const STALL_MS = 60_000;
  * hypervisor) and more before the sleeper runs; a ShuffleNet V2 training step posts ~250 jobs,
  * most of them under a millisecond, so sleeping workers cost more time than the short jobs
  * themselves. Jobs of a step come a few milliseconds apart, so a worker that watches for
- * SPIN_MS is awake for the next one; an idle pool goes to sleep after SPIN_MS.
+ * SPIN_MS is awake for the next one; an idle pool goes to sleep after SPIN_MS. Not when the
+ * threads outnumber the cores (CS231N_THREADS above them): see spinMsFor.
  */
 const SPIN_MS = 2;
 
+/**
+ * Milliseconds to watch for work with `threads` threads busy: SPIN_MS, or none when they
+ * outnumber the cores — a watching thread would then take a core from one with work.
+ */
+function spinMsFor(threads: number): number {
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return threads <= cores ? SPIN_MS : 0;
+}
+
 /** Queues `msg` for worker `w` and rings its bell (waking it only if it sleeps). */
-function send(w: PoolWorker, msg: unknown): void {
+function send(w: PoolWorker, msg: unknown, spinMs = 0): void {
+  Atomics.store(w.bell, 2, Math.round(spinMs * 1000));
   w.port.postMessage(msg);
   Atomics.add(w.bell, 0, 1);
   if (Atomics.load(w.bell, 1) !== 0) Atomics.notify(w.bell, 0);
@@ -125,7 +136,7 @@ export class WorkerFailure extends Error {
 const WORKER_SOURCE = `'use strict';
 var __name = function (f) { return f; };
 const { workerData, receiveMessageOnPort } = require('worker_threads');
-const { port, bell, spinMs } = workerData;
+const { port, bell } = workerData;
 const gemmBlock = (${gemmBlock.toString()});
 const runners = {};
 let memory = null;
@@ -167,13 +178,13 @@ function handle(msg) {
   }
 }
 // Messages arrive on the port; the bell's count says one is there. The thread never returns to
-// its event loop: it takes what is queued, then watches the bell for spinMs before it sleeps.
+// its event loop: it takes what is queued, then watches the bell for bell[2] µs before it sleeps.
 let seen = 0;
 for (;;) {
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) handle(m.message);
   let v = Atomics.load(bell, 0);
   if (v === seen) {
-    const until = performance.now() + spinMs;
+    const until = performance.now() + Atomics.load(bell, 2) / 1000;
     for (let i = 1; (v = Atomics.load(bell, 0)) === seen; i++) {
       if ((i & 255) === 0 && performance.now() > until) {
         Atomics.store(bell, 1, 1);
@@ -190,7 +201,7 @@ for (;;) {
 interface PoolWorker {
   thread: Worker;
   port: MessagePort;
-  /** [0]: messages sent, [1]: 1 while the worker sleeps on [0]. */
+  /** [0]: messages sent, [1]: 1 while the worker sleeps on [0], [2]: µs it watches [0] before sleeping. */
   bell: Int32Array;
 }
 const workers: PoolWorker[] = [];
@@ -240,8 +251,8 @@ function ensureWorkers(count: number, arena: Arena): PoolWorker[] | null {
   try {
     while (workers.length < count) {
       const { port1, port2 } = new MessageChannel();
-      const bell = new Int32Array(new SharedArrayBuffer(8));
-      const thread = new Worker(WORKER_SOURCE, { eval: true, workerData: { port: port2, bell, spinMs: SPIN_MS }, transferList: [port2] });
+      const bell = new Int32Array(new SharedArrayBuffer(12));
+      const thread = new Worker(WORKER_SOURCE, { eval: true, workerData: { port: port2, bell }, transferList: [port2] });
       thread.unref();
       port1.unref();
       // Seen only when the main event loop runs, i.e. between products; it retires the pool.
@@ -270,6 +281,8 @@ export interface ThreadedRun {
   job: WorkerJob;
   arena: Arena;
   total: number;
+  /** How long the threads watch for work rather than sleep (see spinMsFor). */
+  spinMs: number;
 }
 
 /**
@@ -287,8 +300,9 @@ export function startThreaded<J extends WorkerJob>(job: J, threads: number, aren
   const ctl = new Int32Array(new SharedArrayBuffer(4 * CTL_LEN));
   threadedJobs++;
   const shared: J = { ...job, ctl };
-  for (const w of ws) send(w, shared);
-  return { job: shared, arena, total: kernelOf(job).tasks(job) };
+  const spin = spinMsFor(threads);
+  for (const w of ws) send(w, shared, spin);
+  return { job: shared, arena, total: kernelOf(job).tasks(job), spinMs: spin };
 }
 
 /** Tells the workers of a streamed job that its first `units` units are packed. */
@@ -321,8 +335,8 @@ export function finishThreaded(run: ThreadedRun): void {
   runTasks(job, arena);
   // The workers' last tasks are usually moments from done: watch (no wake-up to pay on either
   // side, see SPIN_MS) before asking them to notify and sleeping.
-  if (Atomics.load(ctl, 1) < total) {
-    const until = performance.now() + SPIN_MS;
+  if (run.spinMs > 0 && Atomics.load(ctl, 1) < total) {
+    const until = performance.now() + run.spinMs;
     for (let i = 1; Atomics.load(ctl, 1) < total; i++) if ((i & 255) === 0 && performance.now() > until) break;
   }
   let seen = Atomics.load(ctl, 1);
