@@ -631,16 +631,15 @@ export function depthwiseBackward(
   const f32 = dx instanceof Float32Array;
   const K = p.kh * p.kw;
   const C = p.C;
-  const dwa = new Float64Array(C * K);
-  const dba = new Float64Array(C);
-  // The partials of (sample, channel) pairs, added over samples in order: the same sums whatever the threads.
+  // The partials of (sample, channel) pairs — K dW values, then db — added over samples in
+  // order: the same sums whatever the threads. A sample's partials are one run of C·(K + 1)
+  // values, added as one run (a loop over channels and taps cost 2.6 ns an add at K = 9).
+  const row = C * (K + 1);
+  const sums = new Float64Array(row);
   const addPartials = (P64: Float64Array, pOff: number, m: number): void => {
     for (let n = 0; n < m; n++) {
-      for (let c = 0; c < C; c++) {
-        const po = pOff + (n * C + c) * (K + 1);
-        for (let k = 0; k < K; k++) dwa[c * K + k] += P64[po + k];
-        dba[c] += P64[po + K];
-      }
+      const po = pOff + n * row;
+      for (let j = 0; j < row; j++) sums[j] += P64[po + j];
     }
   };
   const threads = threadsFor(p);
@@ -667,7 +666,9 @@ export function depthwiseBackward(
       addPartials(ch.arena.F, ch.pOff, m);
     }
   }
-  dw.set(dwa);
-  if (db) db.set(dba);
+  for (let c = 0; c < C; c++) {
+    for (let k = 0; k < K; k++) dw[c * K + k] = sums[c * (K + 1) + k];
+    if (db) db[c] = sums[c * (K + 1) + K];
+  }
   if (dxOut === null) recycleFloat(dx);
 }
