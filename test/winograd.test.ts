@@ -7,6 +7,7 @@ import { astype, type Tensor } from '../src/core/tensor';
 import { conv2d, convProblem } from '../src/ops/conv2d';
 import { selectKernel, withKernel } from '../src/ops/kernelRegistry';
 import { setWinogradBudget, WINOGRAD_TRANSFORM_ERROR, winogradPrefers, winogradStats } from '../src/ops/kernels/winograd';
+import { copyCalls } from '../src/ops/kernels/copyTasks';
 import { bitDiffs, withThreads } from './threads';
 
 /*
@@ -152,8 +153,11 @@ describe('Winograd F(4×4, 3×3) conv2d kernel', () => {
       withThreads(threads, () => runWinograd([x, w, b], { padding: 1 }, dout).map((t) => t.data as Float32Array));
     const before = workerStats().workerTasks;
     const one = run('1');
+    const copies = copyCalls().threaded;
     const two = run('2');
     expect(workerStats().workerTasks).toBeGreaterThan(before);
+    // The outputs leave the arena on every thread too.
+    expect(copyCalls().threaded).toBeGreaterThan(copies);
     expect(bitDiffs(one, two)).toBe(0);
     expect(bitDiffs(one, run('4'))).toBe(0);
     // In chunks of samples (dw summed chunk after chunk): the same bits again.
