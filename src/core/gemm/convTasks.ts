@@ -205,18 +205,7 @@ export function convTasks(
     const n = nb * S;
     const ns = Math.min(S, job.samples - n);
     const nLast = n + ns - 1;
-    // The main thread copies samples in a few microseconds apiece: watch before sleeping (a
-    // wake-up costs ~40 µs, see SPIN_MS in workers.ts).
-    for (let i = 0; i < 1 << 16 && Atomics.load(ctl, 4) <= nLast; i++);
-    if (Atomics.load(ctl, 4) <= nLast) {
-      Atomics.add(ctl, 5, 1);
-      for (;;) {
-        const ready = Atomics.load(ctl, 4);
-        if (ready > nLast) break;
-        Atomics.wait(ctl, 4, ready, 20);
-      }
-      Atomics.sub(ctl, 5, 1);
-    }
+    gemmFn.awaitUnits(ctl, nLast + 1);
     if (runs === null) {
       // Once per job, and only once this thread holds a task (a worker that picks up a
       // finished job must not write into the arena): the runs, and the unfolded entries that

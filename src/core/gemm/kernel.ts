@@ -88,6 +88,26 @@ export interface GemmJob {
 /** Int32 slots of a job's control block. */
 export const CTL_LEN = 8;
 
+/**
+ * Returns once the main thread has made `need` units of a streamed job ready (ctl[4]):
+ * watches first — units come microseconds apart and a wake-up costs ~40 µs (SPIN_MS in
+ * workers.ts) — then sleeps on ctl[4], counted in ctl[5] so the main thread notifies only when
+ * someone sleeps. The workers get its source beside gemmBlock's and give it to every runner
+ * they build, so gemmBlock calls it by name; other task runners, whose imports would not survive
+ * being shipped as source, reach it as `gemm.awaitUnits`.
+ */
+export function awaitUnits(ctl: Int32Array, need: number): void {
+  for (let i = 0; i < 1 << 16 && Atomics.load(ctl, 4) < need; i++);
+  if (Atomics.load(ctl, 4) >= need) return;
+  Atomics.add(ctl, 5, 1);
+  for (;;) {
+    const ready = Atomics.load(ctl, 4);
+    if (ready >= need) break;
+    Atomics.wait(ctl, 4, ready, 20);
+  }
+  Atomics.sub(ctl, 5, 1);
+}
+
 /** Tasks a job is split into. */
 export function jobTasks(job: GemmJob): number {
   const tiles = Math.ceil(job.mp / job.mcP) * Math.ceil(job.np / job.ncP);
@@ -99,8 +119,9 @@ export function jobTasks(job: GemmJob): number {
  * `blockS` are this thread's wasm tile loops (packed / strided), or null for the JS kernel.
  *
  * WHY it looks like this: the function is shipped to the worker threads as source text
- * (`gemmBlock.toString()`), so it must be self-contained — no imports, no module constants,
- * no inner functions (tsx/esbuild would wrap those in a `__name` helper the worker lacks).
+ * (`gemmBlock.toString()`), so it must be self-contained — no imports, no module constants
+ * (awaitUnits aside, which the workers define beside it), no inner functions (tsx/esbuild
+ * would wrap those in a `__name` helper the worker lacks).
  * Tasks are taken from a shared atomic counter rather than split statically, so a core that
  * is busy with another process simply takes fewer tiles. A worker that reaches data the main
  * thread is still packing sleeps on the ready counter (Atomics.wait) until it is published.
@@ -148,32 +169,12 @@ export function gemmBlock(job: GemmJob, F: FloatArray, block: BlockFn | null, bl
     const jp1 = Math.min(job.np, jp0 + ncP);
     if (stream === 2 || stream === 3) {
       const need = Math.ceil((stream === 2 ? ip1 : jp1) / job.unit);
-      // Watch before sleeping: a wake-up costs ~40 µs (SPIN_MS in core/gemm/workers.ts).
-      for (let i = 0; i < 1 << 16 && Atomics.load(ctl as Int32Array, 4) < need; i++);
-      if (Atomics.load(ctl as Int32Array, 4) < need) {
-        Atomics.add(ctl as Int32Array, 5, 1);
-        for (;;) {
-          const ready = Atomics.load(ctl as Int32Array, 4);
-          if (ready >= need) break;
-          Atomics.wait(ctl as Int32Array, 4, ready, 20);
-        }
-        Atomics.sub(ctl as Int32Array, 5, 1);
-      }
+      awaitUnits(ctl as Int32Array, need);
     }
     for (let s = s0; s < s1; s++) {
       if (stream === 1) {
         const need = ((s / job.unit) | 0) + 1;
-        // Watch before sleeping: a wake-up costs ~40 µs (SPIN_MS in core/gemm/workers.ts).
-        for (let i = 0; i < 1 << 16 && Atomics.load(ctl as Int32Array, 4) < need; i++);
-        if (Atomics.load(ctl as Int32Array, 4) < need) {
-          Atomics.add(ctl as Int32Array, 5, 1);
-          for (;;) {
-            const ready = Atomics.load(ctl as Int32Array, 4);
-            if (ready >= need) break;
-            Atomics.wait(ctl as Int32Array, 4, ready, 20);
-          }
-          Atomics.sub(ctl as Int32Array, 5, 1);
-        }
+        awaitUnits(ctl as Int32Array, need);
       }
       const kc = s === job.slices - 1 ? job.kcLast : job.kc;
       const aPanel = job.aPanelK * kc + job.aPanel0;
@@ -298,3 +299,5 @@ export function gemmBlock(job: GemmJob, F: FloatArray, block: BlockFn | null, bl
     }
   }
 }
+
+gemmBlock.awaitUnits = awaitUnits;

@@ -4,7 +4,7 @@ import { arenaTiles, type Arena } from './arena';
 import type { FloatArray } from '../dtype';
 import type { BlockFn, BlockSFn, RowsFn, WasmMemory } from './wasm';
 import { convJobTasks, convTasks } from './convTasks';
-import { CTL_LEN, gemmBlock, jobTasks } from './kernel';
+import { awaitUnits, CTL_LEN, gemmBlock, jobTasks } from './kernel';
 
 /**
  * What the pool runs: a job of some registered kind (a GEMM step when it has no `kind`, a
@@ -147,13 +147,15 @@ const WORKER_SOURCE = `'use strict';
 var __name = function (f) { return f; };
 const { workerData, receiveMessageOnPort } = require('worker_threads');
 const { port, bell } = workerData;
+const awaitUnits = (${awaitUnits.toString()});
 const gemmBlock = (${gemmBlock.toString()});
+gemmBlock.awaitUnits = awaitUnits;
 const runners = {};
 let memory = null;
 let ex = null;
 function handle(msg) {
   if (msg.type === 'kernel') {
-    runners[msg.kind] = new Function('__name', 'return (' + msg.source + ')')(__name);
+    runners[msg.kind] = new Function('__name', 'awaitUnits', 'return (' + msg.source + ')')(__name, awaitUnits);
     return;
   }
   if (msg.type === 'wasm') {

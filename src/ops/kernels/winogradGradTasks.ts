@@ -108,17 +108,7 @@ export function winogradGradTasks(
       }, F, block, blockS);
     } else {
       const n = t;
-      // Watch before sleeping: a wake-up costs ~40 µs (SPIN_MS in core/gemm/workers.ts).
-      for (let i = 0; i < 1 << 16 && Atomics.load(ctl, 4) <= n; i++);
-      if (Atomics.load(ctl, 4) <= n) {
-        Atomics.add(ctl, 5, 1);
-        for (;;) {
-          const ready = Atomics.load(ctl, 4);
-          if (ready > n) break;
-          Atomics.wait(ctl, 4, ready, 20);
-        }
-        Atomics.sub(ctl, 5, 1);
-      }
+      gemm.awaitUnits(ctl, n + 1);
       // V' of the sample's tiles, four channels per panel (channels past C repeat the last).
       for (let cp = 0; cp < Cp; cp += 4) {
         for (let ti = 0; ti < tH; ti++) {

@@ -128,17 +128,7 @@ export function winogradTasks(
     const q1 = Math.min(total, q0 + Tb);
     const nq = q1 - q0;
     const nLast = ((q1 - 1) / T) | 0;
-    // Watch before sleeping: a wake-up costs ~40 µs (SPIN_MS in core/gemm/workers.ts).
-    for (let i = 0; i < 1 << 16 && Atomics.load(ctl, 4) <= nLast; i++);
-    if (Atomics.load(ctl, 4) <= nLast) {
-      Atomics.add(ctl, 5, 1);
-      for (;;) {
-        const ready = Atomics.load(ctl, 4);
-        if (ready > nLast) break;
-        Atomics.wait(ctl, 4, ready, 20);
-      }
-      Atomics.sub(ctl, 5, 1);
-    }
+    gemm.awaitUnits(ctl, nLast + 1);
 
     // V_ξ[c, q] = (Bᵀ d B)[ξ] of channel c's 6×6 input block under tile q.
     if (wgIn !== null) {
