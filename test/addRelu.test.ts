@@ -14,7 +14,8 @@ import { Block, type Tape } from '../src/nn/tape';
 import { add, addGrad } from '../src/ops/add';
 import { relu } from '../src/ops/activations';
 import { checkOp } from './opHarness';
-import { bitDiffs, withThreads } from './threads';
+import { elementwiseCalls } from '../src/ops/kernels/elementwise';
+import { bitDiffs, withJsKernel, withThreads } from './threads';
 
 const f32 = (t: Tensor): Float32Array => Float32Array.from(t.data);
 const f64 = (t: Tensor): number[] => Array.from(copy(t, 'float64').data);
@@ -40,7 +41,7 @@ function operands(n: number, seed: number, dtype: 'float32' | 'float64'): [Tenso
   for (let i = 0; i < n; i += 7) a[i] = specials[(i / 7) % specials.length];
   for (let i = 3; i < n; i += 11) b[i] = -a[i];
   for (let i = 5; i < n; i += 13) b[i] = dtype === 'float32' ? 3e38 : 1e308;
-  const shape = [2, n / 2];
+  const shape = n % 2 === 0 ? [2, n / 2] : [n];
   return [astype(fromData(a, shape), dtype), astype(fromData(b, shape), dtype)];
 }
 
@@ -91,6 +92,24 @@ describe('add with a fused ReLU', () => {
     const one = run('1');
     expect(one[0].some((v) => v > 0) && one[0].some((v) => v === 0)).toBe(true);
     for (const t of ['2', '4']) expect(bitDiffs(one, run(t))).toBe(0);
+  });
+
+  it('runs float32 through the wasm loops with the JS loops\' bits (add32, addRelu32; special values, any length)', () => {
+    fc.assert(fc.property(fc.integer({ min: 2, max: 3000 }), fc.integer({ min: 0, max: 1e6 }), (half, seed) => {
+      const [a, b] = operands(2 * half + (seed % 2), seed, 'float32');
+      // Sums of −0 and −0 (−0, which the ReLU turns to +0).
+      for (let i = 2; i < a.size; i += 9) a.data[i] = b.data[i] = -0;
+      const run = (): Float32Array[] => [f32(add.forward([a, b], {}).out), f32(add.forward([a, b], { relu: true }).out), f32(add.forward([a, b, a], {}).out)];
+      const before = [elementwiseCalls('add.sum'), elementwiseCalls('add.sumRelu')];
+      const wasm = run();
+      const mid = [elementwiseCalls('add.sum'), elementwiseCalls('add.sumRelu')];
+      const js = withJsKernel(run);
+      const after = [elementwiseCalls('add.sum'), elementwiseCalls('add.sumRelu')];
+      expect([mid[0].wasm - before[0].wasm, mid[1].wasm - before[1].wasm]).toEqual([3, 1]);
+      expect([after[0].js - mid[0].js, after[1].js - mid[1].js]).toEqual([3, 1]);
+      expect(bitDiffs(wasm, js)).toBe(0);
+      expect(Object.is(wasm[0][2], -0) && Object.is(wasm[1][2], 0)).toBe(true);
+    }), { numRuns: 30 });
   });
 
   it('rejects a relu that is not a boolean', () => {

@@ -37,7 +37,7 @@ import { DW32_TYPE, dw32Func, DWGRAD32_TYPE, dwGrad32Func } from './wasmDepthwis
 import { DWKF32_TYPE, dwKf32Func, DWKG32_TYPE, dwKg32Func } from './wasmDepthwiseK';
 import { accRows32Func } from './wasmPartials';
 import { maxPool2x2f32Func } from './wasmPool';
-import { CLAMP_ROWS32_TYPE, clampRows32Func, relu6Bwd32Func, relu6Fwd32Func, reluBwd32Func, reluFwd32Func, SIG3_TYPE, SIG4_TYPE, sigmoidFwd32Func, siluBwd32Func, siluFwd32Func } from './wasmActivations';
+import { add32Func, addRelu32Func, CLAMP_ROWS32_TYPE, clampRows32Func, relu6Bwd32Func, relu6Fwd32Func, reluBwd32Func, reluFwd32Func, SIG3_TYPE, SIG4_TYPE, sigmoidFwd32Func, siluBwd32Func, siluFwd32Func } from './wasmActivations';
 import { BN_SUM32_TYPE, bnDx32Func, bnDxKept32Func, bnGradSums32Func, bnNorm32Func, bnSum32Func } from './wasmBatchNorm';
 import { wgGrad32Func, WGIN32_TYPE, wgIn32Func, WGOUT32_TYPE, wgOut32Func } from './wasmWinograd';
 
@@ -347,6 +347,7 @@ function rowsFunc(f32 = false): number[] {
  * `wgIn32`, `wgOut32`, `wgGrad32` (Winograd float32 transforms, see wasmWinograd.ts),
  * `bnSum32`, `bnNorm32`, `bnGradSums32`, `bnDx32`, `bnGradSumsKeep32`, `bnDxKept32` (batch-norm rows, see wasmBatchNorm.ts),
  * `sigmoidFwd32`, `siluFwd32`, `siluBwd32`, `reluFwd32`, `reluBwd32`, `relu6Fwd32`, `relu6Bwd32` (activations, see wasmActivations.ts),
+ * `add32`, `addRelu32` (the residual join, see wasmActivations.ts),
  * `clampRows32` (conv2d's inference clamp, see wasmActivations.ts),
  * `dw3f32`, `dw5f32`, `dw3g32`, `dw5g32` (unrolled 3×3 / 5×5 depthwise planes, see wasmDepthwiseK.ts),
  * `maxPool2x2f32` (the 2×2 stride-2 max pool, see wasmPool.ts), `accRows32` (float64 sums of float32 rows, see wasmPartials.ts),
@@ -379,6 +380,8 @@ export function gemmWasmBytes(shared: boolean, maxPages: number, relaxed = false
     [9, 'reluBwd32', reluBwd32Func()],
     [8, 'relu6Fwd32', relu6Fwd32Func()],
     [9, 'relu6Bwd32', relu6Bwd32Func()],
+    [9, 'add32', add32Func()],
+    [9, 'addRelu32', addRelu32Func()],
     [10, 'dw3f32', dwKf32Func(3)],
     [10, 'dw5f32', dwKf32Func(5)],
     [11, 'dw3g32', dwKg32Func(3)],

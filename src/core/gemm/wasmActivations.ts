@@ -152,6 +152,30 @@ function reluBody(bwd: boolean, six: boolean): number[] {
   ];
 }
 
+/**
+ * `add32(ap, bp, op, n)`: o = a + b; `addRelu32(ap, bp, op, n)`: o = pmax(a + b, 0) + 0 — the
+ * residual join of ops/add.ts, its JS loops' bits: a float32 sum rounded once (the JS loop's
+ * float64 sum of two float32 values, rounded to float32, is the same number), then ReLU's
+ * max(·, 0) with NaN kept and +0 for −0 (ops/reluMath.ts sumReluRow). Byte addresses; ⌈n/4⌉·4
+ * elements, as the others.
+ */
+function addBody(relu: boolean): number[] {
+  const AP = 0, BP = 1, OP = 2, N = 3, I = 4;
+  const addr = (base: number): number[] => [...g(base), ...g(I), ...I32_ADD];
+  const zero = simd(0x0c, ...new Array<number>(16).fill(0));
+  const sum = [...addr(AP), ...v128Load(0), ...addr(BP), ...v128Load(0), ...F32X4_ADD];
+  const value = relu ? [...sum, ...zero, ...F32X4_PMAX, ...zero, ...F32X4_ADD] : sum;
+  const step = [...addr(OP), ...value, ...v128Store(0), ...g(I), ...i32Const(16), ...I32_ADD, ...set(I)];
+  return [
+    ...locals([[1, I32]]),
+    ...i32Const(0), ...set(I),
+    ...whileDo([...g(I), ...g(N), ...i32Const(2), ...I32_SHL, ...I32_LT_U], step),
+    ...END,
+  ];
+}
+
+export const add32Func = (): number[] => addBody(false);
+export const addRelu32Func = (): number[] => addBody(true);
 export const reluFwd32Func = (): number[] => reluBody(false, false);
 export const reluBwd32Func = (): number[] => reluBody(true, false);
 export const relu6Fwd32Func = (): number[] => reluBody(false, true);

@@ -158,6 +158,12 @@ function chunkOf(n: number, threads: number): number {
   return Math.max(8192, Math.ceil(n / (8 * threads) / 64) * 64);
 }
 
+const callCounts = new Map<string, { wasm: number; js: number }>();
+/** Calls so far of the loop registered as `name` that ran its wasm counterpart and its JS loop (for tests). */
+export function elementwiseCalls(name: string): { wasm: number; js: number } {
+  return { ...(callCounts.get(`elementwise:${name}`) ?? { wasm: 0, js: 0 }) };
+}
+
 /** Floats of one scratch array of a wasm job (three per thread). */
 const SPAN_FLOATS = 1 << 14;
 
@@ -183,6 +189,10 @@ export function registerElementwise(name: string, loop: ElementwiseLoop, cost = 
     if (threads > 1 && (n * cost < THREAD_MIN_WORK || !workersUsable() || !isShared(a) || !isShared(b) || (c !== undefined && !isShared(c)))) threads = 1;
     const viaWasm = wasmName !== null && a instanceof Float32Array && n > 0 && gemmKernel() === 'wasm';
     const wasmArena = viaWasm ? getArena('wasm', Math.ceil((3 * SPAN_FLOATS * threads) / 2)) : null;
+    const counts = callCounts.get(kind) ?? { wasm: 0, js: 0 };
+    callCounts.set(kind, counts);
+    if (wasmArena !== null) counts.wasm++;
+    else counts.js++;
     if (wasmArena !== null) {
       Object.assign(job, { f32: true, wasm: true, sOff: 0, span: SPAN_FLOATS });
       if (threads < 2 || !wasmArena.shared) {
