@@ -5,8 +5,9 @@
  * and the optimizer step; what is left is module / tape bookkeeping, gradient sums of tensors
  * used twice, the loss and the garbage collector.
  *
- *   npx tsx bench/profileStep.ts mobilenet_v2_cifar [--batch 64] [--steps 2] [--shapes] [--eval]
- * `--shapes` times each convolution shape apart; `--eval` profiles an eval-mode forward instead.
+ *   npx tsx bench/profileStep.ts mobilenet_v2_cifar [--batch 64] [--steps 2] [--shapes] [--eval] [--json]
+ * `--shapes` times each convolution and batch-norm shape apart; `--eval` profiles an eval-mode
+ * forward instead; `--json` prints {total, rows} (bench/opsVsTorch.ts reads it).
  *   node --expose-gc … adds a forced GC before the timed steps.
  *
  * Prints a markdown table (ms per step, averaged over the timed steps after one warm-up step).
@@ -41,16 +42,24 @@ function timed<F extends (...args: never[]) => unknown>(key: string, f: F): F {
 }
 
 /** Wraps every op object's forward/backward, and every conv2d kernel's implementation. */
-function instrument(): void {
+function instrument(byShape: boolean): void {
   for (const v of Object.values(ops)) {
     const op = v as { name?: unknown; forward?: unknown; backward?: unknown };
     if (op && typeof op === 'object' && typeof op.name === 'string' && typeof op.forward === 'function' && typeof op.backward === 'function') {
       const o = op as { name: string; forward: (...a: never[]) => unknown; backward: (...a: never[]) => unknown };
-      o.forward = timed(`${o.name} fwd`, o.forward.bind(o));
-      o.backward = timed(`${o.name} bwd`, o.backward.bind(o));
+      const fwd = o.forward.bind(o);
+      const bwd = o.backward.bind(o);
+      if (byShape && o.name === 'batch_norm') {
+        // Per input shape, keyed as bench/profile_torch.py keys PyTorch's.
+        const shapeOf = (t: unknown): string => ((t as { shape?: number[] })?.shape ?? []).join('×');
+        o.forward = ((inputs: unknown[], ...rest: never[]) => timed(`batch_norm ${shapeOf(inputs[0])} fwd`, fwd)(inputs as never, ...rest)) as never;
+        o.backward = ((dout: unknown, ...rest: never[]) => timed(`batch_norm ${shapeOf(dout)} bwd`, bwd)(dout as never, ...rest)) as never;
+      } else {
+        o.forward = timed(`${o.name} fwd`, fwd);
+        o.backward = timed(`${o.name} bwd`, bwd);
+      }
     }
   }
-  const byShape = process.argv.includes('--shapes');
   for (const k of kernelsOf('conv2d')) {
     const impl = k.impl as { forward: (p: ConvProblem, ...a: never[]) => unknown; backward: (p: ConvProblem, ...a: never[]) => unknown };
     const key = (p: ConvProblem, dir: string): string =>
@@ -73,7 +82,7 @@ function main(): void {
   const arg = (f: string, d: number): number => (process.argv.includes(f) ? Number(process.argv[process.argv.indexOf(f) + 1]) : d);
   const batch = arg('--batch', 64);
   const steps = arg('--steps', 2);
-  instrument();
+  instrument(process.argv.includes('--shapes'));
   const rng = new RandomState(0);
   const model = createModel(name, { dtype: 'float32', rng });
   const x = astype(rng.randn(batch, ...entry.input), 'float32');
@@ -109,6 +118,10 @@ function main(): void {
   recording = false;
   const rows = [...times.entries()].map(([k, v]) => [k, v / steps, (counts.get(k) ?? steps) / steps] as const);
   rows.sort((a, b) => b[1] - a[1]);
+  if (process.argv.includes('--json')) {
+    console.log(JSON.stringify({ total, rows: rows.map(([key, ms, calls]) => ({ key: key.trim(), ms, calls })) }));
+    return;
+  }
   const lines = [`${name}, batch ${batch}, float32, ${process.env.CS231N_THREADS ?? 'default'} threads: ${total.toFixed(0)} ms per ${evalOnly ? 'eval forward' : 'step'} (mean of ${steps})`, '', '| part | ms / step | % | calls / step |', '|---|---:|---:|---:|'];
   for (const [k, v, c] of rows) lines.push(`| ${k} | ${v.toFixed(1)} | ${((100 * v) / total).toFixed(1)} | ${c} |`);
   console.log(lines.join('\n'));
