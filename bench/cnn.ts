@@ -31,6 +31,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ndarray from 'ndarray';
+import { getArena } from '../src/core/gemm/arena';
 import { gemmFma } from '../src/core/gemm/gemm';
 import { threadCount } from '../src/core/gemm/workers';
 import { RandomState } from '../src/core/random';
@@ -62,7 +63,7 @@ interface Row {
   load: number[];
   reps: number;
   threads: number;
-  /** The runtime ours ran on: node's version, and "FMA" when the float32 tiles used relaxed-SIMD FMA. */
+  /** The runtime ours ran on: node's version, "FMA" when the float32 tiles used FMA, and which ("native avx512f" / "native avx2" for the native tiles). */
   runtime?: string;
   ours?: { train: number; eval: number; kernels?: string };
   torch?: { train: number; eval: number } | { missing: string };
@@ -196,7 +197,7 @@ function render(rows: Row[]): string {
     `Machine: ${cpu.model}; ${os.cpus().length} logical CPUs, shared with other jobs: each row gives the 1/5/15-minute load average when it was measured.`,
     `Flags (SIMD): ${cpu.flags}.`,
     '',
-    'Runtime: node\'s version for our side, "+ FMA" where the float32 tiles ran relaxed-SIMD FMA (on by default from node 22; node 20 with `CS231N_RELAXED_SIMD=1` or `--experimental-wasm-relaxed-simd`).',
+    'Runtime: node\'s version for our side, "+ FMA" where the float32 tiles ran relaxed-SIMD FMA (on by default from node 22; node 20 with `CS231N_RELAXED_SIMD=1` or `--experimental-wasm-relaxed-simd`), "+ native avx512f" (or avx2) where they ran the native tiles (native/sgemm.c, the same bits).',
     '',
     '| model | batch | threads | ours train (ms) | PyTorch train (ms) | ratio | ours eval (ms) | PyTorch eval (ms) | ratio | peak MiB ours | peak MiB PyTorch | reps | runtime | load | measured |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
@@ -219,7 +220,8 @@ function render(rows: Row[]): string {
 
 /** node's version, and whether the float32 tiles use relaxed-SIMD FMA in this process. */
 function runtime(): string {
-  return `node ${process.version}${gemmFma() ? ' + FMA' : ''}`;
+  const native = getArena('wasm', 1)?.native ?? null;
+  return `node ${process.version}${native !== null ? ` + native ${native.features}` : gemmFma() ? ' + FMA' : ''}`;
 }
 
 function lscpu(): { model: string; flags: string } {

@@ -1,3 +1,4 @@
+import { nativeTiles, type NativeTiles } from './native';
 import { gemmWasmModule, wasmApi, type BlockFn, type BlockSFn, type RowsFn, type WasmMemory, type WasmModule } from './wasm';
 
 /** Which tile routine runs: the WebAssembly SIMD one, or the scalar JS one. */
@@ -34,11 +35,14 @@ export interface Arena {
   /** This thread's wasm strided row copy / add (convolution unfold and fold); null for the JS kernel. */
   rows: RowsFn | null;
   /**
-   * This thread's float32 loops (mul + add), and the relaxed-SIMD FMA ones where the runtime
-   * has them; null for the JS kernel.
+   * This thread's float32 loops (mul + add), and the FMA ones — the native tiles where they
+   * are built (native.ts), else the relaxed-SIMD wasm ones where the runtime has them (the
+   * same bits); null for the JS kernel.
    */
   f32: TileFns | null;
   f32fma: TileFns | null;
+  /** The native tiles bound to this memory (rebound when it grows), or null. */
+  native: NativeTiles | null;
   /** This thread's wasm instance exports (the depthwise planes and all); null for the JS kernel. */
   exports: Record<string, unknown> | null;
   /** The wasm memory and module (wasm kernel) — posted once to each worker. */
@@ -66,12 +70,21 @@ function makeWasmArena(): Arena | null {
     const rows = instance.exports.rows as RowsFn;
     const ex = instance.exports as Record<string, unknown>;
     const f32: TileFns = { block: ex.block32 as BlockFn, blockS: ex.blockS32 as BlockSFn, rows: ex.rows32 as RowsFn };
-    const f32fma: TileFns | null = typeof ex.block32f === 'function'
+    let f32fma: TileFns | null = typeof ex.block32f === 'function'
       ? { block: ex.block32f as BlockFn, blockS: ex.blockS32f as BlockSFn, rows: ex.rows32 as RowsFn }
       : null;
+    let native = nativeTiles();
+    if (native !== null) {
+      try {
+        native.bind(new Float32Array(memory.buffer));
+        f32fma = { block: native.block32, blockS: native.blockS32, rows: ex.rows32 as RowsFn };
+      } catch {
+        native = null;
+      }
+    }
     return {
       kind: 'wasm', shared, F: new Float64Array(memory.buffer), F32: new Float32Array(memory.buffer),
-      block, blockS, rows, f32, f32fma, exports: ex, memory, module,
+      block, blockS, rows, f32, f32fma, native, exports: ex, memory, module,
     };
   } catch {
     return null;
@@ -99,6 +112,8 @@ export function getArena(kind: KernelKind, elems: number): Arena | null {
     if (arena.F.byteLength !== arena.memory.buffer.byteLength) {
       arena.F = new Float64Array(arena.memory.buffer);
       arena.F32 = new Float32Array(arena.memory.buffer);
+      // The native tiles check every address against the memory's length.
+      arena.native?.bind(arena.F32);
     }
     return arena;
   }
@@ -108,7 +123,7 @@ export function getArena(kind: KernelKind, elems: number): Arena | null {
     const buf = shared ? new SharedArrayBuffer(size * 8) : new ArrayBuffer(size * 8);
     jsArena = {
       kind: 'js', shared, F: new Float64Array(buf), F32: new Float32Array(buf),
-      block: null, blockS: null, rows: null, f32: null, f32fma: null, exports: null, memory: null, module: null,
+      block: null, blockS: null, rows: null, f32: null, f32fma: null, native: null, exports: null, memory: null, module: null,
     };
   }
   return jsArena;

@@ -83,11 +83,13 @@ export function gemmKernel(): KernelKind {
 let fmaForced: boolean | null = null;
 
 /**
- * Float32 products and convolutions use relaxed-SIMD FMA tiles (f32x4.relaxed_madd) when
- * `on` and the runtime validates relaxed SIMD (node 22; node 20 only with
- * --experimental-wasm-relaxed-simd); null restores the default, which is to use them
- * wherever they exist. Off, the float32 wasm tile gives the JS tile's bits. Returns whether
- * FMA is now in effect. Float64 never uses FMA (its bits stay the JS tile's).
+ * Float32 products and convolutions use FMA tiles when `on` and they exist here: the native
+ * tiles (native.ts) where they are built, else relaxed-SIMD wasm ones (f32x4.relaxed_madd)
+ * where the runtime validates relaxed SIMD (node 22; node 20 only with
+ * --experimental-wasm-relaxed-simd) — the same bits either way. Null restores the default,
+ * which is to use them wherever they exist. Off, the float32 wasm tile gives the JS tile's
+ * bits. Returns whether FMA is now in effect. Float64 never uses FMA (its bits stay the JS
+ * tile's).
  */
 export function setGemmFma(on: boolean | null): boolean {
   fmaForced = on;
@@ -96,7 +98,7 @@ export function setGemmFma(on: boolean | null): boolean {
 
 /** True when float32 products run the relaxed-SIMD FMA tiles now. */
 export function gemmFma(): boolean {
-  return fmaForced !== false && gemmKernel() === 'wasm' && relaxedSimdAvailable();
+  return fmaForced !== false && gemmKernel() === 'wasm' && (relaxedSimdAvailable() || getArena('wasm', 1)?.native != null);
 }
 
 /**

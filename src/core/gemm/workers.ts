@@ -153,6 +153,9 @@ gemmBlock.awaitUnits = awaitUnits;
 const runners = {};
 let memory = null;
 let ex = null;
+// The native tiles (core/gemm/native.ts), bound to the memory at natLen bytes.
+let nat = null;
+let natLen = 0;
 function handle(msg) {
   if (msg.type === 'kernel') {
     runners[msg.kind] = new Function('__name', 'awaitUnits', 'return (' + msg.source + ')')(__name, awaitUnits);
@@ -165,11 +168,30 @@ function handle(msg) {
     } catch (e) {
       ex = null;
     }
+    nat = null;
+    if (ex !== null && msg.native) {
+      // The main thread's FMA tiles are native: these take the wasm FMA tiles' names (the same
+      // bits). Should loading fail here, an FMA job finds the wasm tiles (node 22) or none, and
+      // throws: the main thread then redoes it.
+      try {
+        const n = require(msg.native);
+        natLen = memory.buffer.byteLength;
+        n.bind(new Float32Array(memory.buffer));
+        ex = Object.assign({}, ex, { block32f: n.block32, blockS32f: n.blockS32 });
+        nat = n;
+      } catch (e) {
+        nat = null;
+      }
+    }
     return;
   }
   const job = msg;
   try {
     job.worker = true;
+    if (nat !== null && job.wasm && memory.buffer.byteLength !== natLen) {
+      natLen = memory.buffer.byteLength;
+      nat.bind(new Float32Array(memory.buffer));
+    }
     const buf = job.wasm ? memory.buffer : job.buf;
     // No buffer: no view. A runner that writes the arena anyway then fails loudly (and the
     // main thread redoes the job) instead of writing into an empty array, where writes vanish.
@@ -276,7 +298,7 @@ function ensureWorkers(count: number, arena: Arena): PoolWorker[] | null {
     }
     for (let i = 0; i < count; i++) {
       if (arena.memory !== null && wasmSent[i] !== arena.memory) {
-        send(workers[i], { type: 'wasm', memory: arena.memory, module: arena.module });
+        send(workers[i], { type: 'wasm', memory: arena.memory, module: arena.module, native: arena.native?.path ?? null });
         wasmSent[i] = arena.memory;
       }
     }
