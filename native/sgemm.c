@@ -19,8 +19,8 @@
  *   blockS32(ap, bp, kc, cp, ldc, acc, mp, np, ars, acs, brs, aps, bps): A row i of panel ip at
  *     ap + ip·aps + i·ars, moving acs a k step; B panel jp at bp + jp·bps, its 4 floats of
  *     step p at + p·brs.
- * Each call copies its A and B panels into this thread's scratch in the layout the vector
- * loops want (B: 16 or 8 columns a row), then runs 12-row tiles. Every address a call would
+ * Each call copies its B panels into this thread's scratch in the layout the vector loops want
+ * (16 or 8 columns a row; strided A too, into packed panels), then runs 12-row tiles. Every address a call would
  * touch is checked against the bound memory's length first.
  *
  * The Node-API declarations below are written out from its documented C ABI (no headers
@@ -84,6 +84,33 @@ typedef struct {
 
 /* A panels into scratch: panel ip at a + ip·kc·4, element (p, i) at p·4 + i. */
 static void packA(const Block *b, float *a) {
+  if (b->acs == 4) {
+    /* Rows contiguous along k (the drivers' usual strided A): four rows side by side, four
+       steps at a time through a 4×4 transpose. */
+    for (int64_t ip = 0; ip < b->mp; ip++) {
+      float *dst = a + ip * b->kc * 4;
+      const float *r0 = (const float *)(base + b->ap + ip * b->aps);
+      const float *r1 = (const float *)((const uint8_t *)r0 + b->ars);
+      const float *r2 = (const float *)((const uint8_t *)r1 + b->ars);
+      const float *r3 = (const float *)((const uint8_t *)r2 + b->ars);
+      int64_t p = 0;
+      for (; p + 4 <= b->kc; p += 4) {
+        __m128 x0 = _mm_loadu_ps(r0 + p), x1 = _mm_loadu_ps(r1 + p), x2 = _mm_loadu_ps(r2 + p), x3 = _mm_loadu_ps(r3 + p);
+        _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+        _mm_storeu_ps(dst + p * 4, x0);
+        _mm_storeu_ps(dst + p * 4 + 4, x1);
+        _mm_storeu_ps(dst + p * 4 + 8, x2);
+        _mm_storeu_ps(dst + p * 4 + 12, x3);
+      }
+      for (; p < b->kc; p++) {
+        dst[p * 4] = r0[p];
+        dst[p * 4 + 1] = r1[p];
+        dst[p * 4 + 2] = r2[p];
+        dst[p * 4 + 3] = r3[p];
+      }
+    }
+    return;
+  }
   for (int64_t ip = 0; ip < b->mp; ip++) {
     float *dst = a + ip * b->kc * 4;
     for (int i = 0; i < 4; i++) {
@@ -95,6 +122,16 @@ static void packA(const Block *b, float *a) {
 
 /* B panels jp0 … jp0 + nb − 1 side by side, `width` floats a row (unused columns zero). */
 static void packB(const Block *b, int64_t jp0, int nb, int width, float *dst) {
+  if (b->bps == 16) {
+    /* Panels side by side (a row-major B): one copy of 4·nb floats a row. */
+    const uint8_t *src = base + b->bp + 16 * jp0;
+    for (int64_t p = 0; p < b->kc; p++) {
+      float *row = dst + p * width;
+      memcpy(row, src + p * b->brs, (size_t)(16 * nb));
+      if (nb * 4 < width) memset(row + nb * 4, 0, (size_t)(4 * (width - nb * 4)));
+    }
+    return;
+  }
   for (int64_t p = 0; p < b->kc; p++) {
     float *row = dst + p * width;
     for (int q = 0; q < width / 4; q++) {
@@ -105,6 +142,7 @@ static void packB(const Block *b, int64_t jp0, int nb, int width, float *dst) {
 }
 
 /* ---- AVX-512: tiles of up to 12 rows by 16 columns (4 B panels). ---- */
+/* B: kc rows of 16 floats at bq (64-byte aligned; past the panels zero); C columns past them masked off by m. */
 __attribute__((target("avx512f"))) static void tile16(const float *a, int rows, const float *bq, int64_t kc, uint8_t *c, int64_t ldc, int acc, __mmask16 m) {
   __m512 s[12];
   for (int r = 0; r < 12; r++) s[r] = _mm512_setzero_ps();
@@ -143,6 +181,7 @@ __attribute__((target("avx512f"))) static void tile16(const float *a, int rows, 
   }
 }
 
+
 __attribute__((target("avx512f"))) static void run512(const Block *b, float *a, float *bq) {
   for (int64_t jp = 0; jp < b->np; jp += 4) {
     int nb = b->np - jp < 4 ? (int)(b->np - jp) : 4;
@@ -156,6 +195,7 @@ __attribute__((target("avx512f"))) static void run512(const Block *b, float *a, 
 }
 
 /* ---- AVX2 + FMA: tiles of up to 12 rows by 8 columns (2 B panels). ---- */
+/* B: kc rows of 8 floats at bq (32-byte aligned; past the panels zero); C columns past nb panels untouched. */
 __attribute__((target("avx2,fma"))) static void tile8(const float *a, int rows, const float *bq, int64_t kc, uint8_t *c, int64_t ldc, int acc, int nb) {
   __m256 s[12];
   for (int r = 0; r < 12; r++) s[r] = _mm256_setzero_ps();
@@ -259,14 +299,16 @@ static napi_value run(napi_env env, napi_callback_info info, int strided) {
   }
   int lv = cpuLevel();
   int width = lv == 2 ? 16 : 8;
-  float *s = scratchFor((size_t)(b.mp * b.kc * 4 + b.kc * width) + 16);
+  float *s = scratchFor((size_t)((strided ? b.mp * b.kc * 4 : 0) + b.kc * width) + 16);
   if (s == NULL || lv == 0) {
     napi_throw_error(env, NULL, lv == 0 ? "block32: this CPU has neither AVX-512F nor AVX2 with FMA" : "block32: out of memory for scratch");
     return NULL;
   }
-  float *a = s;
-  float *bq = s + ((b.mp * b.kc * 4 + 15) & ~(int64_t)15);
-  packA(&b, a);
+  /* Packed A panels are already what the tiles read (4 floats a step, panels kc·16 bytes
+     apart): used in place. Strided ones are copied into that layout first. */
+  float *a = strided ? s : (float *)(base + b.ap);
+  float *bq = s + (strided ? ((b.mp * b.kc * 4 + 15) & ~(int64_t)15) : 0);
+  if (strided) packA(&b, a);
   if (lv == 2) run512(&b, a, bq);
   else run256(&b, a, bq);
   return NULL;
