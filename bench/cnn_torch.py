@@ -71,15 +71,17 @@ def best_of(f, reps, warm):
     return b
 
 
-def main():
-    cfg = json.loads(sys.argv[1])
+def setup(cfg):
+    """cfg's model (its zoo fixture structure, float32) on cfg['threads'] threads, a random batch
+    and its training step (SGD, momentum 0.9): (model, x, train_step); None, after printing a
+    {missing} line, when there is no structure for it. Also used by bench/profile_torch.py."""
     found = find_builder(cfg['model'])
     # After the imports: make_zoo.py pins its own thread count when imported.
     torch.set_num_threads(cfg['threads'])
     torch.manual_seed(0)
     if found is None:
         print(json.dumps({'missing': f"no PyTorch structure for {cfg['model']} in test/fixtures/zoo"}))
-        return
+        return None
     builder, kwargs = found
     model = builder(**kwargs).to(torch.float32)
     x = torch.randn(cfg['batch'], *cfg['input'])
@@ -91,6 +93,16 @@ def main():
         loss = F.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
+
+    return model, x, train_step
+
+
+def main():
+    cfg = json.loads(sys.argv[1])
+    built = setup(cfg)
+    if built is None:
+        return
+    model, x, train_step = built
 
     if cfg['mode'] == 'peak':
         model.train()

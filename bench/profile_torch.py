@@ -22,7 +22,6 @@ import time
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
 import cnn_torch
@@ -43,17 +42,10 @@ def conv_key(geo, x_shape, direction):
 
 def main():
     cfg = json.loads(sys.argv[1])
-    found = cnn_torch.find_builder(cfg['model'])
-    torch.set_num_threads(cfg['threads'])
-    torch.manual_seed(0)
-    if found is None:
-        print(json.dumps({'missing': f"no PyTorch structure for {cfg['model']}"}))
+    built = cnn_torch.setup(cfg)
+    if built is None:
         return
-    builder, kwargs = found
-    model = builder(**kwargs)
-    x = torch.randn(cfg['batch'], *cfg['input'])
-    y = torch.randint(0, 10, (cfg['batch'],))
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model, x, train_step = built
 
     geometry = {}
 
@@ -67,11 +59,6 @@ def main():
         model(x)
     for h in hooks:
         h.remove()
-
-    def train_step():
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
 
     def eval_fwd():
         with torch.no_grad():
