@@ -147,21 +147,13 @@ __attribute__((target("avx512f"))) static void tile16(const float *a, int rows, 
   __m512 s[12];
   for (int r = 0; r < 12; r++) s[r] = _mm512_setzero_ps();
   const float *a1 = a + kc * 4, *a2 = a1 + kc * 4;
+  const float *ap[3] = {a, a1, a2};
   if (rows == 12) {
     for (int64_t p = 0; p < kc; p++) {
       __m512 v = _mm512_load_ps(bq + p * 16);
-      s[0] = _mm512_fmadd_ps(_mm512_set1_ps(a[p * 4]), v, s[0]);
-      s[1] = _mm512_fmadd_ps(_mm512_set1_ps(a[p * 4 + 1]), v, s[1]);
-      s[2] = _mm512_fmadd_ps(_mm512_set1_ps(a[p * 4 + 2]), v, s[2]);
-      s[3] = _mm512_fmadd_ps(_mm512_set1_ps(a[p * 4 + 3]), v, s[3]);
-      s[4] = _mm512_fmadd_ps(_mm512_set1_ps(a1[p * 4]), v, s[4]);
-      s[5] = _mm512_fmadd_ps(_mm512_set1_ps(a1[p * 4 + 1]), v, s[5]);
-      s[6] = _mm512_fmadd_ps(_mm512_set1_ps(a1[p * 4 + 2]), v, s[6]);
-      s[7] = _mm512_fmadd_ps(_mm512_set1_ps(a1[p * 4 + 3]), v, s[7]);
-      s[8] = _mm512_fmadd_ps(_mm512_set1_ps(a2[p * 4]), v, s[8]);
-      s[9] = _mm512_fmadd_ps(_mm512_set1_ps(a2[p * 4 + 1]), v, s[9]);
-      s[10] = _mm512_fmadd_ps(_mm512_set1_ps(a2[p * 4 + 2]), v, s[10]);
-      s[11] = _mm512_fmadd_ps(_mm512_set1_ps(a2[p * 4 + 3]), v, s[11]);
+      /* Twelve rows: three packed A panels, four rows each (unrolled: the constant count). */
+#pragma GCC unroll 12
+      for (int r = 0; r < 12; r++) s[r] = _mm512_fmadd_ps(_mm512_set1_ps(ap[r >> 2][p * 4 + (r & 3)]), v, s[r]);
     }
   } else {
     /* 4 or 8 rows: one or two A panels. */
@@ -200,21 +192,12 @@ __attribute__((target("avx2,fma"))) static void tile8(const float *a, int rows, 
   __m256 s[12];
   for (int r = 0; r < 12; r++) s[r] = _mm256_setzero_ps();
   const float *a1 = a + kc * 4, *a2 = a1 + kc * 4;
+  const float *ap[3] = {a, a1, a2};
   if (rows == 12) {
     for (int64_t p = 0; p < kc; p++) {
       __m256 v = _mm256_load_ps(bq + p * 8);
-      s[0] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + p * 4), v, s[0]);
-      s[1] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + p * 4 + 1), v, s[1]);
-      s[2] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + p * 4 + 2), v, s[2]);
-      s[3] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + p * 4 + 3), v, s[3]);
-      s[4] = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + p * 4), v, s[4]);
-      s[5] = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + p * 4 + 1), v, s[5]);
-      s[6] = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + p * 4 + 2), v, s[6]);
-      s[7] = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + p * 4 + 3), v, s[7]);
-      s[8] = _mm256_fmadd_ps(_mm256_broadcast_ss(a2 + p * 4), v, s[8]);
-      s[9] = _mm256_fmadd_ps(_mm256_broadcast_ss(a2 + p * 4 + 1), v, s[9]);
-      s[10] = _mm256_fmadd_ps(_mm256_broadcast_ss(a2 + p * 4 + 2), v, s[10]);
-      s[11] = _mm256_fmadd_ps(_mm256_broadcast_ss(a2 + p * 4 + 3), v, s[11]);
+#pragma GCC unroll 12
+      for (int r = 0; r < 12; r++) s[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(ap[r >> 2] + p * 4 + (r & 3)), v, s[r]);
     }
   } else {
     for (int64_t p = 0; p < kc; p++) {
