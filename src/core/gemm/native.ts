@@ -34,7 +34,7 @@ let loaded: NativeTiles | null | undefined;
 let status = '';
 
 /** The file name native/build.js writes for this platform and architecture. */
-export function nativeFileName(): string {
+function nativeFileName(): string {
   return `sgemm-${process.platform}-${process.arch}.node`;
 }
 

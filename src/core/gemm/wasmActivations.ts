@@ -123,6 +123,25 @@ function body(kind: Kind): number[] {
   ];
 }
 
+/** f32x4 zeros. */
+const ZERO = simd(0x0c, ...new Array<number>(16).fill(0));
+/** Byte address base + i, i the local holding the loop's byte offset. */
+const at = (base: number, I: number): number[] => [...g(base), ...g(I), ...I32_ADD];
+
+/**
+ * The loop of the plain lane functions (ReLU's, the join's): for byte offsets i < 4·n, 16 at a
+ * time, the f32x4 `value` (read through at(·, I)) stored at op + i. I is the only local.
+ */
+function lanes(N: number, I: number, OP: number, value: number[]): number[] {
+  const step = [...at(OP, I), ...value, ...v128Store(0), ...g(I), ...i32Const(16), ...I32_ADD, ...set(I)];
+  return [
+    ...locals([[1, I32]]),
+    ...i32Const(0), ...set(I),
+    ...whileDo([...g(I), ...g(N), ...i32Const(2), ...I32_SHL, ...I32_LT_U], step),
+    ...END,
+  ];
+}
+
 /**
  * `reluFwd32(xp, op, n)`: o = max(x, 0) + 0 (NaN kept, −0 → +0). `reluBwd32(gp, xp, dxp, n)`:
  * dx = (x > 0 ? g : 0) + 0. Plain f32x4 lanes: selects and one exact addition, the JS row
@@ -132,24 +151,17 @@ function body(kind: Kind): number[] {
 function reluBody(bwd: boolean, six: boolean): number[] {
   const [GP, XP, OP, N] = bwd ? [0, 1, 2, 3] : [-1, 0, 1, 2];
   const I = bwd ? 4 : 3;
-  const addr = (base: number): number[] => [...g(base), ...g(I), ...I32_ADD];
-  const zero = simd(0x0c, ...new Array<number>(16).fill(0));
+  const addr = (base: number): number[] => at(base, I);
   const sixes = simd(0x0c, ...new Uint8Array(new Float32Array([6, 6, 6, 6]).buffer));
   // f32x4.gt 0x44, f32x4.lt 0x43, v128.and 0x4e, bitselect 0x52, pmax 0xeb, pmin 0xea, add 0xe4.
   const mask = six
-    ? [...addr(XP), ...v128Load(0), ...zero, ...simd(0x44), ...addr(XP), ...v128Load(0), ...sixes, ...simd(0x43), ...simd(0x4e)]
-    : [...addr(XP), ...v128Load(0), ...zero, ...simd(0x44)];
+    ? [...addr(XP), ...v128Load(0), ...ZERO, ...simd(0x44), ...addr(XP), ...v128Load(0), ...sixes, ...simd(0x43), ...simd(0x4e)]
+    : [...addr(XP), ...v128Load(0), ...ZERO, ...simd(0x44)];
   const value = bwd
-    ? [...addr(GP), ...v128Load(0), ...zero, ...mask, ...simd(0x52)]
-    : [...addr(XP), ...v128Load(0), ...zero, ...simd(0xeb)];
-  const clamp = six && !bwd ? [...zero, ...simd(0xe4), ...sixes, ...simd(0xea)] : [...zero, ...simd(0xe4)];
-  const step = [...addr(OP), ...value, ...clamp, ...v128Store(0), ...g(I), ...i32Const(16), ...I32_ADD, ...set(I)];
-  return [
-    ...locals([[1, I32]]),
-    ...i32Const(0), ...set(I),
-    ...whileDo([...g(I), ...g(N), ...i32Const(2), ...I32_SHL, ...I32_LT_U], step),
-    ...END,
-  ];
+    ? [...addr(GP), ...v128Load(0), ...ZERO, ...mask, ...simd(0x52)]
+    : [...addr(XP), ...v128Load(0), ...ZERO, ...simd(0xeb)];
+  const clamp = six && !bwd ? [...ZERO, ...simd(0xe4), ...sixes, ...simd(0xea)] : [...ZERO, ...simd(0xe4)];
+  return lanes(N, I, OP, [...value, ...clamp]);
 }
 
 /**
@@ -161,17 +173,8 @@ function reluBody(bwd: boolean, six: boolean): number[] {
  */
 function addBody(relu: boolean): number[] {
   const AP = 0, BP = 1, OP = 2, N = 3, I = 4;
-  const addr = (base: number): number[] => [...g(base), ...g(I), ...I32_ADD];
-  const zero = simd(0x0c, ...new Array<number>(16).fill(0));
-  const sum = [...addr(AP), ...v128Load(0), ...addr(BP), ...v128Load(0), ...F32X4_ADD];
-  const value = relu ? [...sum, ...zero, ...F32X4_PMAX, ...zero, ...F32X4_ADD] : sum;
-  const step = [...addr(OP), ...value, ...v128Store(0), ...g(I), ...i32Const(16), ...I32_ADD, ...set(I)];
-  return [
-    ...locals([[1, I32]]),
-    ...i32Const(0), ...set(I),
-    ...whileDo([...g(I), ...g(N), ...i32Const(2), ...I32_SHL, ...I32_LT_U], step),
-    ...END,
-  ];
+  const sum = [...at(AP, I), ...v128Load(0), ...at(BP, I), ...v128Load(0), ...F32X4_ADD];
+  return lanes(N, I, OP, relu ? [...sum, ...ZERO, ...F32X4_PMAX, ...ZERO, ...F32X4_ADD] : sum);
 }
 
 export const add32Func = (): number[] => addBody(false);
