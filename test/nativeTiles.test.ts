@@ -87,7 +87,7 @@ describe('native float32 tiles', () => {
     }
   });
 
-  it.each(widths)('compute each element as the wasm FMA tile does (%s): packed, strided and row-major operands, edge panels, C = s and C += s', (width) => {
+  it.each(widths)('compute each element as the wasm FMA tile does (%s): packed, strided, row-major and column-major operands, edge panels, C = s and C += s', (width) => {
     expect(native.isa(width)).toBe(width);
     try {
       tiles();
@@ -97,13 +97,16 @@ describe('native float32 tiles', () => {
   });
 
   const tiles = (): void => fc.assert(fc.property(
-      fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 70 }), fc.boolean(), fc.constantFrom('packed', 'strided', 'row-major B'), fc.integer({ min: 0, max: 2 }), fc.integer(),
+      fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 70 }), fc.boolean(), fc.constantFrom('packed', 'strided', 'row-major B', 'A by columns'), fc.integer({ min: 0, max: 2 }), fc.integer(),
       (mp, np, kc, acc, layout, pad, seed) => {
         const strided = layout !== 'packed';
         const r = rnd(seed);
         const ldc = 4 * np + 4 * pad; // floats
         // Layout (float offsets): A at 256, B after it, then C twice (native, wasm).
-        const ars = strided ? kc + 3 : 1, acs = strided ? 1 : 4, aps = strided ? 4 * ars + 5 : 4 * kc; // floats
+        // A by columns: rows 1 float apart, a step 4·mp + 1 + pad floats (op(A) stored transposed).
+        const byCols = layout === 'A by columns';
+        const ars = byCols ? 1 : strided ? kc + 3 : 1, acs = byCols ? 4 * mp + 1 + pad : strided ? 1 : 4; // floats
+        const aps = byCols ? 4 : strided ? 4 * ars + 5 : 4 * kc;
         // Row-major B: the panels side by side, a row of 4·np floats (+ pad) a step (the tiles read it in place).
         const brs = layout === 'row-major B' ? 4 * np + pad : strided ? 4 + pad : 4;
         const bps = layout === 'row-major B' ? 4 : strided ? kc * brs + 7 : 4 * kc;
