@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 /*
- * Builds the optional native float32 tiles (native/sgemm.c) into
+ * Builds the optional native float32 kernels (native/sgemm.c: GEMM tiles; native/batchnorm.c:
+ * batch-norm rows) into
  * native/build/sgemm-<platform>-<arch>.node with the system's C compiler ($CC, else cc).
  *
  *   node native/build.js              build, or exit 1 saying why not
@@ -40,7 +41,7 @@ if (probe.error || probe.status !== 0) {
 }
 fs.mkdirSync(dir, { recursive: true });
 const tmp = path.join(dir, `.sgemm-${process.pid}.tmp.node`); // .node: require loads it as an add-on
-const args = ['-O3', '-ffp-contract=off', '-fPIC', '-shared', '-std=gnu11', '-o', tmp, path.join(__dirname, 'sgemm.c')];
+const args = ['-O3', '-ffp-contract=off', '-fPIC', '-shared', '-std=gnu11', '-o', tmp, path.join(__dirname, 'sgemm.c'), path.join(__dirname, 'batchnorm.c')];
 if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
 const r = spawnSync(cc, args, { encoding: 'utf8' });
 if (r.error || r.status !== 0) {

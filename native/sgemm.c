@@ -23,32 +23,16 @@
  * (16 or 8 columns a row; strided A too, into packed panels), then runs 12-row tiles. Every address a call would
  * touch is checked against the bound memory's length first.
  *
- * The Node-API declarations below are written out from its documented C ABI (no headers
- * needed to build, only a C compiler).
+ * The Node-API declarations are written out in napi.h (no node headers needed to build, only a
+ * C compiler). The batch-norm rows (batchnorm.c) are part of the same module.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <immintrin.h>
+#include "napi.h"
 
-typedef struct napi_env__ *napi_env;
-typedef struct napi_value__ *napi_value;
-typedef struct napi_callback_info__ *napi_callback_info;
-typedef int napi_status;
-typedef napi_value (*napi_callback)(napi_env, napi_callback_info);
-napi_status napi_create_function(napi_env, const char *, size_t, napi_callback, void *, napi_value *);
-napi_status napi_set_named_property(napi_env, napi_value, const char *, napi_value);
-napi_status napi_get_cb_info(napi_env, napi_callback_info, size_t *, napi_value *, napi_value *, void **);
-napi_status napi_get_value_int32(napi_env, napi_value, int32_t *);
-napi_status napi_get_typedarray_info(napi_env, napi_value, int *, size_t *, void **, napi_value *, size_t *);
-napi_status napi_create_double(napi_env, double, napi_value *);
-napi_status napi_create_string_utf8(napi_env, const char *, size_t, napi_value *);
-napi_status napi_throw_error(napi_env, const char *, const char *);
-napi_status napi_get_value_string_utf8(napi_env, napi_value, char *, size_t, size_t *);
-#define NAPI_OK 0
-#define NAPI_AUTO_LENGTH ((size_t)-1)
-#define NAPI_FLOAT32_ARRAY 7
 
 /* The bound memory (one per thread: each worker loads the module for itself). */
 static __thread uint8_t *base = NULL;
@@ -59,7 +43,7 @@ static __thread size_t scratchFloats = 0;
 
 static int level = -1; /* 2: AVX-512F, 1: AVX2 + FMA, 0: neither */
 
-static int cpuLevel(void) {
+int nativeCpuLevel(void) {
   if (level < 0) {
     __builtin_cpu_init();
     level = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
@@ -280,7 +264,7 @@ static napi_value run(napi_env env, napi_callback_info info, int strided) {
       for (int64_t r = 0; r < 4 * b.mp; r++) memset(base + b.cp + r * b.ldc, 0, (size_t)(16 * b.np));
     return NULL;
   }
-  int lv = cpuLevel();
+  int lv = nativeCpuLevel();
   int width = lv == 2 ? 16 : 8;
   float *s = scratchFor((size_t)((strided ? b.mp * b.kc * 4 : 0) + b.kc * width) + 16);
   if (s == NULL || lv == 0) {
@@ -330,7 +314,7 @@ static napi_value isa(napi_env env, napi_callback_info info) {
   char want[16] = {0};
   size_t len = 0;
   level = -1;
-  int best = cpuLevel();
+  int best = nativeCpuLevel();
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == NAPI_OK && argc >= 1 &&
       napi_get_value_string_utf8(env, argv[0], want, sizeof want, &len) == NAPI_OK) {
     if (strcmp(want, "avx2") == 0 && best >= 1) level = 1;
@@ -345,7 +329,7 @@ static napi_value isa(napi_env env, napi_callback_info info) {
 
 static napi_value features(napi_env env, napi_callback_info info) {
   (void)info;
-  int lv = cpuLevel();
+  int lv = nativeCpuLevel();
   napi_value r;
   napi_create_string_utf8(env, lv == 2 ? "avx512f" : lv == 1 ? "avx2" : "none", NAPI_AUTO_LENGTH, &r);
   return r;
@@ -362,5 +346,6 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   put(env, exports, "blockS32", blockS32);
   put(env, exports, "features", features);
   put(env, exports, "isa", isa);
+  batchNormExports(env, exports);
   return exports;
 }

@@ -1,6 +1,7 @@
 /*
- * The float32 batch-norm rows in WebAssembly (core/gemm/wasmBatchNorm.ts, driven by
- * ops/kernels/batchNormTasks.ts) against the JS span loops they replace: the same bits for
+ * The float32 batch-norm rows — in WebAssembly (core/gemm/wasmBatchNorm.ts) and, where the
+ * optional native module is built, in native code (native/batchnorm.c), both driven by
+ * ops/kernels/batchNormTasks.ts — against the JS span loops they replace: the same bits for
  * every output — forward in training, eval, backward with batch or running statistics, with
  * and without the fused ReLU or ReLU6 — on random
  * shapes whose rows are not multiples of four, with NaN, ±Inf and −0 sprinkled in, in one
@@ -12,6 +13,7 @@ import { RandomState } from '../src/core/random';
 import { astype, type Tensor } from '../src/core/tensor';
 import { batchNorm } from '../src/ops/batchNorm';
 import { batchNormCalls } from '../src/ops/kernels/batchNormTasks';
+import { nativeBatchNormRows, nativeStatus, setNativeRows } from '../src/core/gemm/native';
 import { bitDiffs, withJsKernel, withThreads } from './threads';
 
 interface Case { N: number; C: number; H: number; W: number; training: boolean; relu: boolean | 'relu6'; inference: boolean; specials: boolean; seed: number }
@@ -41,7 +43,23 @@ function run(s: Case): Float32Array[] {
   return outs.concat(g.map((t) => (t as Tensor).data.slice() as Float32Array));
 }
 
-describe('float32 batch-norm rows in WebAssembly', () => {
+/** f with the native rows on or off. */
+function withRows<T>(native: boolean, f: () => T): T {
+  const old = setNativeRows(native);
+  try {
+    return f();
+  } finally {
+    setNativeRows(old);
+  }
+}
+
+// The native rows where this install built them (see nativeStatus()); the wasm rows always.
+const engines: Array<['native' | 'wasm', boolean]> = nativeBatchNormRows() !== null ? [['native', true], ['wasm', false]] : [['wasm', false]];
+
+describe.each(engines)('float32 batch-norm rows (%s)', (engine, native) => {
+  beforeAll(() => setNativeRows(native));
+  afterAll(() => setNativeRows(true));
+
   it('give the JS loops\' bits (random shapes, train / eval / inference, fused ReLU, special values, 1 and 2 threads)', () => {
     fc.assert(
       fc.property(
@@ -72,13 +90,14 @@ describe('float32 batch-norm rows in WebAssembly', () => {
     const before = batchNormCalls();
     run({ N: 4, C: 6, H: 5, W: 7, training: true, relu: true, inference: false, specials: false, seed: 1 });
     const mid = batchNormCalls();
-    expect(mid.wasm - before.wasm).toBe(2);
+    expect(mid[engine] - before[engine]).toBe(2);
+    expect(mid[engine === 'native' ? 'wasm' : 'native']).toBe(before[engine === 'native' ? 'wasm' : 'native']);
     expect(mid.js).toBe(before.js);
     batchNorm.forward([astype(new RandomState(2).randn(4, 6, 5, 7), 'float64')], { training: true });
     withJsKernel(() => run({ N: 4, C: 6, H: 5, W: 7, training: false, relu: false, inference: true, specials: false, seed: 1 }));
     const after = batchNormCalls();
     expect(after.js - mid.js).toBe(2);
-    expect(after.wasm).toBe(mid.wasm);
+    expect(after[engine]).toBe(mid[engine]);
   });
 
   it('give a fused ReLU6 the relu6 op\'s kinks: gradient 0 at exactly 0 and 6, in the lanes and the tail', () => {
@@ -110,5 +129,31 @@ describe('float32 batch-norm rows in WebAssembly', () => {
     expect(Object.is(out[1], 0)).toBe(true);
     expect(Object.is(out[3], 0)).toBe(true);
     expect(out[2]).toBeCloseTo(2, 4);
+  });
+});
+
+describe('native batch-norm rows', () => {
+  it('are in use wherever the native module is, or the status says why not', () => {
+    if (nativeBatchNormRows() === null) expect(nativeStatus()).not.toMatch(/^on /);
+    else {
+      expect(nativeStatus()).toMatch(/^on /);
+      expect(withRows(false, () => nativeBatchNormRows())).toBeNull();
+    }
+  });
+
+  it('check their arguments before reading anything', () => {
+    const rows = nativeBatchNormRows();
+    if (rows === null) return;
+    const x = new Float32Array(2 * 3 * 5);
+    const acc = new Float64Array(6);
+    const pr = new Float64Array(24);
+    rows(3, x, x, x, acc, pr, 2, 3, 5, 0, 3, 1);
+    expect(() => rows(0, x, x, x, acc, pr, 2, 3, 6, 0, 3, 0)).toThrow(/shorter than the job needs/);
+    expect(() => rows(3, x, x, x, new Float64Array(5), pr, 2, 3, 5, 0, 3, 0)).toThrow(/shorter/);
+    expect(() => rows(4, x, x, x, acc, new Float64Array(23), 2, 3, 5, 0, 3, 0)).toThrow(/shorter/);
+    expect(() => rows(0, x, x, x, acc, pr, 2, 3, 5, 1, 3, 0)).toThrow(/c0 \+ nc ≤ C/);
+    expect(() => rows(5, x, x, x, acc, pr, 2, 3, 5, 0, 3, 0)).toThrow(/op must be 0–4/);
+    expect(() => rows(2, x, x, new Float64Array(30) as never, acc, pr, 2, 3, 5, 0, 3, 0)).toThrow(/Float32Arrays/);
+    expect(() => (rows as unknown as (...a: unknown[]) => void)(0, x)).toThrow(/expected 12 arguments/);
   });
 });

@@ -84,7 +84,9 @@ function makeWasmArena(): Arena | null {
     }
     return {
       kind: 'wasm', shared, F: new Float64Array(memory.buffer), F32: new Float32Array(memory.buffer),
-      block, blockS, rows, f32, f32fma, native, exports: ex, memory, module,
+      block, blockS, rows, f32, f32fma, native, memory, module,
+      // The native rows beside the wasm ones, as in the workers (the wasm tiles keep their names here).
+      exports: native?.bnRows32 ? Object.assign({}, ex, { bnRows32: native.bnRows32 }) : ex,
     };
   } catch {
     return null;

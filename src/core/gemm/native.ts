@@ -26,6 +26,11 @@ export interface NativeTiles {
   block32: BlockFn;
   /** The wasm `blockS32f` contract. */
   blockS32: BlockSFn;
+  /**
+   * One pass of a float32 batch-norm task on the tensors themselves (native/batchnorm.c, the
+   * task runner's float32 loops' bits): op 0 Σx, 1 Σ(x − μ)², 2 normalise, 3 gradient sums, 4 dx.
+   */
+  bnRows32?: (op: number, a: Float32Array, b: Float32Array, c: Float32Array, acc: Float64Array, pr: Float64Array, N: number, C: number, T: number, c0: number, nc: number, relu: number) => void;
   /** Picks the vector width ('avx2' or 'avx512f', one the CPU has; none: the widest) for this process; returns it. */
   isa(name?: 'avx2' | 'avx512f'): string;
 }
@@ -65,7 +70,7 @@ export function nativeTiles(): NativeTiles | null {
       status = `built, but this CPU has neither AVX-512F nor AVX2 with FMA (${file})`;
       return null;
     }
-    loaded = { path: file, features, bind: m.bind, block32: m.block32, blockS32: m.blockS32, isa: m.isa };
+    loaded = { path: file, features, bind: m.bind, block32: m.block32, blockS32: m.blockS32, bnRows32: m.bnRows32, isa: m.isa };
     status = `on (${features}, ${file})`;
   } catch (e) {
     status = `could not be loaded (${(e as Error).message.split('\n')[0]})`;
@@ -77,4 +82,21 @@ export function nativeTiles(): NativeTiles | null {
 export function nativeStatus(): string {
   nativeTiles();
   return status;
+}
+
+let rowsOn = true;
+/**
+ * Whether ops beyond the GEMM tiles (the batch-norm rows) run natively where the module has
+ * them. Tests turn it off to hold the WebAssembly rows to the same bits; returns the old value.
+ */
+export function setNativeRows(on: boolean): boolean {
+  const old = rowsOn;
+  rowsOn = on;
+  return old;
+}
+
+/** The native batch-norm rows when they are loaded and on, else null. */
+export function nativeBatchNormRows(): NativeTiles['bnRows32'] | null {
+  if (!rowsOn) return null;
+  return nativeTiles()?.bnRows32 ?? null;
 }

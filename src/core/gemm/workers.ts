@@ -177,7 +177,7 @@ function handle(msg) {
         const n = require(msg.native);
         natLen = memory.buffer.byteLength;
         n.bind(new Float32Array(memory.buffer));
-        ex = Object.assign({}, ex, { block32f: n.block32, blockS32f: n.blockS32 });
+        ex = Object.assign({}, ex, { block32f: n.block32, blockS32f: n.blockS32, bnRows32: n.bnRows32 });
         nat = n;
       } catch (e) {
         nat = null;

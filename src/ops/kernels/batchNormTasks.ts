@@ -3,6 +3,7 @@ import { getArena, wasmAvailable } from '../../core/gemm/arena';
 import { gemmKernel, THREAD_MIN_WORK } from '../../core/gemm/gemm';
 import { registerWorkerKernel, threadCount, tryThreaded, workersUsable, type WorkerJob } from '../../core/gemm/workers';
 import { isShared } from '../../core/bufferPool';
+import { nativeBatchNormRows } from '../../core/gemm/native';
 
 /*
  * The arithmetic of the batch_norm op (ops/batchNorm.ts), as tasks of channels: x (N, C, T)
@@ -69,6 +70,8 @@ export interface BatchNormJob extends WorkerJob {
   sLen: number;
   span: number;
   nb: number;
+  /** Float32 through the native rows (native/batchnorm.c) on the tensors themselves: no scratch. */
+  native: boolean;
 }
 
 /**
@@ -253,6 +256,11 @@ export function batchNormTasks(
   const vals = (3 * job.span + 1) & ~1;
   const simd = job.f32 && job.sOff >= 0 && F !== null && F !== undefined && ex !== null && ex !== undefined && typeof ex.bnNorm32 === 'function';
   const wasm = simd ? (ex as Record<string, (...a: number[]) => void>) : null;
+  type Rows = (op: number, a: FloatArray, b: FloatArray, c: FloatArray, acc: Float64Array, pr: Float64Array, N: number, C: number, T: number, c0: number, nc: number, relu: number) => void;
+  const nat = job.native && ex !== null && ex !== undefined && typeof ex.bnRows32 === 'function' ? (ex.bnRows32 as Rows) : null;
+  // A worker without the native module fails the job; the main thread then runs it alone.
+  if (job.native && nat === null) throw new Error('batch norm: no native rows on this thread');
+  const none = new Float64Array(0);
   // Per-channel values of a task (JS: these arrays; wasm: the same values in the thread's scratch).
   let acc: Float64Array<ArrayBufferLike> = new Float64Array(2 * cb);
   let pr: Float64Array<ArrayBufferLike> = new Float64Array(8 * cb);
@@ -290,7 +298,20 @@ export function batchNormTasks(
     const resident = nb >= N;
     for (let j = 0; j < nc; j++) acc[2 * j] = acc[2 * j + 1] = 0;
     const x = job.x;
-    if (job.fwd && batchStats) {
+    if (job.fwd && batchStats && nat !== null) {
+      nat(0, x, x, x, acc, none, N, C, T, c0, nc, 0);
+      for (let j = 0; j < nc; j++) {
+        pr[j] = acc[j] / M;
+        acc[nc + j] = 0;
+      }
+      nat(1, x, x, x, acc.subarray(nc), pr, N, C, T, c0, nc, 0);
+      for (let j = 0; j < nc; j++) {
+        const variance = acc[nc + j] / M;
+        stats[c0 + j] = pr[j];
+        stats[C + c0 + j] = variance;
+        stats[2 * C + c0 + j] = Math.sqrt(variance + eps);
+      }
+    } else if (job.fwd && batchStats) {
       // Sums over samples in order, then the biased variance (as layers/normCore.groupMoments).
       for (let n0 = 0; n0 < N; n0 += nb) {
         const n1 = Math.min(N, n0 + nb);
@@ -344,7 +365,8 @@ export function batchNormTasks(
         pr[8 * j + 3] = be;
       }
     }
-    if (job.fwd) {
+    if (job.fwd && nat !== null) nat(2, x, x, job.out as FloatArray, acc, pr, N, C, T, c0, nc, relu);
+    else if (job.fwd) {
       const out = job.out as FloatArray;
       for (let n0 = 0; n0 < N; n0 += nb) {
         const n1 = Math.min(N, n0 + nb);
@@ -364,7 +386,8 @@ export function batchNormTasks(
       // dh = γ·m the batch-statistics gradient is dx = (γ·m − γ·S1/M − h·γ·S2/M) / std.
       const gd = job.g as FloatArray;
       const dx = job.dx as FloatArray;
-      for (let n0 = 0; n0 < N; n0 += nb) {
+      if (nat !== null) nat(3, gd, x, x, acc, pr, N, C, T, c0, nc, relu);
+      else for (let n0 = 0; n0 < N; n0 += nb) {
         const n1 = Math.min(N, n0 + nb);
         if (wasm === null) {
           for (let n = n0; n < n1; n++) {
@@ -397,7 +420,8 @@ export function batchNormTasks(
           pr[8 * j + 5] = b;
         }
       }
-      for (let n0 = 0; n0 < N; n0 += nb) {
+      if (nat !== null) nat(4, gd, x, dx, acc, pr, N, C, T, c0, nc, relu);
+      else for (let n0 = 0; n0 < N; n0 += nb) {
         const n1 = Math.min(N, n0 + nb);
         if (wasm === null) {
           for (let n = n0; n < n1; n++) {
@@ -425,9 +449,9 @@ export function batchNormTasks(
 
 registerWorkerKernel('batchNorm', batchNormTasks as never, (job: BatchNormJob) => Math.ceil(job.C / job.cb));
 
-const calls = { wasm: 0, js: 0 };
-/** Calls so far that ran the wasm rows and the JS loops (for tests). */
-export function batchNormCalls(): { wasm: number; js: number } {
+const calls = { native: 0, wasm: 0, js: 0 };
+/** Calls so far that ran the native rows, the wasm rows and the JS loops (for tests). */
+export function batchNormCalls(): { native: number; wasm: number; js: number } {
   return { ...calls };
 }
 
@@ -439,9 +463,9 @@ const SPAN_FLOATS = 1 << 16;
  * float32 through the wasm rows where the runtime has them. `stats` must be shared when
  * threaded (see {@link batchNormStats}).
  */
-export function runBatchNorm(job: Omit<BatchNormJob, 'kind' | 'cb' | 'ctl' | 'f32' | 'fma' | 'wasm' | 'buf' | 'sOff' | 'sLen' | 'span' | 'nb'>): void {
+export function runBatchNorm(job: Omit<BatchNormJob, 'kind' | 'cb' | 'ctl' | 'f32' | 'fma' | 'wasm' | 'buf' | 'sOff' | 'sLen' | 'span' | 'nb' | 'native'>): void {
   const f32 = (job.out ?? job.dx) instanceof Float32Array;
-  const full: BatchNormJob = { ...job, kind: 'batchNorm', cb: 1, ctl: null, f32, fma: false, wasm: false, buf: null, sOff: -1, sLen: 0, span: 0, nb: 0 };
+  const full: BatchNormJob = { ...job, kind: 'batchNorm', cb: 1, ctl: null, f32, fma: false, wasm: false, buf: null, sOff: -1, sLen: 0, span: 0, nb: 0, native: false };
   let threads = threadCount();
   const stores = [job.x, job.out, job.g, job.dx, job.stats];
   // From 62.5k elements: with the pool's workers awake between jobs (SPIN_MS in workers.ts) a
@@ -449,7 +473,11 @@ export function runBatchNorm(job: Omit<BatchNormJob, 'kind' | 'cb' | 'ctl' | 'f3
   if (threads > 1 && (job.C < 2 || job.N * job.C * job.T * 16 < THREAD_MIN_WORK || !workersUsable() || !stores.every((s) => s === null || isShared(s)))) threads = 1;
   // Enough tasks per thread to even out a core that is busy elsewhere.
   full.cb = Math.max(1, Math.floor(job.C / (8 * threads)));
-  const wasmRows = f32 && job.T <= SPAN_FLOATS && gemmKernel() === 'wasm' && wasmAvailable();
+  const onWasm = f32 && gemmKernel() === 'wasm' && wasmAvailable();
+  // The native rows need no scratch: only the wasm arena, whose threads load the native module.
+  const natRows = onWasm && nativeBatchNormRows() !== null ? getArena('wasm', 1) : null;
+  if (natRows !== null && natRows.native !== null) full.native = true;
+  const wasmRows = !full.native && onWasm && job.T <= SPAN_FLOATS;
   if (wasmRows) {
     // A block of all N samples stays in the scratch between the passes (each array copied in
     // once) when it fits: fewer channels a task then, not fewer samples a block.
@@ -460,9 +488,10 @@ export function runBatchNorm(job: Omit<BatchNormJob, 'kind' | 'cb' | 'ctl' | 'f3
     full.sLen = ((3 * full.span + 1) & ~1) + 20 * full.cb;
     full.sOff = 0;
   }
-  let arena = wasmRows ? getArena('wasm', Math.ceil((threads * full.sLen) / 2)) : null;
+  let arena = full.native ? natRows : wasmRows ? getArena('wasm', Math.ceil((threads * full.sLen) / 2)) : null;
   if (arena !== null) full.wasm = true;
-  if (full.wasm) calls.wasm++;
+  if (full.native) calls.native++;
+  else if (full.wasm) calls.wasm++;
   else calls.js++;
   if (arena === null) {
     full.sOff = -1;
