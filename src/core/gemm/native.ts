@@ -96,7 +96,7 @@ export function setNativeRows(on: boolean): boolean {
 }
 
 /** The native batch-norm rows when they are loaded and on, else null. */
-export function nativeBatchNormRows(): NativeTiles['bnRows32'] | null {
+export function nativeBatchNormRows(): NonNullable<NativeTiles['bnRows32']> | null {
   if (!rowsOn) return null;
   return nativeTiles()?.bnRows32 ?? null;
 }
