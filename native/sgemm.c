@@ -272,10 +272,12 @@ static napi_value run(napi_env env, napi_callback_info info, int strided) {
     return NULL;
   }
   /* Packed A panels are already what the tiles read (4 floats a step, panels kc·16 bytes
-     apart): used in place. Strided ones are copied into that layout first. */
-  float *a = strided ? s : (float *)(base + b.ap);
-  float *bq = s + (strided ? ((b.mp * b.kc * 4 + 15) & ~(int64_t)15) : 0);
-  if (strided) packA(&b, a);
+     apart): used in place — also when a strided call's strides say they are packed (the
+     fused convolutions' filter panels). Others are copied into that layout first. */
+  const int inPlace = !strided || (b.ars == 4 && b.acs == 16 && b.aps == b.kc * 16);
+  float *a = inPlace ? (float *)(base + b.ap) : s;
+  float *bq = s + (inPlace ? 0 : ((b.mp * b.kc * 4 + 15) & ~(int64_t)15));
+  if (!inPlace) packA(&b, a);
   if (lv == 2) run512(&b, a, bq);
   else run256(&b, a, bq);
   return NULL;

@@ -77,7 +77,8 @@ export interface ConvJobBase extends WindowShape {
 /**
  * One chunk of samples of a fused convolution forward (see ../convFused.ts). Per sample n
  * (chunk-relative) and channel group g:
- *   W̃_g    at wbOff + g·Fgp·Kp   (Fgp rows of Kp: the group's filters, bias in column K, zero elsewhere)
+ *   W̃_g    at wbOff + g·Fgp·Kp   (Fgp rows of Kp: the group's filters, bias in column K, zero elsewhere;
+ *                                 in panels of 4 rows, 4 values a k step: convFused.ts's PANEL_A)
  *   out_n  at oOff  + n·F·P      (dense F rows of P)
  * Thread scratch: a block's unfolded input (Kp rows of ldB; row K all ones) then its product
  * (Fgp rows of ldB).
@@ -104,7 +105,7 @@ export interface ConvFwdJob extends ConvJobBase {
  * One chunk of samples of a fused convolution backward (see ../convFused.ts). Per sample n
  * (chunk-relative) and channel group g:
  *   dout_n   at dOff  + n·F·ldP               (F rows of P)
- *   Wᵀ_g     at wtOff + g·Kp·Fg               (Kp rows of Fg; rows ≥ K are zero)
+ *   Wᵀ_g     at wtOff + g·Kp·Fg               (Kp rows of Fg, in panels as W̃_g; rows ≥ K are zero)
  *   dW part  at pOff  + (n·groups + g)·Fgp·Kp (Fgp rows of Kp; column K holds Σ_p dout = db)
  *   dx_n     at dxOff + n·C·H·W
  * Thread scratch: a block's unfolded input (rowsPerBlock·outW rows of Kp; column K all ones)
@@ -298,7 +299,7 @@ export function convTasks(
       if (fwd) {
         // Product (Fgp × ldB) = W̃_g · unfolded block; columns past Pb are never read.
         gemmFn({
-          aOff: fj.wbOff + g * Fgp * Kp, ars: Kp, acs: 1, aSlice: 0, aPanelK: 0, aPanel0: 4 * Kp,
+          aOff: fj.wbOff + g * Fgp * Kp, ars: 1, acs: 4, aSlice: 0, aPanelK: 0, aPanel0: 4 * Kp,
           bOff: colsOff, brs: ldB, bSlice: 0, bPanelK: 0, bPanel0: 4,
           packed: false, slices: 1, kc: Kp, kcLast: Kp,
           cOff: secondOff, cStep: 0, ldc: ldB, mp: Fgp >> 2, np: (Pb + 3) >> 2, mcP: Fgp >> 2, ncP: (Pb + 3) >> 2,
@@ -352,7 +353,7 @@ export function convTasks(
       if (!wantDx) continue;
       // dcols (Kp × ldB) = Wᵀ_g · dout_n,g[:, block]; columns past Pb are never read.
       gemmFn({
-        aOff: bj.wtOff + g * Kp * Fg, ars: Fg, acs: 1, aSlice: 0, aPanelK: 0, aPanel0: 4 * Fg,
+        aOff: bj.wtOff + g * Kp * Fg, ars: 1, acs: 4, aSlice: 0, aPanelK: 0, aPanel0: 4 * Fg,
         bOff: dBase + p0, brs: ldP, bSlice: 0, bPanelK: 0, bPanel0: 4,
         packed: false, slices: 1, kc: Fg, kcLast: Fg,
         cOff: secondOff, cStep: 0, ldc: ldB, mp: Kp >> 2, np: (Pb + 3) >> 2, mcP: Kp >> 2, ncP: (Pb + 3) >> 2,

@@ -148,7 +148,7 @@ export function invResTasks(
   const nTasks = Math.ceil(N / S);
   const product = (aOff: number, Kp: number, Fgp: number, bOff: number, ld: number, cOff: number, cols: number): void => {
     gemmFn({
-      aOff, ars: Kp, acs: 1, aSlice: 0, aPanelK: 0, aPanel0: 4 * Kp,
+      aOff, ars: 1, acs: 4, aSlice: 0, aPanelK: 0, aPanel0: 4 * Kp, // the filters' panels (convFused.ts's PANEL_A)
       bOff, brs: ld, bSlice: 0, bPanelK: 0, bPanel0: 4,
       packed: false, slices: 1, kc: Kp, kcLast: Kp,
       cOff, cStep: 0, ldc: ld, mp: Fgp >> 2, np: (cols + 3) >> 2, mcP: Fgp >> 2, ncP: (cols + 3) >> 2,
@@ -397,7 +397,7 @@ export function invertedResidualForward(spec: InvResSpec, x: Float32Array, out: 
     os = A.subarray(end + stageX, end + stageX + stageOut);
     os.set(out);
   }
-  // Filters as rows of Kp with the bias in column K, zero elsewhere: the fused convolution's layout.
+  // Filters as rows of Kp with the bias in column K, zero elsewhere, in panels: the fused convolution's layout.
   const rows = (at: number, f: FoldedConv, F: number, K: number, Fgp: number, Kp: number): void => packFiltersWithBias(A, at, f.w, f.b, F, K, Fgp, Kp);
   if (spec.expand) rows(w1Off, spec.expand, planes, Cin, Fgp1, Kp1);
   rows(w3Off, spec.project, Cout, planes, Fgp3, Kp3);
