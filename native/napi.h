@@ -14,6 +14,8 @@ typedef int napi_status;
 typedef napi_value (*napi_callback)(napi_env, napi_callback_info);
 napi_status napi_create_function(napi_env, const char *, size_t, napi_callback, void *, napi_value *);
 napi_status napi_set_named_property(napi_env, napi_value, const char *, napi_value);
+napi_status napi_get_named_property(napi_env, napi_value, const char *, napi_value *);
+napi_status napi_get_boolean(napi_env, _Bool, napi_value *);
 napi_status napi_get_cb_info(napi_env, napi_callback_info, size_t *, napi_value *, napi_value *, void **);
 napi_status napi_get_value_int32(napi_env, napi_value, int32_t *);
 napi_status napi_get_value_double(napi_env, napi_value, double *);

@@ -19,6 +19,8 @@
  *   blockS32(ap, bp, kc, cp, ldc, acc, mp, np, ars, acs, brs, aps, bps): A row i of panel ip at
  *     ap + ip·aps + i·ars, moving acs a k step; B panel jp at bp + jp·bps, its 4 floats of
  *     step p at + p·brs.
+ *   blockS32(…, slices, aSlice, bSlice): the same for `slices` k-slices of kc steps, slice s's A
+ *     and B aSlice·s and bSlice·s bytes on, C += each after the first (blockS32.slices is true).
  * Each call copies its B panels into this thread's scratch in the layout the vector loops want
  * (16 or 8 columns a row; strided A too, into packed panels), then runs 12-row tiles. Every address a call would
  * touch is checked against the bound memory's length first.
@@ -227,14 +229,18 @@ static int64_t extent(const Block *b) {
 }
 
 static napi_value run(napi_env env, napi_callback_info info, int strided) {
-  size_t argc = 13;
-  napi_value argv[13];
-  int32_t v[13] = {0};
+  size_t argc = 16;
+  napi_value argv[16];
+  int32_t v[16] = {0};
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != NAPI_OK || argc < (size_t)(strided ? 13 : 8)) {
     napi_throw_error(env, NULL, strided ? "blockS32: expected 13 integer arguments" : "block32: expected 8 integer arguments");
     return NULL;
   }
-  for (size_t i = 0; i < (strided ? 13u : 8u); i++) {
+  /* blockS32 with three more arguments (slices, aSlice, bSlice): that many k-slices, slice s's
+     operands aSlice / bSlice bytes on — the calls blockS32 would make one after another (C = s
+     or C += s for the first, C += s for the rest), in one call. */
+  const int sliced = strided && argc >= 16;
+  for (size_t i = 0; i < (sliced ? 16u : strided ? 13u : 8u); i++) {
     if (napi_get_value_int32(env, argv[i], &v[i]) != NAPI_OK) {
       napi_throw_error(env, NULL, "block32: arguments must be numbers");
       return NULL;
@@ -249,11 +255,23 @@ static napi_value run(napi_env env, napi_callback_info info, int strided) {
     b.aps = b.kc * 16;
     b.bps = b.kc * 16;
   }
+  int64_t slices = 1, aSlice = 0, bSlice = 0;
+  if (sliced) {
+    slices = v[13]; aSlice = v[14]; bSlice = v[15];
+    if (slices < 1 || aSlice < 0 || bSlice < 0) {
+      napi_throw_error(env, NULL, "blockS32: slices must be ≥ 1 and the slice strides ≥ 0");
+      return NULL;
+    }
+  }
   if (base == NULL) {
     napi_throw_error(env, NULL, "block32: no memory bound on this thread (call bind first)");
     return NULL;
   }
-  int64_t hi = extent(&b);
+  /* The last slice reaches highest (the strides are not negative). */
+  Block last = b;
+  last.ap += (slices - 1) * aSlice;
+  last.bp += (slices - 1) * bSlice;
+  int64_t hi = extent(&last);
   if (hi < 0 || (uint64_t)hi > baseLen) {
     napi_throw_error(env, NULL, "block32: operands outside the bound memory");
     return NULL;
@@ -275,11 +293,18 @@ static napi_value run(napi_env env, napi_callback_info info, int strided) {
      apart): used in place — also when a strided call's strides say they are packed (the
      fused convolutions' filter panels). Others are copied into that layout first. */
   const int inPlace = !strided || (b.ars == 4 && b.acs == 16 && b.aps == b.kc * 16);
-  float *a = inPlace ? (float *)(base + b.ap) : s;
   float *bq = s + (inPlace ? 0 : ((b.mp * b.kc * 4 + 15) & ~(int64_t)15));
-  if (!inPlace) packA(&b, a);
-  if (lv == 2) run512(&b, a, bq);
-  else run256(&b, a, bq);
+  for (int64_t sl = 0; sl < slices; sl++) {
+    if (sl > 0) {
+      b.ap += aSlice;
+      b.bp += bSlice;
+      b.acc = 1;
+    }
+    float *a = inPlace ? (float *)(base + b.ap) : s;
+    if (!inPlace) packA(&b, a);
+    if (lv == 2) run512(&b, a, bq);
+    else run256(&b, a, bq);
+  }
   return NULL;
 }
 
@@ -346,6 +371,10 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   put(env, exports, "bind", bind);
   put(env, exports, "block32", block32);
   put(env, exports, "blockS32", blockS32);
+  /* blockS32.slices = true: the GEMM driver hands it a task's k-slices in one call. */
+  napi_value fn, yes;
+  if (napi_get_named_property(env, exports, "blockS32", &fn) == NAPI_OK && napi_get_boolean(env, 1, &yes) == NAPI_OK)
+    napi_set_named_property(env, fn, "slices", yes);
   put(env, exports, "features", features);
   put(env, exports, "isa", isa);
   batchNormExports(env, exports);

@@ -138,6 +138,34 @@ describe('native float32 tiles', () => {
       },
     ), { numRuns: 60 });
 
+  it.each(widths)('take k-slices in one call with the bits of one call a slice (%s), row-major or panel-packed A', (width) => {
+    expect(native.isa(width)).toBe(width);
+    expect((native.blockS32 as unknown as { slices?: boolean }).slices).toBe(true);
+    const sliced = native.blockS32 as unknown as (...a: number[]) => void;
+    try {
+      fc.assert(fc.property(
+        fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 2, max: 5 }), fc.boolean(), fc.boolean(), fc.integer(),
+        (mp, np, kc, slices, acc, panels, seed) => {
+          const r = rnd(seed);
+          const ldc = 4 * np + 4;
+          // Panel-packed A through the strided entry (the fused convolutions' filters) is read in place.
+          const ars = panels ? 1 : kc + 1, acs = panels ? 4 : 1, aps = panels ? 4 * kc : 4 * ars + 3;
+          const brs = 4 * np + 2, bps = 4;
+          const aSlice = mp * aps + 4 * ars + kc * acs + 8, bSlice = kc * brs + 4 * np + 8;
+          const A0 = 256, B0 = A0 + slices * aSlice + 16, C0 = B0 + slices * bSlice + 16, C1 = C0 + 4 * mp * ldc + 16;
+          for (let i = A0; i < C0; i++) F[i] = r();
+          for (let i = 0; i < 4 * mp * ldc; i++) F[C0 + i] = F[C1 + i] = r();
+          const strides = [4 * ars, 4 * acs, 4 * brs, 4 * aps, 4 * bps];
+          sliced(4 * A0, 4 * B0, kc, 4 * C0, 4 * ldc, acc ? 1 : 0, mp, np, ...strides, slices, 4 * aSlice, 4 * bSlice);
+          for (let s = 0; s < slices; s++) native.blockS32(4 * (A0 + s * aSlice), 4 * (B0 + s * bSlice), kc, 4 * C1, 4 * ldc, acc || s > 0 ? 1 : 0, mp, np, ...(strides as [number, number, number, number, number]));
+          for (let i = 0; i < 4 * mp * ldc; i++) if (!Object.is(F[C0 + i], F[C1 + i])) throw new Error(`element ${i}: ${F[C0 + i]} against ${F[C1 + i]}`);
+        },
+      ), { numRuns: 40 });
+    } finally {
+      native.isa();
+    }
+  });
+
   it('run at least the AVX2 width, and the widest the CPU has by default', () => {
     expect(widths).toContain('avx2');
     expect(native.isa()).toBe(native.features);
@@ -148,6 +176,10 @@ describe('native float32 tiles', () => {
     expect(() => native.block32(len - 32, 0, 4, 0, 16, 0, 1, 1)).toThrow(/block32: operands outside the bound memory/);
     expect(() => native.block32(0, 0, 4, len - 16, 16, 0, 1, 1)).toThrow(/outside the bound memory/);
     expect(() => native.blockS32(0, 0, 4, 0, 16, 0, 1, 1, -4, 4, 16, 64, 64)).toThrow(/outside the bound memory/);
+    const sliced = native.blockS32 as unknown as (...a: number[]) => void;
+    // The last of many slices past the end is caught before the first is computed.
+    expect(() => sliced(0, 0, 4, 0, 16, 0, 1, 1, 4, 16, 16, 64, 64, 1000, len / 500, 0)).toThrow(/outside the bound memory/);
+    expect(() => sliced(0, 0, 4, 0, 16, 0, 1, 1, 4, 16, 16, 64, 64, 0, 64, 64)).toThrow(/slices must be ≥ 1/);
     expect(() => (native.block32 as unknown as (...a: number[]) => void)(0, 0, 4)).toThrow(/expected 8 integer arguments/);
     expect(() => native.bind(new Float64Array(4) as unknown as Float32Array)).toThrow(/bind: expected a Float32Array/);
   });

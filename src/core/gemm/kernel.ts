@@ -171,7 +171,17 @@ export function gemmBlock(job: GemmJob, F: FloatArray, block: BlockFn | null, bl
       const need = Math.ceil((stream === 2 ? ip1 : jp1) / job.unit);
       awaitUnits(ctl as Int32Array, need);
     }
-    for (let s = s0; s < s1; s++) {
+    if (useWasm && !job.packed && !split && stream !== 1 && s1 - s0 > 1 && job.kcLast === job.kc && (blockS as unknown as { slices?: boolean }).slices === true) {
+      // The native tiles take a task's k-slices in one call, with the bits of one call a slice
+      // (a batch-wide dW at 4×4 is 64 slices of 16 steps: a call each cost more than its work).
+      const aPanel = job.aPanelK * job.kc + job.aPanel0;
+      const bPanel = job.bPanelK * job.kc + job.bPanel0;
+      const aBase = job.aOff + s0 * job.aSlice + ip0 * aPanel;
+      const bBase = job.bOff + s0 * job.bSlice + jp0 * bPanel;
+      const cBase = job.cOff + ip0 * 4 * ldc + jp0 * 4;
+      (blockS as unknown as (...a: number[]) => void)(aBase * eb, bBase * eb, job.kc, cBase * eb, ldc * eb, job.acc ? 1 : 0, ip1 - ip0, jp1 - jp0,
+        ars * eb, acs * eb, brs * eb, aPanel * eb, bPanel * eb, s1 - s0, job.aSlice * eb, job.bSlice * eb);
+    } else for (let s = s0; s < s1; s++) {
       if (stream === 1) {
         const need = ((s / job.unit) | 0) + 1;
         awaitUnits(ctl as Int32Array, need);
