@@ -313,6 +313,7 @@ export function convForwardFused(
   const oOff = xOff + chunk * plane;
   for (let gi = 0; gi < groups; gi++) packFiltersWithBias(A, wbOff + gi * Fgp * Kp, w.subarray(gi * Fg * K), b.subarray(gi * Fg), Fg, K, Fgp, Kp);
   const P = outH * outW;
+  const wholeSamples = g.fh === 1 && g.fw === 1 && g.stride === 1 && g.pad === 0 && base.samplesPerBlock === 1 && base.rowsPerBlock >= outH && base.ldB === P;
   let threads = pl.threads;
   // The clamp runs in any job; SiLU needs the wasm exports (its bits are siluFwd32's).
   const clamp: [number, number] | null = epilogue?.clamp ? [epilogue.clamp[0], epilogue.clamp[1]] : null;
@@ -324,9 +325,12 @@ export function convForwardFused(
     // after the job ran on the main thread alone, while the workers waited — 6–15 % of the
     // fused forward (MobileNet V2, ResNet-18, cs231n's convnet at batch 64).
     const direct = threads === 1 || isShared(out);
-    const job: ConvFwdJob = { ...base, kind: 'convFwd', samples, xOff, wbOff, oOff, ctl: newCtl(), clamp, silu, out: direct ? out : null, outN0: n0 };
+    // Whole-sample pointwise blocks read x themselves (ConvFwdJob.xIn): the main thread's copy of
+    // each sample into the arena was the serial part of a small-map pointwise forward.
+    const xIn = wholeSamples && (threads === 1 || isShared(x)) ? x : null;
+    const job: ConvFwdJob = { ...base, kind: 'convFwd', samples, xOff, wbOff, oOff, ctl: newCtl(), clamp, silu, out: direct ? out : null, outN0: n0, xIn };
     threads = runSampleChunk(job, threads, arena, (n) => {
-      A.set(x.subarray((n0 + n) * plane, (n0 + n + 1) * plane), xOff + n * plane);
+      if (xIn === null) A.set(x.subarray((n0 + n) * plane, (n0 + n + 1) * plane), xOff + n * plane);
     }, convTasks);
     if (!direct) out.set(A.subarray(oOff, oOff + samples * F * P), n0 * F * P);
   }

@@ -99,6 +99,13 @@ export interface ConvFwdJob extends ConvJobBase {
   out: FloatArray | null;
   /** Sample index in `out` of the chunk's first sample. */
   outN0: number;
+  /**
+   * The input tensor itself (dense (N, C, H, W), sample outN0 first), read by the tasks
+   * straight into their unfolded blocks — set only for pointwise convolutions whose blocks are
+   * whole samples, one a block (ldB = P), when it is shared with the workers or the job runs on
+   * one thread; the chunk's samples are then not copied into the arena at all. Null: they are.
+   */
+  xIn: FloatArray | null;
 }
 
 /**
@@ -260,6 +267,12 @@ export function convTasks(
       // where the window is in the padding.
       for (let i = 0; i < ns; i++) {
         const xBase = job.xOff + ((n + i) * C + g * Cg) * plane;
+        if (fwd && fj.xIn !== null) {
+          // A whole sample, its channel rows as dense in x as in the block (see xIn): one copy.
+          const at = ((fj.outN0 + n) * C + g * Cg) * plane;
+          F.set(fj.xIn.subarray(at, at + Cg * plane), colsOff);
+          continue;
+        }
         if (pwRows) {
           // A 1×1 stride-1 unpadded block is the sample's Cg channel rows as they are (forward),
           // or their transpose, one position a row (backward): one strided copy, not a call per channel.
@@ -322,6 +335,12 @@ export function convTasks(
           if (dst !== null) {
             // Straight into the output tensor: no arena region, no serial copy after the job.
             const oBase = ((fj.outN0 + n + i) * job.F + g * Fg) * P + p0;
+            if (ldB === P && Pb1 === P) {
+              // The whole sample's rows, as dense in the product as in the output: one copy (a
+              // set a row was a third of an 8×8 pointwise forward).
+              dst.set(F.subarray(src, src + Fg * P), oBase);
+              continue;
+            }
             for (let f = 0; f < Fg; f++) {
               const o = oBase + f * P;
               const r = src + f * ldB;
