@@ -8,8 +8,8 @@
  *   node native/build.js              build, or exit 1 saying why not
  *   node native/build.js --optional   the same, but never fail (npm install runs this)
  *
- * Only x86-64 Linux and macOS (the tiles are AVX-512 / AVX2 intrinsics; Windows would need
- * node's import library). Without a compiler nothing is built and the WebAssembly tiles run,
+ * Only x86-64 Linux and macOS (the kernels are AVX-512 / AVX2 intrinsics; Windows would need
+ * node's import library). Without a compiler nothing is built and the WebAssembly kernels run,
  * as everywhere else; src/core/gemm/native.ts finds the file at run time. The module is
  * loaded once in a child process before it is put in place (written to a temporary file,
  * then renamed), so a broken build never reaches the package.
@@ -24,7 +24,7 @@ const dir = path.join(__dirname, 'build');
 const out = path.join(dir, `sgemm-${process.platform}-${process.arch}.node`);
 
 function done(ok, message) {
-  if (!quiet || !ok) console.log(`cs231n-ts native tiles: ${message}`);
+  if (!quiet || !ok) console.log(`cs231n-ts native kernels: ${message}`);
   process.exit(ok || optional ? 0 : 1);
 }
 
@@ -32,12 +32,12 @@ if (process.env.CS231N_NATIVE !== undefined && /^(0|off|false|no)$/i.test(proces
   done(true, 'skipped (CS231N_NATIVE=0)');
 }
 if (process.arch !== 'x64' || (process.platform !== 'linux' && process.platform !== 'darwin')) {
-  done(optional, `not built on ${process.platform}-${process.arch} (x86-64 Linux and macOS only); the WebAssembly tiles run`);
+  done(optional, `not built on ${process.platform}-${process.arch} (x86-64 Linux and macOS only); the WebAssembly kernels run`);
 }
 const cc = process.env.CC || 'cc';
 const probe = spawnSync(cc, ['--version'], { encoding: 'utf8' });
 if (probe.error || probe.status !== 0) {
-  done(optional, `not built: no C compiler (${cc}); the WebAssembly tiles run (install gcc or clang, then \`npm run build:native\`)`);
+  done(optional, `not built: no C compiler (${cc}); the WebAssembly kernels run (install gcc or clang, then \`npm run build:native\`)`);
 }
 fs.mkdirSync(dir, { recursive: true });
 const tmp = path.join(dir, `.sgemm-${process.pid}.tmp.node`); // .node: require loads it as an add-on
