@@ -10,7 +10,11 @@ import type { BlockFn, BlockSFn } from './wasm';
  * (packing, the drivers, the threads) is unchanged: the native code computes on the same
  * WebAssembly memory, whose base each thread binds once.
  *
- * Off with CS231N_NATIVE=0; absent (no compiler, another OS or CPU) the wasm tiles run as
+ * The same module holds the float32 batch-norm rows (native/batchnorm.c, used by
+ * ops/kernels/batchNormTasks.ts): they read and write the JS tensors themselves, where the wasm
+ * rows must copy each task's block into the wasm memory and back.
+ *
+ * Off with CS231N_NATIVE=0; absent (no compiler, another OS or CPU) the wasm kernels run as
  * before. `nativeStatus()` says which and why.
  */
 

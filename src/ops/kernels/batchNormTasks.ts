@@ -26,6 +26,10 @@ import { nativeBatchNormRows } from '../../core/gemm/native';
  * in float64, float64 everything in float64; the wasm rows and the JS loops do the same
  * operations in the same order, so their bits are the same (test/batchNormRows.test.ts).
  *
+ * Where the optional native module is built (core/gemm/native.ts), float32 tasks run its rows
+ * instead (native/batchnorm.c, `job.native`): the same passes on the tensors themselves, no
+ * copies — the copies were as costly as the wasm arithmetic — with the same bits again.
+ *
  * Workers see the tensors themselves, not copies: large stores from allocFloat live in
  * SharedArrayBuffers (core/bufferPool.ts), and a typed array over one is shared, not copied,
  * when the job is posted. A call whose stores are not all shared runs on this thread.
