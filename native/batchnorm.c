@@ -33,6 +33,7 @@
 #include "napi.h"
 
 #define TGT __attribute__((target("avx2")))
+#define INL __attribute__((always_inline)) static inline
 
 typedef struct {
   int op, relu;
@@ -71,121 +72,139 @@ TGT static inline __m128 gate4(__m128 o, int relu) {
 }
 static inline int gate1(float o, int relu) { return o > 0 && (relu == 1 || o < 6.0f); }
 
-TGT static void sums(const Rows *r) {
+/* A channel's float32 values (see the file comment), as scalars for the tails and splatted. */
+typedef struct {
+  float mh, ml, iv, s, be, c2, c3;
+  __m128 mhv, mlv, ivv, sv, bev, c2v, c3v;
+} Chan;
+
+/* One pass over every row (sample n, channel j) in sample order: row(r, ch, o, j) with the row at
+   offset o and, for the ops that use them (2–4), the channel's values. */
+typedef void (*RowFn)(const Rows *r, const Chan *ch, int64_t o, int64_t j);
+TGT INL void eachRow(const Rows *r, RowFn row) {
+  for (int64_t n = 0; n < r->N; n++) {
+    for (int64_t j = 0; j < r->nc; j++) {
+      Chan ch;
+      if (r->op >= 2) {
+        const double *p = r->pr + 8 * j;
+        ch.mh = (float)p[0]; ch.ml = (float)p[1]; ch.iv = (float)p[2]; ch.s = (float)p[3]; ch.be = (float)p[4];
+        ch.c2 = r->op == 4 ? (float)p[5] : 0; ch.c3 = r->op == 4 ? (float)p[6] : 0;
+        ch.mhv = _mm_set1_ps(ch.mh); ch.mlv = _mm_set1_ps(ch.ml); ch.ivv = _mm_set1_ps(ch.iv); ch.sv = _mm_set1_ps(ch.s);
+        ch.bev = _mm_set1_ps(ch.be); ch.c2v = _mm_set1_ps(ch.c2); ch.c3v = _mm_set1_ps(ch.c3);
+      }
+      row(r, &ch, (n * r->C + r->c0 + j) * r->T, j);
+    }
+  }
+}
+
+/* d = (x − μhi) − μlo, four lanes or one. */
+TGT INL __m128 d4(__m128 x, const Chan *ch) { return _mm_sub_ps(_mm_sub_ps(x, ch->mhv), ch->mlv); }
+static inline float d1(float x, const Chan *ch) { return (x - ch->mh) - ch->ml; }
+/* The forward's output o = d·s + β, four lanes or one. */
+TGT INL __m128 o4(__m128 d, const Chan *ch) { return _mm_add_ps(_mm_mul_ps(d, ch->sv), ch->bev); }
+static inline float o1(float d, const Chan *ch) { return d * ch->s + ch->be; }
+
+/* op 0 / 1: Σ x or Σ (x − μ)² of the row into acc[j]. */
+TGT static void sumRow(const Rows *r, const Chan *ch, int64_t o, int64_t j) {
+  (void)ch;
   const int64_t T = r->T, vec = T & ~(int64_t)3;
   const int squared = r->op == 1;
-  for (int64_t n = 0; n < r->N; n++) {
-    const float *blk = r->a + (n * r->C + r->c0) * T;
-    for (int64_t j = 0; j < r->nc; j++) {
-      const float *x = blk + j * T;
-      const double m = squared ? r->pr[j] : 0;
-      const __m256d mv = _mm256_set1_pd(m);
-      __m256d s = _mm256_setzero_pd();
-      int64_t t = 0;
-      if (squared) {
-        for (; t < vec; t += 4) {
-          __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + t)), mv);
-          s = _mm256_add_pd(s, _mm256_mul_pd(d, d));
-        }
-      } else {
-        for (; t < vec; t += 4) s = _mm256_add_pd(s, _mm256_cvtps_pd(_mm_loadu_ps(x + t)));
-      }
-      double total = fold4(s);
-      for (; t < T; t++) {
-        const double d = (double)x[t] - m;
-        total += squared ? d * d : (double)x[t];
-      }
-      r->acc[j] += total;
+  const float *x = r->a + o;
+  const double m = squared ? r->pr[j] : 0;
+  const __m256d mv = _mm256_set1_pd(m);
+  __m256d s = _mm256_setzero_pd();
+  int64_t t = 0;
+  if (squared) {
+    for (; t < vec; t += 4) {
+      __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + t)), mv);
+      s = _mm256_add_pd(s, _mm256_mul_pd(d, d));
     }
+  } else {
+    for (; t < vec; t += 4) s = _mm256_add_pd(s, _mm256_cvtps_pd(_mm_loadu_ps(x + t)));
+  }
+  double total = fold4(s);
+  for (; t < T; t++) {
+    const double d = (double)x[t] - m;
+    total += squared ? d * d : (double)x[t];
+  }
+  r->acc[j] += total;
+}
+
+/* op 2: out = act(d·s + β). */
+TGT static void normalizeRow(const Rows *r, const Chan *ch, int64_t o, int64_t j) {
+  (void)j;
+  const int64_t T = r->T, vec = T & ~(int64_t)3;
+  const int relu = r->relu;
+  const float *x = r->a + o;
+  float *out = r->c + o;
+  int64_t t = 0;
+  for (; t < vec; t += 4) {
+    __m128 v = o4(d4(_mm_loadu_ps(x + t), ch), ch);
+    _mm_storeu_ps(out + t, relu ? act4(v, relu) : v);
+  }
+  for (; t < T; t++) {
+    const float v = o1(d1(x[t], ch), ch);
+    out[t] = relu ? act1(v, relu) : v;
   }
 }
 
-TGT static void normalize(const Rows *r) {
+/* op 3: Σ m and Σ m·h into acc[2j], acc[2j + 1]. */
+TGT static void gradRow(const Rows *r, const Chan *ch, int64_t o, int64_t j) {
   const int64_t T = r->T, vec = T & ~(int64_t)3;
   const int relu = r->relu;
-  for (int64_t n = 0; n < r->N; n++) {
-    const int64_t o0 = (n * r->C + r->c0) * T;
-    for (int64_t j = 0; j < r->nc; j++) {
-      const double *p = r->pr + 8 * j;
-      const float mh = (float)p[0], ml = (float)p[1], s = (float)p[3], be = (float)p[4];
-      const __m128 mhv = _mm_set1_ps(mh), mlv = _mm_set1_ps(ml), sv = _mm_set1_ps(s), bev = _mm_set1_ps(be);
-      const float *x = r->a + o0 + j * T;
-      float *out = r->c + o0 + j * T;
-      int64_t t = 0;
-      for (; t < vec; t += 4) {
-        __m128 d = _mm_sub_ps(_mm_sub_ps(_mm_loadu_ps(x + t), mhv), mlv);
-        __m128 o = _mm_add_ps(_mm_mul_ps(d, sv), bev);
-        _mm_storeu_ps(out + t, relu ? act4(o, relu) : o);
-      }
-      for (; t < T; t++) {
-        const float d = (x[t] - mh) - ml;
-        const float o = d * s + be;
-        out[t] = relu ? act1(o, relu) : o;
-      }
-    }
+  const float *g = r->a + o, *x = r->b + o;
+  __m256d sa = _mm256_setzero_pd(), sb = _mm256_setzero_pd();
+  int64_t t = 0;
+  for (; t < vec; t += 4) {
+    __m128 d = d4(_mm_loadu_ps(x + t), ch);
+    __m128 m = _mm_loadu_ps(g + t);
+    if (relu) m = _mm_and_ps(m, gate4(o4(d, ch), relu));
+    __m256d md = _mm256_cvtps_pd(m);
+    sa = _mm256_add_pd(sa, md);
+    sb = _mm256_add_pd(sb, _mm256_mul_pd(md, _mm256_cvtps_pd(_mm_mul_ps(d, ch->ivv))));
+  }
+  double ta = fold4(sa), tb = fold4(sb);
+  for (; t < T; t++) {
+    const float d = d1(x[t], ch);
+    const float m = relu && !gate1(o1(d, ch), relu) ? 0.0f : g[t];
+    ta += (double)m;
+    tb += (double)m * (double)(d * ch->iv);
+  }
+  r->acc[2 * j] += ta;
+  r->acc[2 * j + 1] += tb;
+}
+
+/* op 4: dx = (s·m' − c2) − h·c3. */
+TGT static void dxRow(const Rows *r, const Chan *ch, int64_t o, int64_t j) {
+  (void)j;
+  const int64_t T = r->T, vec = T & ~(int64_t)3;
+  const int relu = r->relu;
+  const float *g = r->a + o, *x = r->b + o;
+  float *out = r->c + o;
+  const __m128 z = _mm_setzero_ps();
+  int64_t t = 0;
+  for (; t < vec; t += 4) {
+    __m128 d = d4(_mm_loadu_ps(x + t), ch);
+    __m128 m = _mm_loadu_ps(g + t);
+    if (relu) m = _mm_add_ps(_mm_and_ps(m, gate4(o4(d, ch), relu)), z);
+    __m128 h = _mm_mul_ps(d, ch->ivv);
+    _mm_storeu_ps(out + t, _mm_sub_ps(_mm_sub_ps(_mm_mul_ps(ch->sv, m), ch->c2v), _mm_mul_ps(h, ch->c3v)));
+  }
+  for (; t < T; t++) {
+    const float d = d1(x[t], ch);
+    const float m = relu ? (gate1(o1(d, ch), relu) ? g[t] : 0.0f) + 0.0f : g[t];
+    const float h = d * ch->iv;
+    out[t] = (ch->s * m - ch->c2) - h * ch->c3;
   }
 }
 
-TGT static void gradSums(const Rows *r) {
-  const int64_t T = r->T, vec = T & ~(int64_t)3;
-  const int relu = r->relu;
-  for (int64_t n = 0; n < r->N; n++) {
-    const int64_t o0 = (n * r->C + r->c0) * T;
-    for (int64_t j = 0; j < r->nc; j++) {
-      const double *p = r->pr + 8 * j;
-      const float mh = (float)p[0], ml = (float)p[1], iv = (float)p[2], s = (float)p[3], be = (float)p[4];
-      const __m128 mhv = _mm_set1_ps(mh), mlv = _mm_set1_ps(ml), ivv = _mm_set1_ps(iv), sv = _mm_set1_ps(s), bev = _mm_set1_ps(be);
-      const float *g = r->a + o0 + j * T, *x = r->b + o0 + j * T;
-      __m256d sa = _mm256_setzero_pd(), sb = _mm256_setzero_pd();
-      int64_t t = 0;
-      for (; t < vec; t += 4) {
-        __m128 d = _mm_sub_ps(_mm_sub_ps(_mm_loadu_ps(x + t), mhv), mlv);
-        __m128 m = _mm_loadu_ps(g + t);
-        if (relu) m = _mm_and_ps(m, gate4(_mm_add_ps(_mm_mul_ps(d, sv), bev), relu));
-        __m256d md = _mm256_cvtps_pd(m);
-        sa = _mm256_add_pd(sa, md);
-        sb = _mm256_add_pd(sb, _mm256_mul_pd(md, _mm256_cvtps_pd(_mm_mul_ps(d, ivv))));
-      }
-      double ta = fold4(sa), tb = fold4(sb);
-      for (; t < T; t++) {
-        const float d = (x[t] - mh) - ml;
-        const float m = relu && !gate1(d * s + be, relu) ? 0.0f : g[t];
-        ta += (double)m;
-        tb += (double)m * (double)(d * iv);
-      }
-      r->acc[2 * j] += ta;
-      r->acc[2 * j + 1] += tb;
-    }
-  }
-}
-
-TGT static void dx(const Rows *r) {
-  const int64_t T = r->T, vec = T & ~(int64_t)3;
-  const int relu = r->relu;
-  for (int64_t n = 0; n < r->N; n++) {
-    const int64_t o0 = (n * r->C + r->c0) * T;
-    for (int64_t j = 0; j < r->nc; j++) {
-      const double *p = r->pr + 8 * j;
-      const float mh = (float)p[0], ml = (float)p[1], iv = (float)p[2], s = (float)p[3], be = (float)p[4], c2 = (float)p[5], c3 = (float)p[6];
-      const __m128 mhv = _mm_set1_ps(mh), mlv = _mm_set1_ps(ml), ivv = _mm_set1_ps(iv), sv = _mm_set1_ps(s), bev = _mm_set1_ps(be);
-      const __m128 c2v = _mm_set1_ps(c2), c3v = _mm_set1_ps(c3), z = _mm_setzero_ps();
-      const float *g = r->a + o0 + j * T, *x = r->b + o0 + j * T;
-      float *out = r->c + o0 + j * T;
-      int64_t t = 0;
-      for (; t < vec; t += 4) {
-        __m128 d = _mm_sub_ps(_mm_sub_ps(_mm_loadu_ps(x + t), mhv), mlv);
-        __m128 m = _mm_loadu_ps(g + t);
-        if (relu) m = _mm_add_ps(_mm_and_ps(m, gate4(_mm_add_ps(_mm_mul_ps(d, sv), bev), relu)), z);
-        __m128 h = _mm_mul_ps(d, ivv);
-        _mm_storeu_ps(out + t, _mm_sub_ps(_mm_sub_ps(_mm_mul_ps(sv, m), c2v), _mm_mul_ps(h, c3v)));
-      }
-      for (; t < T; t++) {
-        const float d = (x[t] - mh) - ml;
-        const float m = relu ? (gate1(d * s + be, relu) ? g[t] : 0.0f) + 0.0f : g[t];
-        const float h = d * iv;
-        out[t] = (s * m - c2) - h * c3;
-      }
-    }
+/* The op's pass (each case its own copy of the row loop, the row function inlined). */
+TGT static void runOp(const Rows *r) {
+  switch (r->op) {
+    case 0: case 1: eachRow(r, sumRow); break;
+    case 2: eachRow(r, normalizeRow); break;
+    case 3: eachRow(r, gradRow); break;
+    default: eachRow(r, dxRow); break;
   }
 }
 
@@ -244,12 +263,7 @@ static napi_value bnRows32(napi_env env, napi_callback_info info) {
   if ((r.acc = arrayArg(env, argv[4], NAPI_FLOAT64_ARRAY, accNeed, f64)) == NULL) return NULL;
   if ((r.pr = arrayArg(env, argv[5], NAPI_FLOAT64_ARRAY, r.op == 0 ? 0 : r.op == 1 ? r.nc : 8 * r.nc, f64)) == NULL) return NULL;
   if (len == 0 || r.nc == 0) return NULL;
-  switch (r.op) {
-    case 0: case 1: sums(&r); break;
-    case 2: normalize(&r); break;
-    case 3: gradSums(&r); break;
-    default: dx(&r); break;
-  }
+  runOp(&r);
   return NULL;
 }
 
