@@ -8,7 +8,8 @@
  *
  * Prints a table and writes it, with the command, the machine's `lscpu` model and SIMD flags,
  * into the `## matmul` section of bench/RESULTS.md (`## matmul, relaxed-SIMD FMA` when the
- * float32 tiles use FMA); other sections of that file are kept as they are. The float32 /
+ * float32 tiles use FMA, `## matmul, native tiles` when they are the optional native ones —
+ * `CS231N_NATIVE=0` measures the others); other sections of that file are kept as they are. The float32 /
  * float64 table is this package's acceptance check: float32 at ≥ 1.8× float64's GFLOP/s.
  */
 import os from 'node:os';
@@ -18,6 +19,7 @@ import ndarray from 'ndarray';
 import { matmul } from '../src/core/matmul';
 import { threadCount } from '../src/core/gemm/workers';
 import { gemmFma } from '../src/core/gemm/gemm';
+import { nativeTiles } from '../src/core/gemm/native';
 import type { DType } from '../src/core/dtype';
 import type { Tensor } from '../src/core/tensor';
 import { cpuInfo, PYTHON } from './machine';
@@ -52,7 +54,8 @@ const THIN: Array<{ M: number; K: number; N: number; transA: boolean; transB: bo
   { M: 500, K: 3072, N: 5000, transA: false, transB: true, dtypes: ['float64'], what: 'kNN no-loop cross term X·Xtrᵀ' },
 ];
 const RESULTS = path.join(__dirname, 'RESULTS.md');
-const SECTION = gemmFma() ? '## matmul, relaxed-SIMD FMA' : '## matmul';
+const NATIVE = nativeTiles();
+const SECTION = NATIVE !== null ? '## matmul, native tiles' : gemmFma() ? '## matmul, relaxed-SIMD FMA' : '## matmul';
 
 interface Row {
   M: number;
@@ -287,12 +290,13 @@ function main(): void {
   const load1 = os.loadavg()[0];
   const cpu = cpuInfo();
   const fma = gemmFma();
-  const cmd = `${fma ? 'node --experimental-wasm-relaxed-simd --import tsx' : 'npx tsx'} bench/matmul.ts${repsArg === null ? '' : ` --reps ${repsArg}`}`;
+  const cmd = `${fma && NATIVE === null ? 'node --experimental-wasm-relaxed-simd --import tsx' : 'npx tsx'} bench/matmul.ts${repsArg === null ? '' : ` --reps ${repsArg}`}`;
+  const tiles = NATIVE !== null ? `the native ${NATIVE.features} tiles (native/sgemm.c, FMA)` : fma ? 'with relaxed-SIMD FMA' : 'mul + add (no relaxed SIMD)';
   const body = [
     `Command: \`${cmd}\` (${started.toISOString()})`,
     '',
     `Machine: \`lscpu\` model ${cpu.model}, ${os.cpus().length} cores, SIMD flags: ${cpu.simd}; node ${process.version};` +
-      ` ours on ${threadCount()} thread(s) (main + ${threadCount() - 1} worker), float32 tiles ${fma ? 'with relaxed-SIMD FMA' : 'mul + add (no relaxed SIMD)'};` +
+      ` ours on ${threadCount()} thread(s) (main + ${threadCount() - 1} worker), float32 tiles ${tiles};` +
       ` numpy ${numpyVersion || 'n/a'} under \`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ${PYTHON}\` (unpinned).`,
     `numpy BLAS: ${blasSeen.size ? [...blasSeen].join('; ') : 'unknown'}.`,
     '',
@@ -300,8 +304,12 @@ function main(): void {
     '',
     '### float32 against float64',
     '',
-    'Same shapes; WebAssembly SIMD is 128 bits wide whatever the CPU, so float32 can reach at most twice float64 here,',
-    'while numpy\'s BLAS uses the CPU\'s own vector width (AVX2 / AVX-512 in the flags above). The 1-thread columns time',
+    NATIVE !== null
+      ? 'Same shapes; float64 runs the WebAssembly f64x2 tiles, float32 the native tiles at the CPU\'s own vector width (as numpy\'s BLAS:'
+      : 'Same shapes; WebAssembly SIMD is 128 bits wide whatever the CPU, so float32 can reach at most twice float64 here,',
+    NATIVE !== null
+      ? 'AVX2 / AVX-512 in the flags above), so float32 can reach far more than twice float64 here. The 1-thread columns time'
+      : 'while numpy\'s BLAS uses the CPU\'s own vector width (AVX2 / AVX-512 in the flags above). The 1-thread columns time',
     'the same products on the main thread alone in CPU time, which other processes on a busy machine barely move.',
     '',
     ratioTable(rows),
