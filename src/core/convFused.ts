@@ -254,9 +254,9 @@ const allF32 = (...arrays: FloatArray[]): boolean => arrays.every((a) => a insta
 
 /**
  * Filters as the fused forward's tile operand: F rows of Kp at `at` — a filter's K weights,
- * its bias in column K, zeros after — and zero rows up to Fgp. Also the fused inverted-residual
- * block's layout (ops/kernels/invertedResidual.ts), which must give these products' bits.
- * A typed-array set per filter, not an element loop: the loop was ~6 % of a MobileNet V1 eval forward.
+ * its bias in column K, zeros after — and zero rows up to Fgp, in panels of 4 rows (PANEL_A
+ * below). Also the fused inverted-residual block's layout (ops/kernels/invertedResidual.ts),
+ * which must give these products' bits.
  */
 export function packFiltersWithBias(A: FloatArray, at: number, w: FloatArray, b: FloatArray, F: number, K: number, Fgp: number, Kp: number): void {
   A.fill(0, at, at + Fgp * Kp);

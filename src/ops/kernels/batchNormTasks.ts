@@ -302,22 +302,10 @@ export function batchNormTasks(
     const resident = nb >= N;
     for (let j = 0; j < nc; j++) acc[2 * j] = acc[2 * j + 1] = 0;
     const x = job.x;
-    if (job.fwd && batchStats && nat !== null) {
-      nat(0, x, x, x, acc, none, N, C, T, c0, nc, 0);
-      for (let j = 0; j < nc; j++) {
-        pr[j] = acc[j] / M;
-        acc[nc + j] = 0;
-      }
-      nat(1, x, x, x, acc.subarray(nc), pr, N, C, T, c0, nc, 0);
-      for (let j = 0; j < nc; j++) {
-        const variance = acc[nc + j] / M;
-        stats[c0 + j] = pr[j];
-        stats[C + c0 + j] = variance;
-        stats[2 * C + c0 + j] = Math.sqrt(variance + eps);
-      }
-    } else if (job.fwd && batchStats) {
+    if (job.fwd && batchStats) {
       // Sums over samples in order, then the biased variance (as layers/normCore.groupMoments).
-      for (let n0 = 0; n0 < N; n0 += nb) {
+      if (nat !== null) nat(0, x, x, x, acc, none, N, C, T, c0, nc, 0);
+      else for (let n0 = 0; n0 < N; n0 += nb) {
         const n1 = Math.min(N, n0 + nb);
         if (wasm === null) for (let n = n0; n < n1; n++) sumSpan(x, (n * C + c0) * T, nc, nc, null, acc);
         else {
@@ -325,12 +313,13 @@ export function batchNormTasks(
           wasm.bnSum32(s0 * 4, (n1 - n0) * nc, T, nc, accB, 0, 0);
         }
       }
-      // Means into pr[0..nc) (the wasm rows read them there), squared deviations into acc[nc..2nc).
+      // Means into pr[0..nc) (the wasm and native rows read them there), squared deviations into acc[nc..2nc).
       for (let j = 0; j < nc; j++) {
         pr[j] = acc[j] / M;
         acc[nc + j] = 0;
       }
-      for (let n0 = 0; n0 < N; n0 += nb) {
+      if (nat !== null) nat(1, x, x, x, acc.subarray(nc), pr, N, C, T, c0, nc, 0);
+      else for (let n0 = 0; n0 < N; n0 += nb) {
         const n1 = Math.min(N, n0 + nb);
         if (wasm === null) for (let n = n0; n < n1; n++) sumSpan(x, (n * C + c0) * T, nc, nc, pr, acc.subarray(nc));
         else {
@@ -479,8 +468,8 @@ export function runBatchNorm(job: Omit<BatchNormJob, 'kind' | 'cb' | 'ctl' | 'f3
   full.cb = Math.max(1, Math.floor(job.C / (8 * threads)));
   const onWasm = f32 && gemmKernel() === 'wasm' && wasmAvailable();
   // The native rows need no scratch: only the wasm arena, whose threads load the native module.
-  const natRows = onWasm && nativeBatchNormRows() !== null ? getArena('wasm', 1) : null;
-  if (natRows !== null && natRows.native !== null) full.native = true;
+  const natArena = onWasm && nativeBatchNormRows() !== null ? getArena('wasm', 1) : null;
+  if (natArena !== null && natArena.native !== null) full.native = true;
   const wasmRows = !full.native && onWasm && job.T <= SPAN_FLOATS;
   if (wasmRows) {
     // A block of all N samples stays in the scratch between the passes (each array copied in
@@ -492,7 +481,7 @@ export function runBatchNorm(job: Omit<BatchNormJob, 'kind' | 'cb' | 'ctl' | 'f3
     full.sLen = ((3 * full.span + 1) & ~1) + 20 * full.cb;
     full.sOff = 0;
   }
-  let arena = full.native ? natRows : wasmRows ? getArena('wasm', Math.ceil((threads * full.sLen) / 2)) : null;
+  let arena = full.native ? natArena : wasmRows ? getArena('wasm', Math.ceil((threads * full.sLen) / 2)) : null;
   if (arena !== null) full.wasm = true;
   if (full.native) calls.native++;
   else if (full.wasm) calls.wasm++;
